@@ -1,0 +1,54 @@
+// isamap: the command-line client of the compiler core. Every command is a thin call into compiler/.
+#include "cli/commands.h"
+
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* usage;
+    const char* summary;
+    int (*run)(const std::vector<std::string>& args);
+};
+
+const Command kCommands[] = {
+    {"kernel", "kernel NAME [KEY=VALUE...] | kernel --list", "print a kernel or graph from the library",
+     isamap::cli::kernelCommand},
+    {"parse", "parse FILE|-", "parse and check a file, print it back in canonical form", isamap::cli::parseCommand},
+    {"check", "check FILE...", "parse and check files, report diagnostics only", isamap::cli::checkCommand},
+    {"run", "run FILE|LIBRARY_NAME [KEY=VALUE...] [--kernel NAME] [--seed N] [--random-inputs]",
+     "run a kernel or graph in the reference interpreter, print a checksum per output", isamap::cli::runCommand},
+    {"targets", "targets", "list the bundled targets and which one fits this CPU", isamap::cli::targetsCommand},
+    {"target", "target NAME|FILE|host", "print a target description", isamap::cli::targetCommand},
+    {"suite", "suite [NAME [ENTRY]]", "list the kernel suites, a suite's entries, or print one entry",
+     isamap::cli::suiteCommand},
+};
+
+void printHelp(std::ostream& out) {
+    out << "isamap - the command line of ISA Mapper Studio\n\n"
+           "usage: isamap COMMAND [ARGS...]\n\ncommands:\n";
+    for (const auto& c : kCommands)
+        out << "  isamap " << c.usage << "\n      " << c.summary << "\n";
+    out << "\nFiles use the project's text format (kernels, graphs, targets); see docs/format.md.\n"
+           "Exit status: 0 on success, 1 when the input has errors, 2 on wrong usage.\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        printHelp(std::cout);
+        return args.empty() ? 2 : 0;
+    }
+    for (const auto& c : kCommands)
+        if (args[0] == c.name)
+            return c.run(std::vector<std::string>(args.begin() + 1, args.end()));
+    std::cerr << "isamap: unknown command '" << args[0] << "'\n\n";
+    printHelp(std::cerr);
+    return 2;
+}

@@ -1,0 +1,234 @@
+#include "main_window.h"
+
+#include "frontend/library.h"
+#include "views/diagnostics_model.h"
+#include "views/source_highlighter.h"
+#include "views/structure_model.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDockWidget>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFontDatabase>
+#include <QHeaderView>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QSaveFile>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTextBlock>
+#include <QTimer>
+#include <QTreeView>
+
+namespace isamap::studio {
+
+MainWindow::MainWindow() {
+    editor_ = new QPlainTextEdit(this);
+    editor_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    editor_->setLineWrapMode(QPlainTextEdit::NoWrap);
+    new views::SourceHighlighter(editor_->document());
+    setCentralWidget(editor_);
+
+    diagnostics_ = new views::DiagnosticsModel(this);
+    structureModel_ = new views::StructureModel(this);
+    createDocks();
+    createActions();
+
+    status_ = new QLabel(this);
+    statusBar()->addWidget(status_, 1);
+
+    // Parsing takes well under a millisecond for files of this size, so it can run on the GUI thread;
+    // the timer only keeps it from running on every keystroke.
+    recheckTimer_ = new QTimer(this);
+    recheckTimer_->setSingleShot(true);
+    recheckTimer_->setInterval(250);
+    connect(recheckTimer_, &QTimer::timeout, this, &MainWindow::recheck);
+    connect(editor_, &QPlainTextEdit::textChanged, recheckTimer_, qOverload<>(&QTimer::start));
+    connect(editor_->document(), &QTextDocument::modificationChanged, this, &MainWindow::updateTitle);
+
+    QSettings settings;
+    if (!restoreGeometry(settings.value("window/geometry").toByteArray()))
+        resize(1400, 900);
+    restoreState(settings.value("window/state").toByteArray());
+    updateTitle();
+}
+
+void MainWindow::createDocks() {
+    structure_ = new QTreeView(this);
+    structure_->setModel(structureModel_);
+    structure_->header()->setSectionResizeMode(QHeaderView::Interactive);
+    structure_->header()->resizeSection(0, 200);
+    auto* structureDock = new QDockWidget(tr("Structure"), this);
+    structureDock->setObjectName("structureDock");
+    structureDock->setWidget(structure_);
+    addDockWidget(Qt::RightDockWidgetArea, structureDock);
+    connect(structure_, &QTreeView::activated, this, [this](const QModelIndex& index) {
+        int line = index.data(views::StructureModel::LineRole).toInt();
+        if (line > 0) {
+            QTextCursor cursor(editor_->document()->findBlockByNumber(line - 1));
+            editor_->setTextCursor(cursor);
+            editor_->setFocus();
+        }
+    });
+
+    problems_ = new QTableView(this);
+    problems_->setModel(diagnostics_);
+    problems_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    problems_->horizontalHeader()->setStretchLastSection(true);
+    problems_->verticalHeader()->hide();
+    auto* problemsDock = new QDockWidget(tr("Problems"), this);
+    problemsDock->setObjectName("problemsDock");
+    problemsDock->setWidget(problems_);
+    addDockWidget(Qt::BottomDockWidgetArea, problemsDock);
+    connect(problems_, &QTableView::activated, this, [this](const QModelIndex& index) { goToProblem(index.row()); });
+    connect(problems_, &QTableView::clicked, this, [this](const QModelIndex& index) { goToProblem(index.row()); });
+    resizeDocks({structureDock}, {520}, Qt::Horizontal);
+    resizeDocks({problemsDock}, {170}, Qt::Vertical);
+}
+
+void MainWindow::createActions() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open..."), QKeySequence::Open, this, [this] {
+        if (!maybeSave())
+            return;
+        QString path = QFileDialog::getOpenFileName(this, tr("Open"), QFileInfo(path_).absolutePath(),
+                                                    tr("ISA Mapper files (*.isa);;All files (*)"));
+        if (!path.isEmpty())
+            openFile(path);
+    });
+    file->addAction(tr("&Save"), QKeySequence::Save, this, [this] { save(); });
+    file->addAction(tr("Save &As..."), QKeySequence::SaveAs, this, [this] { saveAs(); });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(tr("&Undo"), QKeySequence::Undo, editor_, &QPlainTextEdit::undo);
+    edit->addAction(tr("&Redo"), QKeySequence::Redo, editor_, &QPlainTextEdit::redo);
+    edit->addSeparator();
+    edit->addAction(tr("&Check now"), QKeySequence(Qt::Key_F7), this, &MainWindow::recheck);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (auto* dock : findChildren<QDockWidget*>())
+        view->addAction(dock->toggleViewAction());
+}
+
+bool MainWindow::openFile(const QString& path) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        QMessageBox::warning(this, tr("Open"), tr("Cannot open %1: %2").arg(path, file.errorString()));
+        return false;
+    }
+    path_ = path;
+    editor_->setPlainText(QString::fromUtf8(file.readAll()));
+    editor_->document()->setModified(false);
+    recheck();
+    updateTitle();
+    return true;
+}
+
+int MainWindow::errorCount() const { return diagnostics_->errorCount(); }
+
+void MainWindow::recheck() {
+    recheckTimer_->stop();
+    const std::string name = path_.isEmpty() ? std::string("untitled.isa") : QFileInfo(path_).fileName().toStdString();
+    ir::SourceFile source{name, editor_->toPlainText().toStdString()};
+    auto result = frontend::parseAndCheck(source);
+    diagnostics_->setDiagnostics(result.diagnostics);
+    problems_->resizeColumnsToContents();
+    // The tree shows whatever parsed, so that one mistake does not hide the rest of the file.
+    structureModel_->setModule(result.module);
+    structure_->expandToDepth(1);
+    markProblems(result.diagnostics);
+    const auto& m = result.module;
+    const int errors = diagnostics_->errorCount();
+    status_->setText(errors ? tr("%n error(s)", "", errors)
+                            : tr("No problems: %1 kernel(s), %2 graph(s), %3 target(s)")
+                                  .arg(m.kernels.size())
+                                  .arg(m.graphs.size())
+                                  .arg(m.targets.size()));
+}
+
+void MainWindow::markProblems(const std::vector<ir::Diagnostic>& diagnostics) {
+    QList<QTextEdit::ExtraSelection> marks;
+    for (const auto& d : diagnostics) {
+        if (d.line < 1)
+            continue;
+        QTextEdit::ExtraSelection mark;
+        mark.format.setUnderlineStyle(QTextCharFormat::WaveUnderline);
+        mark.format.setUnderlineColor(d.severity == ir::Severity::Error ? Qt::red : QColor(200, 140, 0));
+        mark.format.setToolTip(QString::fromStdString(d.message));
+        QTextCursor cursor(editor_->document()->findBlockByNumber(d.line - 1));
+        cursor.movePosition(QTextCursor::Right, QTextCursor::MoveAnchor, std::max(0, d.column - 1));
+        cursor.movePosition(QTextCursor::Right, QTextCursor::KeepAnchor, std::max(1, d.length));
+        mark.cursor = cursor;
+        marks << mark;
+    }
+    editor_->setExtraSelections(marks);
+}
+
+void MainWindow::goToProblem(int row) {
+    if (row < 0 || row >= diagnostics_->rowCount())
+        return;
+    const auto& d = diagnostics_->diagnostic(row);
+    QTextBlock block = editor_->document()->findBlockByNumber(std::max(0, d.line - 1));
+    QTextCursor cursor(block);
+    cursor.movePosition(QTextCursor::Right, QTextCursor::MoveAnchor, std::max(0, d.column - 1));
+    editor_->setTextCursor(cursor);
+    editor_->centerCursor();
+    editor_->setFocus();
+}
+
+bool MainWindow::save() {
+    if (path_.isEmpty())
+        return saveAs();
+    QSaveFile file(path_);
+    if (!file.open(QIODevice::WriteOnly) || file.write(editor_->toPlainText().toUtf8()) < 0 || !file.commit()) {
+        QMessageBox::warning(this, tr("Save"), tr("Cannot save %1: %2").arg(path_, file.errorString()));
+        return false;
+    }
+    editor_->document()->setModified(false);
+    return true;
+}
+
+bool MainWindow::saveAs() {
+    QString path = QFileDialog::getSaveFileName(this, tr("Save As"), path_, tr("ISA Mapper files (*.isa)"));
+    if (path.isEmpty())
+        return false;
+    path_ = path;
+    updateTitle();
+    return save();
+}
+
+bool MainWindow::maybeSave() {
+    if (!editor_->document()->isModified())
+        return true;
+    auto answer = QMessageBox::question(this, tr("Unsaved changes"), tr("Save the changes to %1?").arg(path_),
+                                        QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel);
+    if (answer == QMessageBox::Save)
+        return save();
+    return answer == QMessageBox::Discard;
+}
+
+void MainWindow::updateTitle() {
+    QString name = path_.isEmpty() ? tr("untitled") : QFileInfo(path_).fileName();
+    setWindowTitle(QStringLiteral("%1%2 - ISA Mapper Studio").arg(name, editor_->document()->isModified() ? "*" : ""));
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    if (!maybeSave()) {
+        event->ignore();
+        return;
+    }
+    QSettings settings;
+    settings.setValue("window/geometry", saveGeometry());
+    settings.setValue("window/state", saveState());
+    event->accept();
+}
+
+} // namespace isamap::studio

@@ -1,0 +1,127 @@
+// GEMM family: gemm (DeepBench's column-major convention, with transposes), batched_gemm,
+// fully_connected.
+#include "frontend/generator_spec.h"
+
+namespace isamap::frontend {
+
+std::string str(std::int64_t v) { return std::to_string(v); }
+
+std::string requirePositive(const Args& a, const std::vector<std::string>& names) {
+    for (const auto& n : names)
+        if (a.at(n) < 1)
+            return n + " must be at least 1, not " + str(a.at(n));
+    return {};
+}
+
+std::string requireFlag(const Args& a, const std::vector<std::string>& names) {
+    for (const auto& n : names)
+        if (a.at(n) != 0 && a.at(n) != 1)
+            return n + " must be 0 or 1, not " + str(a.at(n));
+    return {};
+}
+
+namespace {
+
+// C(m,n) = op(A)(m,k) * op(B)(k,n), every matrix column-major as in BLAS and DeepBench. A transposed
+// A is stored K x M, so the kernel reads it as A[k, m].
+std::string gemm(const Args& a) {
+    const bool ta = a.at("ta"), tb = a.at("tb");
+    std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
+    out += "  dim m < M, n < N\n  reduce k < K\n";
+    out += std::string("  in A : f32[") + (ta ? "K, M" : "M, K") + "] col_major\n";
+    out += std::string("  in B : f32[") + (tb ? "N, K" : "K, N") + "] col_major\n";
+    out += "  out C : f32[M, N] col_major\n";
+    out += std::string("  C[m, n] += A[") + (ta ? "k, m" : "m, k") + "] * B[" + (tb ? "n, k" : "k, n") + "]\n}\n";
+    return out;
+}
+
+std::string batchedGemm(const Args& a) {
+    const bool ta = a.at("ta"), tb = a.at("tb");
+    std::string out = "kernel batched_gemm(BATCH = " + str(a.at("BATCH")) + ", M = " + str(a.at("M")) +
+                      ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
+    out += "  dim b < BATCH, m < M, n < N\n  reduce k < K\n";
+    out += std::string("  in A : f32[BATCH, ") + (ta ? "K, M" : "M, K") + "]\n";
+    out += std::string("  in B : f32[BATCH, ") + (tb ? "N, K" : "K, N") + "]\n";
+    out += "  out C : f32[BATCH, M, N]\n";
+    out += std::string("  C[b, m, n] += A[b, ") + (ta ? "k, m" : "m, k") + "] * B[b, " + (tb ? "n, k" : "k, n") +
+           "]\n}\n";
+    return out;
+}
+
+// Y = act(X * W^T + bias): the matrix product and the bias-and-activation epilogue as two statements
+// of one kernel.
+std::string fullyConnected(const Args& a) {
+    const bool bias = a.at("bias");
+    const std::int64_t act = a.at("act");
+    std::string out = "kernel fully_connected(BATCH = " + str(a.at("BATCH")) + ", IN = " + str(a.at("IN")) +
+                      ", OUT = " + str(a.at("OUT")) + ") {\n";
+    out += "  dim n < BATCH, o < OUT\n  reduce i < IN\n";
+    out += "  in X : f32[BATCH, IN]\n  in W : f32[OUT, IN]\n";
+    if (bias)
+        out += "  in b : f32[OUT]\n";
+    out += "  out Y : f32[BATCH, OUT]\n";
+    out += "  Y[n, o] += X[n, i] * W[o, i]\n";
+    std::string value = "Y[n, o]";
+    if (bias)
+        value += " + b[o]";
+    if (act == 1)
+        value = "relu(" + value + ")";
+    else if (act == 2)
+        value = "sigmoid(" + value + ")";
+    else if (act == 3)
+        value = "tanh(" + value + ")";
+    if (bias || act)
+        out += "  Y[n, o] = " + value + "\n";
+    return out + "}\n";
+}
+
+} // namespace
+
+void addMatmulGenerators(std::vector<GeneratorSpec>& out) {
+    out.push_back({{"gemm",
+                    "C = op(A) * op(B), column-major as in BLAS and DeepBench",
+                    {{"M", 64, "rows of C"},
+                     {"N", 32, "columns of C"},
+                     {"K", 48, "the reduction"},
+                     {"ta", 0, "1: A is stored transposed (K x M)"},
+                     {"tb", 0, "1: B is stored transposed (N x K)"}},
+                    false},
+                   [](const Args& a) {
+                       auto p = requirePositive(a, {"M", "N", "K"});
+                       return p.empty() ? requireFlag(a, {"ta", "tb"}) : p;
+                   },
+                   gemm});
+    out.push_back({{"batched_gemm",
+                    "a batch of independent row-major GEMMs",
+                    {{"BATCH", 4, "number of products"},
+                     {"M", 64, "rows"},
+                     {"N", 32, "columns"},
+                     {"K", 48, "reduction"},
+                     {"ta", 0, "1: A transposed"},
+                     {"tb", 0, "1: B transposed"}},
+                    false},
+                   [](const Args& a) {
+                       auto p = requirePositive(a, {"BATCH", "M", "N", "K"});
+                       return p.empty() ? requireFlag(a, {"ta", "tb"}) : p;
+                   },
+                   batchedGemm});
+    out.push_back({{"fully_connected",
+                    "Y = act(X * W^T + b)",
+                    {{"BATCH", 1, "rows of X"},
+                     {"IN", 1024, "input features"},
+                     {"OUT", 1000, "output features"},
+                     {"bias", 1, "1: add a bias vector"},
+                     {"act", 0, "0 none, 1 relu, 2 sigmoid, 3 tanh"}},
+                    false},
+                   [](const Args& a) {
+                       auto p = requirePositive(a, {"BATCH", "IN", "OUT"});
+                       if (p.empty())
+                           p = requireFlag(a, {"bias"});
+                       if (p.empty() && (a.at("act") < 0 || a.at("act") > 3))
+                           p = "act must be 0 (none), 1 (relu), 2 (sigmoid) or 3 (tanh)";
+                       return p;
+                   },
+                   fullyConnected});
+}
+
+} // namespace isamap::frontend

@@ -1,0 +1,400 @@
+#include "interp/interpreter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+namespace isamap::interp {
+
+using namespace ir;
+
+std::int64_t Buffer::elementCount() const {
+    std::int64_t n = 1;
+    for (auto s : shape)
+        n *= s;
+    return n;
+}
+
+std::int64_t Buffer::offsetOf(const std::vector<std::int64_t>& index) const {
+    std::int64_t off = offset;
+    for (std::size_t d = 0; d < index.size(); ++d)
+        off += index[d] * strides[d];
+    return off;
+}
+
+std::optional<Buffer> allocate(const TensorDecl& t, const ParamValues& params) {
+    auto dims = shape(t, params);
+    auto st = strides(t, params);
+    if (!dims || !st)
+        return std::nullopt;
+    Buffer b;
+    b.type = t.type;
+    b.shape = *dims;
+    b.strides = *st;
+    std::int64_t span = 1; // one past the largest offset
+    for (std::size_t d = 0; d < dims->size(); ++d)
+        span += ((*dims)[d] - 1) * std::max<std::int64_t>(0, (*st)[d]);
+    b.storage = std::make_shared<std::vector<double>>(static_cast<std::size_t>(std::max<std::int64_t>(1, span)), 0.0);
+    return b;
+}
+
+namespace {
+
+// splitmix64: small, fast and the same on every platform, so a seed means the same inputs everywhere.
+struct Random {
+    std::uint64_t state;
+    std::uint64_t next() {
+        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+    std::int64_t between(std::int64_t lo, std::int64_t hi) {
+        return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
+    }
+};
+
+std::uint64_t hashName(const std::string& s) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : s)
+        h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+double identityOf(Update u) { return u == Update::Max ? -std::numeric_limits<double>::infinity() : 0.0; }
+
+// An access compiled against a buffer: offset = base + sum(coeff[d] * i[d]) over the statement's dims.
+struct CompiledAccess {
+    Buffer* buffer = nullptr;
+    std::int64_t base = 0;
+    std::vector<std::int64_t> coeff;
+    // For padded inputs: per tensor dimension, the index's coefficients and constant, to test bounds.
+    bool checkBounds = false;
+    std::vector<std::vector<std::int64_t>> indexCoeff;
+    std::vector<std::int64_t> indexConstant;
+
+    double read(const std::vector<std::int64_t>& point) const {
+        if (checkBounds) {
+            for (std::size_t d = 0; d < indexCoeff.size(); ++d) {
+                std::int64_t v = indexConstant[d];
+                for (std::size_t j = 0; j < point.size(); ++j)
+                    v += indexCoeff[d][j] * point[j];
+                if (v < 0 || v >= buffer->shape[d])
+                    return 0.0; // the zero halo
+            }
+        }
+        return (*buffer->storage)[static_cast<std::size_t>(offsetAt(point))];
+    }
+    std::int64_t offsetAt(const std::vector<std::int64_t>& point) const {
+        std::int64_t off = base;
+        for (std::size_t j = 0; j < point.size(); ++j)
+            off += coeff[j] * point[j];
+        return off;
+    }
+};
+
+CompiledAccess compileAccess(const Access& a, Buffer& b, const std::vector<std::string>& dims, bool padded) {
+    CompiledAccess c;
+    c.buffer = &b;
+    c.base = b.offset;
+    c.coeff.assign(dims.size(), 0);
+    c.checkBounds = padded;
+    for (std::size_t d = 0; d < a.indices.size(); ++d) {
+        const AffineExpr& idx = a.indices[d];
+        c.base += idx.constant * b.strides[d];
+        std::vector<std::int64_t> perDim(dims.size(), 0);
+        for (const auto& t : idx.terms) {
+            auto j = static_cast<std::size_t>(std::find(dims.begin(), dims.end(), t.dim) - dims.begin());
+            c.coeff[j] += t.coeff * b.strides[d];
+            perDim[j] = t.coeff;
+        }
+        c.indexCoeff.push_back(std::move(perDim));
+        c.indexConstant.push_back(idx.constant);
+    }
+    return c;
+}
+
+// An expression compiled to a tree over compiled accesses.
+struct Node {
+    Expr::Kind kind;
+    Op op = Op::Add;
+    ScalarType castType = ScalarType::f32;
+    double constant = 0;
+    int access = -1;
+    std::vector<Node> args;
+};
+
+double apply(Op op, double a, double b) {
+    switch (op) {
+    case Op::Add: return a + b;
+    case Op::Sub: return a - b;
+    case Op::Mul: return a * b;
+    case Op::Div: return a / b;
+    case Op::Neg: return -a;
+    case Op::Max: return std::max(a, b);
+    case Op::Min: return std::min(a, b);
+    case Op::Relu: return a > 0 ? a : 0.0;
+    case Op::Sigmoid: return 1.0 / (1.0 + std::exp(-a));
+    case Op::Tanh: return std::tanh(a);
+    case Op::Exp: return std::exp(a);
+    case Op::Cast: return a;
+    }
+    return a;
+}
+
+class StatementRunner {
+public:
+    StatementRunner(const Kernel& k, const Statement& s, Buffers& buffers) : k_(k), s_(s), buffers_(buffers) {
+        // The statement iterates over the dimensions it uses, in declaration order (outermost first).
+        std::set<std::string> used;
+        collectDims(s.target, used);
+        collectDims(s.value, used);
+        for (const auto& d : k.dims)
+            if (used.count(d.name)) {
+                dims_.push_back(d.name);
+                extents_.push_back(*evaluate(d.extent, k.paramValues()));
+            }
+        target_ = compileAccess(s.target, buffers.at(s.target.tensor), dims_, false);
+        root_ = compile(s.value);
+    }
+
+    void run() {
+        for (auto e : extents_)
+            if (e <= 0)
+                return;
+        std::vector<std::int64_t> point(dims_.size(), 0);
+        std::vector<double>& out = *target_.buffer->storage;
+        while (true) {
+            double v = eval(root_, point);
+            double& slot = out[static_cast<std::size_t>(target_.offsetAt(point))];
+            switch (s_.update) {
+            case Update::Assign: slot = v; break;
+            case Update::Sum: slot += v; break;
+            case Update::Max: slot = std::max(slot, v); break;
+            }
+            std::size_t d = point.size();
+            bool done = true;
+            while (d > 0) {
+                --d;
+                if (++point[d] < extents_[d]) {
+                    done = false;
+                    break;
+                }
+                point[d] = 0;
+            }
+            if (done)
+                break;
+        }
+    }
+
+private:
+    static void collectDims(const Access& a, std::set<std::string>& out) {
+        for (const auto& idx : a.indices)
+            for (const auto& t : idx.terms)
+                out.insert(t.dim);
+    }
+    static void collectDims(const Expr& e, std::set<std::string>& out) {
+        if (e.kind == Expr::Kind::Access)
+            collectDims(e.access, out);
+        for (const auto& a : e.args)
+            collectDims(a, out);
+    }
+
+    Node compile(const Expr& e) {
+        Node n;
+        n.kind = e.kind;
+        n.op = e.op;
+        n.castType = e.castType;
+        n.constant = e.constant;
+        if (e.kind == Expr::Kind::Access) {
+            const TensorDecl* t = k_.findTensor(e.access.tensor);
+            n.access = static_cast<int>(accesses_.size());
+            accesses_.push_back(compileAccess(e.access, buffers_.at(e.access.tensor), dims_, !t->padding.empty()));
+        }
+        for (const auto& a : e.args)
+            n.args.push_back(compile(a));
+        return n;
+    }
+
+    double eval(const Node& n, const std::vector<std::int64_t>& point) const {
+        switch (n.kind) {
+        case Expr::Kind::Constant: return n.constant;
+        case Expr::Kind::Access: return accesses_[static_cast<std::size_t>(n.access)].read(point);
+        case Expr::Kind::Call: break;
+        }
+        double a = eval(n.args[0], point);
+        if (n.op == Op::Cast)
+            return roundToType(a, n.castType);
+        double b = n.args.size() > 1 ? eval(n.args[1], point) : 0.0;
+        return apply(n.op, a, b);
+    }
+
+    const Kernel& k_;
+    const Statement& s_;
+    Buffers& buffers_;
+    std::vector<std::string> dims_;
+    std::vector<std::int64_t> extents_;
+    CompiledAccess target_;
+    std::vector<CompiledAccess> accesses_;
+    Node root_;
+};
+
+void roundBuffer(Buffer& b) {
+    b.forEach([&](const std::vector<std::int64_t>& idx) {
+        double& v = b.at(idx);
+        v = roundToType(v, b.type);
+    });
+}
+
+std::string shapeText(const std::vector<std::int64_t>& s) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < s.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+}
+
+} // namespace
+
+void fillRandom(Buffer& b, std::uint64_t seed) {
+    Random rng{seed};
+    b.forEach([&](const std::vector<std::int64_t>& idx) {
+        double v = 0;
+        switch (b.type) {
+        case ScalarType::f32:
+        case ScalarType::f16:
+        case ScalarType::bf16: v = roundToType(rng.uniform() * 2.0 - 1.0, b.type); break;
+        case ScalarType::i8: v = static_cast<double>(rng.between(-128, 127)); break;
+        case ScalarType::u8: v = static_cast<double>(rng.between(0, 255)); break;
+        case ScalarType::i32: v = static_cast<double>(rng.between(-1000, 1000)); break;
+        }
+        b.at(idx) = v;
+    });
+}
+
+namespace {
+Buffers randomBuffers(const std::vector<TensorDecl>& tensors, const ParamValues& params, std::uint64_t seed) {
+    Buffers out;
+    for (const auto& t : tensors) {
+        if (t.role == TensorRole::Tmp)
+            continue;
+        auto b = allocate(t, params);
+        if (!b)
+            continue;
+        if (t.role == TensorRole::In || t.role == TensorRole::InOut)
+            fillRandom(*b, seed ^ hashName(t.name));
+        out[t.name] = std::move(*b);
+    }
+    return out;
+}
+} // namespace
+
+Buffers randomInputs(const Kernel& k, std::uint64_t seed) { return randomBuffers(k.tensors, k.paramValues(), seed); }
+Buffers randomInputs(const Graph& g, std::uint64_t seed) { return randomBuffers(g.tensors, g.paramValues(), seed); }
+
+std::optional<std::string> run(const Kernel& k, Buffers& buffers) {
+    const ParamValues params = k.paramValues();
+    Buffers local; // the kernel's own temporaries
+    for (const auto& t : k.tensors) {
+        auto expected = shape(t, params);
+        if (!expected)
+            return "kernel '" + k.name + "': the shape of '" + t.name + "' does not evaluate";
+        if (t.role == TensorRole::Tmp) {
+            local[t.name] = *allocate(t, params);
+            continue;
+        }
+        auto it = buffers.find(t.name);
+        if (it == buffers.end()) {
+            if (t.role == TensorRole::In || t.role == TensorRole::InOut)
+                return "kernel '" + k.name + "': no values given for input '" + t.name + "'";
+            buffers[t.name] = *allocate(t, params);
+            continue;
+        }
+        if (it->second.shape != *expected)
+            return "kernel '" + k.name + "': '" + t.name + "' should have shape " + shapeText(*expected) +
+                   " but the values given have shape " + shapeText(it->second.shape);
+    }
+    Buffers all = buffers; // views share storage, so writes land in the caller's buffers
+    for (auto& [name, b] : local)
+        all[name] = b;
+    // Outputs start at the identity of the first statement that writes them; inouts keep their values.
+    std::set<std::string> initialised;
+    for (const auto& s : k.statements) {
+        const TensorDecl* t = k.findTensor(s.target.tensor);
+        if (t->role != TensorRole::InOut && initialised.insert(t->name).second) {
+            Buffer& b = all.at(t->name);
+            double init = identityOf(s.update);
+            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = init; });
+        }
+        StatementRunner(k, s, all).run();
+        roundBuffer(all.at(t->name));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> run(const Graph& g, const Module& module, Buffers& buffers) {
+    const ParamValues params = g.paramValues();
+    for (const auto& t : g.tensors) {
+        if (buffers.count(t.name))
+            continue;
+        if (t.role == TensorRole::In)
+            return "graph '" + g.name + "': no values given for input '" + t.name + "'";
+        auto b = allocate(t, params);
+        if (!b)
+            return "graph '" + g.name + "': the shape of '" + t.name + "' does not evaluate";
+        buffers[t.name] = std::move(*b);
+    }
+    for (const auto& n : g.nodes) {
+        const Kernel* k = module.findKernel(n.kernel);
+        if (!k)
+            return "graph '" + g.name + "': node '" + n.name + "' calls unknown kernel '" + n.kernel + "'";
+        ParamValues args;
+        for (const auto& a : n.args)
+            if (auto v = evaluate(a.value, params))
+                args[a.param] = *v;
+        Kernel instance = withParams(*k, args);
+        Buffers views;
+        for (const auto& b : n.bindings) {
+            const Buffer& whole = buffers.at(b.graphTensor);
+            Buffer view = whole;
+            const std::size_t fixed = b.fixedIndices.size();
+            for (std::size_t i = 0; i < fixed; ++i)
+                view.offset += b.fixedIndices[i] * whole.strides[i];
+            view.shape.assign(whole.shape.begin() + static_cast<long>(fixed), whole.shape.end());
+            view.strides.assign(whole.strides.begin() + static_cast<long>(fixed), whole.strides.end());
+            views[b.kernelTensor] = std::move(view);
+        }
+        if (auto error = run(instance, views))
+            return "node '" + n.name + "': " + *error;
+    }
+    return std::nullopt;
+}
+
+Checksum checksum(const Buffer& b) {
+    Checksum c;
+    std::int64_t i = 0;
+    b.forEach([&](const std::vector<std::int64_t>& idx) {
+        double v = b.at(idx);
+        c.sum += v;
+        c.weighted += v * static_cast<double>(1 + (i % 7));
+        ++i;
+    });
+    return c;
+}
+
+std::optional<Difference> compare(const Buffer& a, const Buffer& b) {
+    if (a.shape != b.shape)
+        return std::nullopt;
+    Difference d;
+    a.forEach([&](const std::vector<std::int64_t>& idx) {
+        double diff = std::fabs(a.at(idx) - b.at(idx));
+        if (diff > d.largest || (std::isnan(diff) && !std::isnan(d.largest))) {
+            d.largest = diff;
+            d.index = idx;
+        }
+    });
+    return d;
+}
+
+} // namespace isamap::interp

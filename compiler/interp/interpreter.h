@@ -1,0 +1,96 @@
+// The reference interpreter: runs any checked kernel or op graph on given or random inputs, computing
+// in double precision and storing each written tensor rounded to its element type, so that every
+// later stage (mapped instructions, generated code, the simulator) can be verified against it.
+//
+//   interp::Buffers buffers = interp::randomInputs(kernel, /*seed=*/1);
+//   if (auto error = interp::run(kernel, buffers)) ...;
+//   double sum = interp::checksum(buffers.at("C")).sum;
+#pragma once
+
+#include "ir/ir.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace isamap::interp {
+
+// A tensor's values: a view (shape, strides, offset) into shared storage, so that a graph can hand a
+// slice of one of its tensors to a kernel.
+struct Buffer {
+    ir::ScalarType type = ir::ScalarType::f32;
+    std::vector<std::int64_t> shape;
+    std::vector<std::int64_t> strides;
+    std::int64_t offset = 0;
+    std::shared_ptr<std::vector<double>> storage;
+
+    std::int64_t elementCount() const;
+    std::int64_t offsetOf(const std::vector<std::int64_t>& index) const;
+    double& at(const std::vector<std::int64_t>& index) { return (*storage)[static_cast<std::size_t>(offsetOf(index))]; }
+    double at(const std::vector<std::int64_t>& index) const {
+        return (*storage)[static_cast<std::size_t>(offsetOf(index))];
+    }
+    // Visits every logical index in row-major order.
+    template <typename F>
+    void forEach(F f) const;
+};
+
+using Buffers = std::map<std::string, Buffer>;
+
+// A zero-filled buffer with the tensor's shape and layout; empty if the shape does not evaluate.
+std::optional<Buffer> allocate(const ir::TensorDecl& t, const ir::ParamValues& params);
+
+// Fills with values exactly representable in the buffer's type: floats uniform in [-1, 1), i8 in
+// [-128, 127], u8 in [0, 255], i32 in [-1000, 1000].
+void fillRandom(Buffer& b, std::uint64_t seed);
+
+// Buffers for every input (random) and output (zero) of a kernel or graph.
+Buffers randomInputs(const ir::Kernel& k, std::uint64_t seed);
+Buffers randomInputs(const ir::Graph& g, std::uint64_t seed);
+
+// Runs a kernel that passed the semantic checks. Inputs must be in `buffers`; outputs are created
+// when absent. Returns an error message (missing input, shape mismatch), or nothing on success.
+std::optional<std::string> run(const ir::Kernel& k, Buffers& buffers);
+// Runs the nodes of a graph in order, kernels taken from `module`.
+std::optional<std::string> run(const ir::Graph& g, const ir::Module& module, Buffers& buffers);
+
+struct Checksum {
+    double sum = 0;      // plain sum of all elements
+    double weighted = 0; // sum of element * (1 + (i mod 7)) over logical row-major position i
+};
+Checksum checksum(const Buffer& b);
+
+// Largest absolute difference between two buffers of the same shape, and where it is.
+struct Difference {
+    double largest = 0;
+    std::vector<std::int64_t> index;
+};
+std::optional<Difference> compare(const Buffer& a, const Buffer& b);
+
+template <typename F>
+void Buffer::forEach(F f) const {
+    const std::size_t rank = shape.size();
+    for (auto s : shape)
+        if (s <= 0)
+            return;
+    std::vector<std::int64_t> index(rank, 0);
+    while (true) {
+        f(index);
+        std::size_t d = rank;
+        while (d > 0) {
+            --d;
+            if (++index[d] < shape[d])
+                break;
+            index[d] = 0;
+            if (d == 0)
+                return;
+        }
+        if (rank == 0)
+            return;
+    }
+}
+
+} // namespace isamap::interp

@@ -1,0 +1,218 @@
+#include "ir/ir.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace isamap::ir {
+
+SizeExpr SizeExpr::binary(Kind k, SizeExpr a, SizeExpr b) {
+    SizeExpr e;
+    e.kind = k;
+    e.operands = {std::move(a), std::move(b)};
+    return e;
+}
+
+std::optional<std::int64_t> evaluate(const SizeExpr& e, const ParamValues& params) {
+    switch (e.kind) {
+    case SizeExpr::Kind::Constant: return e.value;
+    case SizeExpr::Kind::Param: {
+        auto it = params.find(e.param);
+        if (it == params.end())
+            return std::nullopt;
+        return it->second;
+    }
+    default: break;
+    }
+    if (e.operands.size() != 2)
+        return std::nullopt;
+    auto a = evaluate(e.operands[0], params);
+    auto b = evaluate(e.operands[1], params);
+    if (!a || !b)
+        return std::nullopt;
+    switch (e.kind) {
+    case SizeExpr::Kind::Add: return *a + *b;
+    case SizeExpr::Kind::Sub: return *a - *b;
+    case SizeExpr::Kind::Mul: return *a * *b;
+    case SizeExpr::Kind::Div:
+        if (*b == 0)
+            return std::nullopt;
+        // Floor division, so that output-size formulas behave for every sign.
+        return (*a >= 0) == (*b > 0) ? *a / *b : -((-*a + std::abs(*b) - 1) / std::abs(*b));
+    default: return std::nullopt;
+    }
+}
+
+std::int64_t AffineExpr::coeffOf(const std::string& dim) const {
+    for (const auto& t : terms)
+        if (t.dim == dim)
+            return t.coeff;
+    return 0;
+}
+
+std::string_view opName(Op op) {
+    switch (op) {
+    case Op::Add: return "add";
+    case Op::Sub: return "sub";
+    case Op::Mul: return "mul";
+    case Op::Div: return "div";
+    case Op::Neg: return "neg";
+    case Op::Max: return "max";
+    case Op::Min: return "min";
+    case Op::Relu: return "relu";
+    case Op::Sigmoid: return "sigmoid";
+    case Op::Tanh: return "tanh";
+    case Op::Exp: return "exp";
+    case Op::Cast: return "cast";
+    }
+    return "?";
+}
+
+int opArity(Op op) {
+    switch (op) {
+    case Op::Add:
+    case Op::Sub:
+    case Op::Mul:
+    case Op::Div:
+    case Op::Max:
+    case Op::Min: return 2;
+    default: return 1;
+    }
+}
+
+Expr Expr::ofAccess(Access a) {
+    Expr e;
+    e.kind = Kind::Access;
+    e.loc = a.loc;
+    e.access = std::move(a);
+    return e;
+}
+
+Expr Expr::ofConstant(double v) {
+    Expr e;
+    e.kind = Kind::Constant;
+    e.constant = v;
+    return e;
+}
+
+Expr Expr::call(Op op, std::vector<Expr> args) {
+    Expr e;
+    e.kind = Kind::Call;
+    e.op = op;
+    e.args = std::move(args);
+    return e;
+}
+
+Expr Expr::cast(ScalarType to, Expr arg) {
+    Expr e = call(Op::Cast, {std::move(arg)});
+    e.castType = to;
+    return e;
+}
+
+std::string_view roleName(TensorRole role) {
+    switch (role) {
+    case TensorRole::In: return "in";
+    case TensorRole::Out: return "out";
+    case TensorRole::InOut: return "inout";
+    case TensorRole::Tmp: return "tmp";
+    }
+    return "?";
+}
+
+namespace {
+template <typename T>
+const T* findByName(const std::vector<T>& items, const std::string& name) {
+    auto it = std::find_if(items.begin(), items.end(), [&](const T& x) { return x.name == name; });
+    return it == items.end() ? nullptr : &*it;
+}
+
+ParamValues valuesOf(const std::vector<Param>& params) {
+    ParamValues values;
+    for (const auto& p : params)
+        values[p.name] = p.value;
+    return values;
+}
+
+void override(std::vector<Param>& params, const ParamValues& overrides) {
+    for (auto& p : params)
+        if (auto it = overrides.find(p.name); it != overrides.end())
+            p.value = it->second;
+}
+} // namespace
+
+const DimDecl* Kernel::findDim(const std::string& n) const { return findByName(dims, n); }
+const TensorDecl* Kernel::findTensor(const std::string& n) const { return findByName(tensors, n); }
+const Param* Kernel::findParam(const std::string& n) const { return findByName(params, n); }
+ParamValues Kernel::paramValues() const { return valuesOf(params); }
+
+const TensorDecl* Graph::findTensor(const std::string& n) const { return findByName(tensors, n); }
+ParamValues Graph::paramValues() const { return valuesOf(params); }
+
+const Memory* Target::findMemory(const std::string& n) const { return findByName(memories, n); }
+const Unit* Target::findUnit(const std::string& n) const { return findByName(units, n); }
+const Instruction* Target::findInstruction(const std::string& n) const { return findByName(instructions, n); }
+
+const Kernel* Module::findKernel(const std::string& n) const { return findByName(kernels, n); }
+const Graph* Module::findGraph(const std::string& n) const { return findByName(graphs, n); }
+const Target* Module::findTarget(const std::string& n) const { return findByName(targets, n); }
+
+Kernel withParams(Kernel k, const ParamValues& overrides) {
+    override(k.params, overrides);
+    return k;
+}
+
+Graph withParams(Graph g, const ParamValues& overrides) {
+    override(g.params, overrides);
+    return g;
+}
+
+std::optional<std::vector<std::int64_t>> shape(const TensorDecl& t, const ParamValues& params) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : t.shape) {
+        auto v = evaluate(e, params);
+        if (!v)
+            return std::nullopt;
+        out.push_back(*v);
+    }
+    return out;
+}
+
+std::optional<std::vector<std::int64_t>> strides(const TensorDecl& t, const ParamValues& params) {
+    auto dims = shape(t, params);
+    if (!dims)
+        return std::nullopt;
+    const std::size_t rank = dims->size();
+    std::vector<std::int64_t> out(rank, 0);
+    // Storage order, outermost first, as a permutation of logical dimensions.
+    std::vector<int> order(rank);
+    std::iota(order.begin(), order.end(), 0);
+    switch (t.layout.kind) {
+    case Layout::Kind::RowMajor: break;
+    case Layout::Kind::ColMajor: std::reverse(order.begin(), order.end()); break;
+    case Layout::Kind::Transposed:
+        if (t.layout.permutation.size() != rank)
+            return std::nullopt;
+        order = t.layout.permutation;
+        break;
+    case Layout::Kind::Strides:
+        if (t.layout.strides.size() != rank)
+            return std::nullopt;
+        for (std::size_t d = 0; d < rank; ++d) {
+            auto s = evaluate(t.layout.strides[d], params);
+            if (!s)
+                return std::nullopt;
+            out[d] = *s;
+        }
+        return out;
+    }
+    std::int64_t stride = 1;
+    for (std::size_t i = rank; i-- > 0;) {
+        int d = order[i];
+        if (d < 0 || static_cast<std::size_t>(d) >= rank)
+            return std::nullopt;
+        out[static_cast<std::size_t>(d)] = stride;
+        stride *= std::max<std::int64_t>(1, (*dims)[static_cast<std::size_t>(d)]);
+    }
+    return out;
+}
+
+} // namespace isamap::ir

@@ -1,0 +1,77 @@
+// The studio's window, driven as a user would: open the example, read its structure, break the text
+// and see the diagnostic in the problems panel, click it and land on the line.
+#include "main_window.h"
+#include "views/diagnostics_model.h"
+#include "views/structure_model.h"
+
+#include <QAbstractItemModelTester>
+#include <QPlainTextEdit>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTreeView>
+#include <QtTest>
+
+using isamap::studio::MainWindow;
+
+namespace {
+QString example() { return QString(ISAMAP_RESOURCES_DIR) + "/examples/dwsep_block.isa"; }
+
+QStringList topLevelNames(QAbstractItemModel* model) {
+    QStringList names;
+    for (int r = 0; r < model->rowCount(); ++r)
+        names << model->index(r, 0).data().toString();
+    return names;
+}
+} // namespace
+
+class TstStudio : public QObject {
+    Q_OBJECT
+private slots:
+    void opensTheExampleAndShowsItsStructure() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        QAbstractItemModelTester tester(window.structureView()->model(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QCOMPARE(window.errorCount(), 0);
+        QCOMPARE(topLevelNames(window.structureView()->model()),
+                 QStringList({"kernel depthwise", "kernel pointwise", "graph dwsep_block"}));
+        QCOMPARE(window.problemsView()->model()->rowCount(), 0);
+    }
+
+    void anEditThatBreaksTheKernelShowsTheDiagnostic() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        QString text = window.editor()->toPlainText();
+        text.replace("Y[k, h, w] += F[k, c] * X[c, h, w]", "Y[k, h, w] += F[k, c] * X[c, h, q]");
+        window.editor()->setPlainText(text);
+        // The recheck runs shortly after the edit, without being asked.
+        QTRY_COMPARE(window.errorCount(), 1);
+        auto* problems = window.problemsView()->model();
+        QCOMPARE(problems->rowCount(), 1);
+        const QString location = problems->index(0, isamap::views::DiagnosticsModel::Location).data().toString();
+        const QString message = problems->index(0, isamap::views::DiagnosticsModel::Message).data().toString();
+        QVERIFY2(location.startsWith("dwsep_block.isa:22:"), qPrintable(location));
+        QVERIFY(message.contains("undeclared dimension 'q'"));
+
+        // Clicking the problem puts the cursor on the offending line and column.
+        window.goToProblem(0);
+        const QTextCursor cursor = window.editor()->textCursor();
+        QCOMPARE(cursor.blockNumber() + 1, 22);
+        QCOMPARE(cursor.positionInBlock() + 1, problems->index(0, 0).data(isamap::views::DiagnosticsModel::ColumnRole).toInt());
+    }
+
+    void aMalformedFileOpensWithItsDiagnostics() {
+        QTemporaryDir dir;
+        QFile bad(dir.filePath("bad.isa"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("target t {\n  memory m { bytes = 3 GHz, bandwidth = 1 GB/s }\n}\n");
+        bad.close();
+        MainWindow window;
+        QVERIFY(window.openFile(bad.fileName()));
+        QCOMPARE(window.errorCount(), 1);
+        const QString location = window.problemsView()->model()->index(0, 1).data().toString();
+        QCOMPARE(location, QString("bad.isa:2:24"));
+    }
+};
+
+QTEST_MAIN(TstStudio)
+#include "tst_studio.moc"
