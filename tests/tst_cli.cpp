@@ -2,6 +2,9 @@
 #include "frontend/library.h"
 #include "interp/interpreter.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -161,10 +164,65 @@ private slots:
         QVERIFY2(out.startsWith("# " + prefix.filePath("share/isamap-studio/targets/nnp-like.isa")), qPrintable(out));
     }
 
+    void mapPrintsTheCandidatesAsATable() {
+        auto r = isamapCli({"map", "gemm", "M=64", "N=32", "K=48", "--target", "nnp-like"});
+        QCOMPARE(r.status, 0);
+        QVERIFY2(r.out.startsWith("kernel gemm (M=64 N=32 K=48) on nnp-like: "), qPrintable(r.out));
+        const QStringList lines = r.out.split('\n');
+        QVERIFY(lines[1].contains("instruction") && lines[1].contains("utilisation"));
+        // The best candidate: the column-major GEMM is C^T = B^T A^T for a row-major instruction, no packing.
+        QVERIFY2(lines[2].simplified().startsWith("1 mma32 i=n j=m k=k c=C a=B b=A 25.0% 75.0%"), qPrintable(lines[2]));
+        QVERIFY(r.out.contains("--all shows them"));
+        auto all = isamapCli({"map", "gemm", "M=64", "N=32", "K=48", "--target", "nnp-like", "--all"});
+        QVERIFY(all.out.contains("rejected: output C does not depend on k, which is bound to i but the instruction's c does"));
+    }
+
+    void mapAsJson() {
+        auto r = isamapCli({"map", "gemm", "M=64", "N=32", "K=48", "--target", "nnp-like", "--json", "--all"});
+        QCOMPARE(r.status, 0);
+        QJsonParseError error;
+        const auto doc = QJsonDocument::fromJson(r.out.toUtf8(), &error);
+        QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+        const QJsonArray candidates = doc.array();
+        QVERIFY(candidates.size() > 10);
+        int valid = 0;
+        for (const auto& value : candidates) {
+            const QJsonObject c = value.toObject();
+            for (const char* field : {"id", "instruction", "valid", "binding", "padding", "layout_changes", "utilisation", "reason"})
+                QVERIFY2(c.contains(field), field);
+            if (c["valid"].toBool()) {
+                ++valid;
+                QVERIFY(c["reason"].toString().isEmpty());
+            } else {
+                QVERIFY(!c["reason"].toString().isEmpty());
+            }
+        }
+        QVERIFY(valid > 0 && valid < candidates.size());
+        const QJsonObject best = candidates.first().toObject();
+        QCOMPARE(best["instruction"].toString(), QString("mma32"));
+        QCOMPARE(best["utilisation"].toDouble(), 0.75); // N = 32 fills the instruction, M = 64 too, K = 48 of 64
+    }
+
+    void mapWithoutAnyCandidateListsTheNearestMisses() {
+        auto r = isamapCli({"map", "gemm", "dtype=4", "--target", "host-avx512"});
+        QCOMPARE(r.status, 1);
+        QVERIFY2(r.err.contains("no instruction of host-avx512 can perform kernel gemm"), qPrintable(r.err));
+        QVERIFY(r.err.contains("vpdpbusd_bcast: A is i8 but the instruction's a is u8"));
+    }
+
+    void mapOneInstructionOverASuite() {
+        auto r = isamapCli({"map", "--suite", "mobilenet-v1", "--instruction", "vfmadd_bcast_f32", "--target", "host-avx512"});
+        QCOMPARE(r.status, 0);
+        QVERIFY2(r.out.contains("vfmadd_bcast_f32 on host-avx512 serves 28 of 28 kernels of mobilenet-v1"), qPrintable(r.out));
+        auto wrong = isamapCli({"map", "--suite", "mobilenet-v1", "--instruction", "mma99", "--target", "nnp-like"});
+        QCOMPARE(wrong.status, 1);
+        QVERIFY(wrong.err.contains("target nnp-like has no instruction 'mma99'"));
+    }
+
     void helpListsTheCommands() {
         auto r = isamapCli({"--help"});
         QCOMPARE(r.status, 0);
-        for (const char* command : {"kernel", "parse", "check", "run", "targets", "target", "suite"})
+        for (const char* command : {"kernel", "parse", "check", "run", "map", "targets", "target", "suite"})
             QVERIFY(r.out.contains(QString("isamap ") + command));
     }
 };

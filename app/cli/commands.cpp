@@ -1,5 +1,7 @@
 #include "cli/commands.h"
 
+#include "cli/support.h"
+
 #include "frontend/library.h"
 #include "frontend/suites.h"
 #include "interp/interpreter.h"
@@ -15,120 +17,6 @@
 #include <map>
 
 namespace isamap::cli {
-
-namespace {
-
-// KEY=VALUE arguments with integer values, and the rest.
-struct SplitArgs {
-    std::map<std::string, std::int64_t> values;
-    std::vector<std::string> positional;
-    std::map<std::string, std::string> options; // --name VALUE or --flag (value "")
-    std::string error;
-};
-
-SplitArgs splitArgs(const std::vector<std::string>& args, const std::vector<std::string>& optionsWithValue) {
-    SplitArgs out;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (a.starts_with("--")) {
-            std::string name = a.substr(2);
-            if (std::find(optionsWithValue.begin(), optionsWithValue.end(), name) != optionsWithValue.end()) {
-                if (i + 1 >= args.size()) {
-                    out.error = "option " + a + " needs a value";
-                    return out;
-                }
-                out.options[name] = args[++i];
-            } else {
-                out.options[name] = "";
-            }
-            continue;
-        }
-        auto eq = a.find('=');
-        if (eq != std::string::npos && eq > 0) {
-            std::int64_t v = 0;
-            const char* begin = a.data() + eq + 1;
-            const char* end = a.data() + a.size();
-            auto [ptr, ec] = std::from_chars(begin, end, v);
-            if (ec != std::errc() || ptr != end || begin == end) {
-                out.error = "'" + a + "': the value after '=' must be an integer";
-                return out;
-            }
-            out.values[a.substr(0, eq)] = v;
-            continue;
-        }
-        out.positional.push_back(a);
-    }
-    return out;
-}
-
-int usage(const std::string& message, const std::string& usageLine) {
-    std::cerr << "isamap: " << message << "\nusage: isamap " << usageLine << "\n";
-    return 2;
-}
-
-std::optional<ir::SourceFile> readSource(const std::string& path) {
-    if (path == "-") {
-        std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-        return ir::SourceFile{"<stdin>", std::move(text)};
-    }
-    std::string error;
-    auto text = readFile(path, error);
-    if (!text) {
-        std::cerr << "isamap: " << error << "\n";
-        return std::nullopt;
-    }
-    return ir::SourceFile{path, std::move(*text)};
-}
-
-// Parses and checks; prints the diagnostics; empty when there were errors.
-std::optional<ir::Module> loadModule(const ir::SourceFile& file) {
-    auto result = frontend::parseAndCheck(file);
-    std::cerr << ir::format(result.diagnostics);
-    if (ir::hasErrors(result.diagnostics))
-        return std::nullopt;
-    return std::move(result.module);
-}
-
-std::string shapeText(const std::vector<std::int64_t>& s) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < s.size(); ++i)
-        out += (i ? ", " : "") + std::to_string(s[i]);
-    return out + "]";
-}
-
-std::string paramsText(const std::vector<ir::Param>& params) {
-    std::string out;
-    for (const auto& p : params)
-        out += (out.empty() ? "" : " ") + p.name + "=" + std::to_string(p.value);
-    return out;
-}
-
-void printChecksums(const std::vector<ir::TensorDecl>& tensors, const interp::Buffers& buffers) {
-    for (const auto& t : tensors) {
-        if (t.role != ir::TensorRole::Out && t.role != ir::TensorRole::InOut)
-            continue;
-        const auto& b = buffers.at(t.name);
-        auto c = interp::checksum(b);
-        std::printf("%s : %s%s  sum=%.9g  weighted=%.9g\n", t.name.c_str(), std::string(ir::typeName(t.type)).c_str(),
-                    shapeText(b.shape).c_str(), c.sum, c.weighted);
-    }
-}
-
-template <typename T>
-bool applyOverrides(T& item, const std::map<std::string, std::int64_t>& values) {
-    for (const auto& [key, v] : values) {
-        auto it = std::find_if(item.params.begin(), item.params.end(), [&](const ir::Param& p) { return p.name == key; });
-        if (it == item.params.end()) {
-            std::cerr << "isamap: '" << item.name << "' has no parameter '" << key << "'; its parameters are "
-                      << (item.params.empty() ? "none" : paramsText(item.params)) << "\n";
-            return false;
-        }
-        it->value = v;
-    }
-    return true;
-}
-
-} // namespace
 
 int kernelCommand(const std::vector<std::string>& args) {
     const char* line = "kernel NAME [KEY=VALUE...] | kernel --list";
@@ -206,25 +94,8 @@ int runCommand(const std::vector<std::string>& args) {
         if (ec != std::errc() || ptr != s.data() + s.size())
             return usage("--seed needs a non-negative integer", line);
     }
-    const std::string& input = split.positional[0];
-    std::optional<ir::Module> module;
-    std::map<std::string, std::int64_t> overrides = split.values;
-    if (std::filesystem::exists(input) || input == "-") {
-        auto source = readSource(input);
-        if (!source)
-            return 1;
-        module = loadModule(*source);
-    } else if (frontend::findGenerator(input)) {
-        // Library arguments shape the generated text; sizes stay overridable parameters.
-        std::string error;
-        module = frontend::generate(input, split.values, error);
-        if (!module)
-            std::cerr << "isamap: " << error << "\n";
-        overrides.clear();
-    } else {
-        std::cerr << "isamap: '" << input << "' is neither a file nor a library kernel (see 'isamap kernel --list')\n";
-        return 1;
-    }
+    std::map<std::string, std::int64_t> overrides;
+    auto module = loadInput(split.positional[0], split.values, overrides);
     if (!module)
         return 1;
     const std::string wanted = split.options.count("kernel") ? split.options["kernel"] : "";

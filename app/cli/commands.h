@@ -14,5 +14,6 @@ int runCommand(const std::vector<std::string>& args);
 int targetsCommand(const std::vector<std::string>& args);
 int targetCommand(const std::vector<std::string>& args);
 int suiteCommand(const std::vector<std::string>& args);
+int mapCommand(const std::vector<std::string>& args);
 
 } // namespace isamap::cli

@@ -24,14 +24,39 @@ namespace {
 
 // C(m,n) = op(A)(m,k) * op(B)(k,n), every matrix column-major as in BLAS and DeepBench. A transposed
 // A is stored K x M, so the kernel reads it as A[k, m].
+// Element types of a GEMM: the inputs, the accumulator, and the conversion applied to each input
+// before the multiply ("" when none: f32 multiplies as it is).
+struct GemmTypes {
+    const char* a;
+    const char* b;
+    const char* c;
+    const char* widen;
+};
+
+GemmTypes gemmTypes(std::int64_t dtype) {
+    switch (dtype) {
+    case 1: return {"bf16", "bf16", "f32", "f32"};
+    case 2: return {"f16", "f16", "f32", "f32"};
+    case 3: return {"u8", "i8", "i32", "i32"}; // as x86 VNNI multiplies: unsigned activations, signed weights
+    case 4: return {"i8", "i8", "i32", "i32"};
+    default: return {"f32", "f32", "f32", ""};
+    }
+}
+
+std::string widened(const char* widen, const std::string& access) {
+    return *widen ? std::string(widen) + "(" + access + ")" : access;
+}
+
 std::string gemm(const Args& a) {
     const bool ta = a.at("ta"), tb = a.at("tb");
+    const GemmTypes t = gemmTypes(a.at("dtype"));
     std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
     out += "  dim m < M, n < N\n  reduce k < K\n";
-    out += std::string("  in A : f32[") + (ta ? "K, M" : "M, K") + "] col_major\n";
-    out += std::string("  in B : f32[") + (tb ? "N, K" : "K, N") + "] col_major\n";
-    out += "  out C : f32[M, N] col_major\n";
-    out += std::string("  C[m, n] += A[") + (ta ? "k, m" : "m, k") + "] * B[" + (tb ? "n, k" : "k, n") + "]\n}\n";
+    out += std::string("  in A : ") + t.a + "[" + (ta ? "K, M" : "M, K") + "] col_major\n";
+    out += std::string("  in B : ") + t.b + "[" + (tb ? "N, K" : "K, N") + "] col_major\n";
+    out += std::string("  out C : ") + t.c + "[M, N] col_major\n";
+    out += "  C[m, n] += " + widened(t.widen, ta ? "A[k, m]" : "A[m, k]") + " * " +
+           widened(t.widen, tb ? "B[n, k]" : "B[k, n]") + "\n}\n";
     return out;
 }
 
@@ -84,11 +109,16 @@ void addMatmulGenerators(std::vector<GeneratorSpec>& out) {
                      {"N", 32, "columns of C"},
                      {"K", 48, "the reduction"},
                      {"ta", 0, "1: A is stored transposed (K x M)"},
-                     {"tb", 0, "1: B is stored transposed (N x K)"}},
+                     {"tb", 0, "1: B is stored transposed (N x K)"},
+                     {"dtype", 0, "0 f32, 1 bf16 -> f32, 2 f16 -> f32, 3 u8 x i8 -> i32, 4 i8 x i8 -> i32"}},
                     false},
                    [](const Args& a) {
                        auto p = requirePositive(a, {"M", "N", "K"});
-                       return p.empty() ? requireFlag(a, {"ta", "tb"}) : p;
+                       if (p.empty())
+                           p = requireFlag(a, {"ta", "tb"});
+                       if (p.empty() && (a.at("dtype") < 0 || a.at("dtype") > 4))
+                           p = "dtype must be 0 (f32), 1 (bf16), 2 (f16), 3 (u8 x i8) or 4 (i8 x i8)";
+                       return p;
                    },
                    gemm});
     out.push_back({{"batched_gemm",

@@ -1,0 +1,123 @@
+#include "cli/support.h"
+
+#include "frontend/library.h"
+#include "support/resources.h"
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <iterator>
+
+namespace isamap::cli {
+
+SplitArgs splitArgs(const std::vector<std::string>& args, const std::vector<std::string>& optionsWithValue) {
+    SplitArgs out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (a.starts_with("--")) {
+            std::string name = a.substr(2);
+            if (std::find(optionsWithValue.begin(), optionsWithValue.end(), name) != optionsWithValue.end()) {
+                if (i + 1 >= args.size()) {
+                    out.error = "option " + a + " needs a value";
+                    return out;
+                }
+                out.options[name] = args[++i];
+            } else {
+                out.options[name] = "";
+            }
+            continue;
+        }
+        auto eq = a.find('=');
+        if (eq != std::string::npos && eq > 0) {
+            std::int64_t v = 0;
+            const char* begin = a.data() + eq + 1;
+            const char* end = a.data() + a.size();
+            auto [ptr, ec] = std::from_chars(begin, end, v);
+            if (ec != std::errc() || ptr != end || begin == end) {
+                out.error = "'" + a + "': the value after '=' must be an integer";
+                return out;
+            }
+            out.values[a.substr(0, eq)] = v;
+            continue;
+        }
+        out.positional.push_back(a);
+    }
+    return out;
+}
+
+int usage(const std::string& message, const std::string& usageLine) {
+    std::cerr << "isamap: " << message << "\nusage: isamap " << usageLine << "\n";
+    return 2;
+}
+
+std::optional<ir::SourceFile> readSource(const std::string& path) {
+    if (path == "-") {
+        std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+        return ir::SourceFile{"<stdin>", std::move(text)};
+    }
+    std::string error;
+    auto text = readFile(path, error);
+    if (!text) {
+        std::cerr << "isamap: " << error << "\n";
+        return std::nullopt;
+    }
+    return ir::SourceFile{path, std::move(*text)};
+}
+
+// Parses and checks; prints the diagnostics; empty when there were errors.
+std::optional<ir::Module> loadModule(const ir::SourceFile& file) {
+    auto result = frontend::parseAndCheck(file);
+    std::cerr << ir::format(result.diagnostics);
+    if (ir::hasErrors(result.diagnostics))
+        return std::nullopt;
+    return std::move(result.module);
+}
+
+std::string shapeText(const std::vector<std::int64_t>& s) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < s.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+}
+
+std::string paramsText(const std::vector<ir::Param>& params) {
+    std::string out;
+    for (const auto& p : params)
+        out += (out.empty() ? "" : " ") + p.name + "=" + std::to_string(p.value);
+    return out;
+}
+
+void printChecksums(const std::vector<ir::TensorDecl>& tensors, const interp::Buffers& buffers) {
+    for (const auto& t : tensors) {
+        if (t.role != ir::TensorRole::Out && t.role != ir::TensorRole::InOut)
+            continue;
+        const auto& b = buffers.at(t.name);
+        auto c = interp::checksum(b);
+        std::printf("%s : %s%s  sum=%.9g  weighted=%.9g\n", t.name.c_str(), std::string(ir::typeName(t.type)).c_str(),
+                    shapeText(b.shape).c_str(), c.sum, c.weighted);
+    }
+}
+
+std::optional<ir::Module> loadInput(const std::string& input, const std::map<std::string, std::int64_t>& args,
+                                    std::map<std::string, std::int64_t>& overrides) {
+    overrides.clear();
+    if (std::filesystem::exists(input) || input == "-") {
+        auto source = readSource(input);
+        if (!source)
+            return std::nullopt;
+        overrides = args;
+        return loadModule(*source);
+    }
+    if (frontend::findGenerator(input)) {
+        // Library arguments shape the generated text; its sizes stay overridable parameters.
+        std::string error;
+        auto module = frontend::generate(input, args, error);
+        if (!module)
+            std::cerr << "isamap: " << error << "\n";
+        return module;
+    }
+    std::cerr << "isamap: '" << input << "' is neither a file nor a library kernel (see 'isamap kernel --list')\n";
+    return std::nullopt;
+}
+
+} // namespace isamap::cli
