@@ -112,6 +112,8 @@ private slots:
         QTest::newRow("unknown memory field")
             << targetWithLine(2, "  memory dram { size = 1 GiB, bandwidth = 10 GB/s }") << 2 << "size"
             << "unknown field 'size' in a memory";
+        QTest::newRow("unterminated string") << targetWithLine(11, "    c[i, j] += a[i, k] * b[k, j]\n    lower sim \"mma4")
+                                             << 12 << "\"" << "unterminated string";
         QTest::newRow("lower in a kernel") << gemmWithLine(7, "  lower sim \"x\"") << 7 << "lower"
                                            << "'lower' belongs in an instruction";
 

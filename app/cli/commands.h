@@ -15,5 +15,7 @@ int targetsCommand(const std::vector<std::string>& args);
 int targetCommand(const std::vector<std::string>& args);
 int suiteCommand(const std::vector<std::string>& args);
 int mapCommand(const std::vector<std::string>& args);
+int tuneCommand(const std::vector<std::string>& args);
+int scheduleCommand(const std::vector<std::string>& args);
 
 } // namespace isamap::cli

@@ -27,6 +27,14 @@ const Command kCommands[] = {
      isamap::cli::mapCommand},
     {"map", "map --suite SUITE --instruction I --target T [--json]",
      "which kernels of a suite one instruction can serve, and how well", isamap::cli::mapCommand},
+    {"tune",
+     "tune KERNEL_FILE_OR_NAME --target T [KEY=VALUE...] [--kernel NAME] [--strategy S] [--budget N|Ns] [--seed N]\n"
+     "            [--constraints FILE] [--project P.isamap] [--top K] [--json]",
+     "search the schedules of a kernel with the cost model (strategies: exhaustive, random, beam, annealing,\n"
+     "      evolutionary); show the best with their modeled time and what bounds them; keep them in a project",
+     isamap::cli::tuneCommand},
+    {"schedule", "schedule show ID --project P.isamap", "print a stored schedule as a loop nest with its modeled time",
+     isamap::cli::scheduleCommand},
     {"targets", "targets", "list the bundled targets and which one fits this CPU", isamap::cli::targetsCommand},
     {"target", "target NAME|FILE|host", "print a target description", isamap::cli::targetCommand},
     {"suite", "suite [NAME [ENTRY]]", "list the kernel suites, a suite's entries, or print one entry",

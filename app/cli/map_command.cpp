@@ -79,51 +79,6 @@ std::string operandsText(const mapping::Candidate& c) {
     return out;
 }
 
-std::string jsonString(const std::string& s) {
-    std::string out = "\"";
-    for (char ch : s) {
-        switch (ch) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        default:
-            if (static_cast<unsigned char>(ch) < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-                out += buf;
-            } else {
-                out += ch;
-            }
-        }
-    }
-    return out + "\"";
-}
-
-std::string candidateJson(const mapping::Candidate& c, const ir::Kernel& k, const std::string& kernelLabel) {
-    std::ostringstream o;
-    o << "{\"id\": " << c.id << ", \"key\": " << jsonString(c.key) << ", \"kernel\": " << jsonString(kernelLabel)
-      << ", \"instruction\": " << jsonString(c.instruction) << ", \"statement\": " << c.statement
-      << ", \"valid\": " << (c.valid ? "true" : "false") << ", \"binding\": {";
-    for (std::size_t i = 0; i < c.dims.size(); ++i)
-        o << (i ? ", " : "") << jsonString(c.dims[i].instructionDim) << ": " << jsonString(c.dims[i].expression(k));
-    o << "}, \"operands\": {";
-    for (std::size_t i = 0; i < c.operands.size(); ++i)
-        o << (i ? ", " : "") << jsonString(c.operands[i].instructionOperand) << ": "
-          << jsonString(c.operands[i].kernelTensor);
-    o << "}, \"padding\": " << c.padding << ", \"padding_per_dimension\": {";
-    for (std::size_t i = 0; i < c.dims.size(); ++i)
-        o << (i ? ", " : "") << jsonString(c.dims[i].instructionDim) << ": " << c.dims[i].padding;
-    o << "}, \"layout_changes\": [";
-    for (std::size_t i = 0; i < c.layoutChanges.size(); ++i)
-        o << (i ? ", " : "") << jsonString(c.layoutChanges[i]);
-    o << "], \"outer_loops\": [";
-    for (std::size_t i = 0; i < c.outerLoops.size(); ++i)
-        o << (i ? ", " : "") << jsonString(c.outerLoops[i]);
-    o << "], \"utilisation\": " << c.utilisation << ", \"calls\": " << c.calls
-      << ", \"symmetric_count\": " << c.symmetricCount << ", \"dominated\": " << (c.dominated ? "true" : "false") << ", \"reason\": " << jsonString(c.reason) << "}";
-    return o.str();
-}
-
 void printTable(const mapping::MappingResult& r, const Subject& s, bool all) {
     const int valid = r.validCount();
     const int rejected = static_cast<int>(r.candidates.size()) - valid;

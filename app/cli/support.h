@@ -4,6 +4,7 @@
 #include "interp/interpreter.h"
 #include "ir/ir.h"
 #include "ir/diagnostics.h"
+#include "mapping/mapping.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -37,6 +38,10 @@ std::optional<ir::Module> loadInput(const std::string& input, const std::map<std
 std::string shapeText(const std::vector<std::int64_t>& s);
 std::string paramsText(const std::vector<ir::Param>& params);
 void printChecksums(const std::vector<ir::TensorDecl>& tensors, const interp::Buffers& buffers);
+// A JSON string literal, escaped.
+std::string jsonString(const std::string& s);
+// A mapping candidate as the JSON object `isamap map --json` prints.
+std::string candidateJson(const mapping::Candidate& c, const ir::Kernel& k, const std::string& kernelLabel);
 
 template <typename T>
 bool applyOverrides(T& item, const std::map<std::string, std::int64_t>& values) {

@@ -124,10 +124,13 @@ private:
             t.text += peek();
             advance();
         }
-        if (peek() == '"')
+        if (peek() == '"') {
             advance();
-        else
-            t.kind = Token::Kind::Invalid; // unterminated: the parser says so
+        } else {
+            // Unterminated: keep the opening quote so that the parser can say what it is.
+            t.kind = Token::Kind::Invalid;
+            t.text = "\"" + t.text;
+        }
         t.length = static_cast<int>(pos_ - begin);
         return t;
     }

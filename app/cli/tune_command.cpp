@@ -1,0 +1,502 @@
+// isamap tune: search the schedules of a kernel on a target, steered by the cost model, every result
+// kept in the project database as it is found; and isamap schedule show, which prints a stored one.
+#include "cli/commands.h"
+#include "cli/support.h"
+
+#include "constraints/constraints.h"
+#include "cost/cost.h"
+#include "ir/printer.h"
+#include "mapping/mapping.h"
+#include "schedule/schedule.h"
+#include "search/search.h"
+#include "store/project.h"
+#include "targets/catalog.h"
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <sstream>
+#include <unistd.h>
+
+namespace isamap::cli {
+
+namespace {
+
+const char* kTuneUsage = "tune KERNEL_FILE_OR_NAME --target T [KEY=VALUE...] [--kernel NAME] [--strategy S]\n"
+                         "       [--budget N|Ns] [--seed N] [--constraints FILE] [--project P.isamap] [--top K] [--json]";
+
+std::atomic<bool> interrupted{false};
+
+void onInterrupt(int) { interrupted = true; }
+
+// "5000" -> 5000 evaluations; "5s" or "2.5s" -> seconds.
+bool parseBudget(const std::string& text, search::Budget& budget) {
+    try {
+        std::size_t used = 0;
+        if (!text.empty() && text.back() == 's') {
+            budget.seconds = std::stod(text.substr(0, text.size() - 1), &used);
+            return used == text.size() - 1 && budget.seconds > 0;
+        }
+        budget.evaluations = std::stoll(text, &used);
+        return used == text.size() && budget.evaluations > 0;
+    } catch (...) {
+        return false;
+    }
+}
+
+std::string timeText(double seconds) {
+    char buf[32];
+    if (seconds >= 1)
+        std::snprintf(buf, sizeof buf, "%.3f s", seconds);
+    else if (seconds >= 1e-3)
+        std::snprintf(buf, sizeof buf, "%.3f ms", seconds * 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.2f us", seconds * 1e6);
+    return buf;
+}
+
+std::string breakdownJson(const cost::Breakdown& b) {
+    std::ostringstream o;
+    o << "{\"seconds\": " << b.seconds << ", \"compute_seconds\": " << b.computeSeconds << ", \"gflops\": " << b.gflops
+      << ", \"utilisation\": " << b.utilisation << ", \"bound\": " << jsonString(b.bound) << ", \"terms\": [";
+    for (std::size_t i = 0; i < b.terms.size(); ++i)
+        o << (i ? ", " : "") << "{\"what\": " << jsonString(b.terms[i].what) << ", \"seconds\": " << b.terms[i].seconds
+          << ", \"bytes\": " << b.terms[i].bytes << ", \"overlapped\": " << (b.terms[i].overlapped ? "true" : "false")
+          << "}";
+    return o.str() + "]}";
+}
+
+// Shows progress on a terminal as a bar redrawn in place, elsewhere as a line every tenth.
+class ProgressReport {
+public:
+    explicit ProgressReport(bool quiet) : terminal_(isatty(2) != 0), quiet_(quiet) {}
+    void update(double fraction, std::int64_t evaluations, double best) {
+        if (quiet_)
+            return;
+        const int percent = static_cast<int>(fraction * 100);
+        if (terminal_) {
+            const int filled = percent / 4;
+            std::fprintf(stderr, "\r[%s%s] %3d%%  %lld evaluations  best %s   ", std::string(filled, '#').c_str(),
+                         std::string(25 - std::min(25, filled), '.').c_str(), percent, static_cast<long long>(evaluations),
+                         best > 0 ? timeText(best).c_str() : "-");
+        } else if (percent / 10 > lastTenth_) {
+            lastTenth_ = percent / 10;
+            std::fprintf(stderr, "progress %d%%: %lld evaluations, best %s\n", percent, static_cast<long long>(evaluations),
+                         best > 0 ? timeText(best).c_str() : "-");
+        }
+    }
+    void finish() {
+        if (terminal_ && !quiet_)
+            std::fprintf(stderr, "\n");
+    }
+
+private:
+    bool terminal_;
+    bool quiet_;
+    int lastTenth_ = -1;
+};
+
+struct Found {
+    const mapping::Candidate* candidate = nullptr;
+    std::size_t spaceIndex = 0;
+    search::Evaluated result;
+    std::int64_t storedId = 0;
+};
+
+// Records the run's progress in the project, if there is one, without failing the search on a write error.
+class RunRecorder {
+public:
+    RunRecorder(store::Project* project, std::int64_t kernelId, std::int64_t targetId, std::int64_t runId)
+        : project_(project), kernelId_(kernelId), targetId_(targetId), runId_(runId) {}
+
+    std::int64_t addSchedule(const schedule::Space& space, const schedule::Schedule& s, double seconds) {
+        if (!project_)
+            return 0;
+        const auto b = cost::explain(space, s);
+        store::ScheduleRecord r;
+        r.runId = runId_;
+        r.kernelId = kernelId_;
+        r.targetId = targetId_;
+        r.candidateKey = space.candidateKey;
+        r.text = schedule::printSchedule(space, s);
+        r.modeledSeconds = seconds;
+        r.bound = b.bound;
+        r.breakdownJson = breakdownJson(b);
+        std::string error;
+        auto id = project_->addSchedule(r, error);
+        if (!id)
+            warn(error);
+        return id.value_or(0);
+    }
+
+    void progress(std::int64_t evaluations, double best) {
+        if (!project_)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (now - lastWrite_ < std::chrono::milliseconds(250))
+            return;
+        lastWrite_ = now;
+        std::string error;
+        if (!project_->updateRun(runId_, "running", evaluations, best, error))
+            warn(error);
+    }
+
+    void finish(const std::string& status, std::int64_t evaluations, double best) {
+        if (!project_)
+            return;
+        std::string error;
+        if (!project_->updateRun(runId_, status, evaluations, best, error) || !project_->finishRun(runId_, status, error))
+            warn(error);
+    }
+
+private:
+    void warn(const std::string& error) {
+        if (!warned_)
+            std::fprintf(stderr, "isamap: warning: %s\n", error.c_str());
+        warned_ = true;
+    }
+    store::Project* project_;
+    std::int64_t kernelId_, targetId_, runId_;
+    std::chrono::steady_clock::time_point lastWrite_{};
+    bool warned_ = false;
+};
+
+std::optional<ir::Kernel> chooseKernel(const ir::Module& m, const std::string& wanted,
+                                       const std::map<std::string, std::int64_t>& overrides) {
+    const ir::Kernel* k = wanted.empty() ? (m.kernels.size() == 1 || m.graphs.empty() ? (m.kernels.empty() ? nullptr : &m.kernels.front()) : nullptr)
+                                         : m.findKernel(wanted);
+    if (!k) {
+        std::string names;
+        for (const auto& kernel : m.kernels)
+            names += " " + kernel.name;
+        std::cerr << "isamap: " << (wanted.empty() ? "tune takes one kernel; choose one with --kernel:" : "no kernel '" + wanted + "'; the kernels are:")
+                  << names << "\n";
+        return std::nullopt;
+    }
+    ir::Kernel kernel = *k;
+    if (!applyOverrides(kernel, overrides))
+        return std::nullopt;
+    return kernel;
+}
+
+// Tells which constraints conflict, when no legal schedule satisfies them all.
+void explainConflict(const constraints::Set& set, const schedule::Space& space, const std::string& file) {
+    auto feasible = [&](const constraints::Set& subset) {
+        std::string error;
+        auto random = search::makeStrategy("random", error);
+        search::Options options;
+        options.seed = 1;
+        options.budget.evaluations = 3000;
+        options.constraints = &subset;
+        options.keepBest = 1;
+        return !random->run(space, options).best.empty();
+    };
+    const auto subset = constraints::conflict(set, feasible);
+    if (subset.empty())
+        return;
+    std::cerr << "isamap: no legal schedule satisfies these constraints together:\n";
+    for (auto i : subset) {
+        const auto& c = set.items[i];
+        std::cerr << "  " << file << ":" << c.loc.line << ":" << c.loc.column << ": " << c.text << "\n";
+    }
+}
+
+} // namespace
+
+int tuneCommand(const std::vector<std::string>& args) {
+    auto split = splitArgs(args, {"target", "kernel", "strategy", "budget", "seed", "constraints", "project", "top"});
+    if (!split.error.empty())
+        return usage(split.error, kTuneUsage);
+    for (const auto& [name, value] : split.options)
+        if (name != "target" && name != "kernel" && name != "strategy" && name != "budget" && name != "seed" &&
+            name != "constraints" && name != "project" && name != "top" && name != "json")
+            return usage("unknown option --" + name, kTuneUsage);
+    if (split.positional.size() != 1 || !split.options.count("target"))
+        return usage("tune takes one kernel and --target", kTuneUsage);
+    const bool json = split.options.count("json") > 0;
+
+    search::Options options;
+    const std::string budgetText = split.options.count("budget") ? split.options["budget"] : "20000";
+    if (!parseBudget(budgetText, options.budget))
+        return usage("--budget takes a number of evaluations (5000) or of seconds (5s)", kTuneUsage);
+    if (split.options.count("seed")) {
+        try {
+            options.seed = std::stoull(split.options["seed"]);
+        } catch (...) {
+            return usage("--seed takes a non-negative integer", kTuneUsage);
+        }
+    }
+    std::size_t top = 5;
+    if (split.options.count("top"))
+        top = static_cast<std::size_t>(std::max(1, std::atoi(split.options["top"].c_str())));
+    options.keepBest = top;
+    const std::string strategyName = split.options.count("strategy") ? split.options["strategy"] : "annealing";
+    std::string error;
+    auto strategy = search::makeStrategy(strategyName, error);
+    if (!strategy) {
+        std::cerr << "isamap: " << error << "\n";
+        return 2;
+    }
+
+    std::map<std::string, std::int64_t> overrides;
+    auto module = loadInput(split.positional[0], split.values, overrides);
+    if (!module)
+        return 1;
+    auto kernel = chooseKernel(*module, split.options.count("kernel") ? split.options["kernel"] : "", overrides);
+    if (!kernel)
+        return 1;
+    auto target = targets::loadTarget(split.options["target"], error);
+    if (!target) {
+        std::cerr << (error.find(": error:") != std::string::npos ? error : "isamap: " + error + "\n");
+        return 1;
+    }
+
+    constraints::Set constraintSet;
+    std::string constraintText;
+    const std::string constraintFile = split.options.count("constraints") ? split.options["constraints"] : "";
+    if (!constraintFile.empty()) {
+        auto source = readSource(constraintFile);
+        if (!source)
+            return 1;
+        constraintText = source->text;
+        auto parsed = constraints::parse(*source);
+        std::cerr << ir::format(parsed.diagnostics);
+        if (ir::hasErrors(parsed.diagnostics))
+            return 1;
+        constraintSet = std::move(parsed.set);
+        options.constraints = &constraintSet;
+    }
+
+    // The candidates worth a search: valid, not improved on by another, allowed by the pins.
+    const auto mapped = mapping::mapKernel(*kernel, target->target);
+    std::vector<const mapping::Candidate*> chosen;
+    std::vector<schedule::Space> spaces;
+    std::string pinProblem, nameProblem;
+    for (const auto& c : mapped.candidates) {
+        if (!c.valid || c.dominated)
+            continue;
+        std::string why;
+        if (!constraintSet.allowsCandidate(c, &why)) {
+            pinProblem = why;
+            continue;
+        }
+        auto space = schedule::makeSpace(*kernel, target->target, c, error);
+        if (!space)
+            continue;
+        if (auto unknown = constraintSet.unknownNames(*space); !unknown.empty()) {
+            nameProblem = unknown.front();
+            continue;
+        }
+        chosen.push_back(&c);
+        spaces.push_back(std::move(*space));
+        if (chosen.size() == 3)
+            break; // the three best mappings by utilisation share the budget
+    }
+    if (chosen.empty()) {
+        if (mapped.validCount() == 0)
+            std::cerr << "isamap: no instruction of " << target->target.name << " can perform kernel " << kernel->name
+                      << " (see 'isamap map ... --all')\n";
+        else
+            std::cerr << "isamap: the constraints leave no mapping to schedule: "
+                      << (nameProblem.empty() ? pinProblem : nameProblem) << "\n";
+        return 1;
+    }
+
+    // The project: the kernel, the target, the candidates and the run, before the search starts.
+    std::optional<store::Project> project;
+    std::int64_t kernelId = 0, targetId = 0, runId = 0;
+    if (split.options.count("project")) {
+        project = store::Project::open(split.options["project"], error);
+        if (!project) {
+            std::cerr << "isamap: " << error << "\n";
+            return 1;
+        }
+        auto k = project->addKernel(kernel->name, ir::print(*kernel), error);
+        auto t = k ? project->addTarget(target->target.name, ir::print(target->target), error) : std::nullopt;
+        std::vector<store::CandidateRecord> records;
+        for (const auto& c : mapped.candidates)
+            records.push_back({0, 0, 0, c.key, c.valid, c.utilisation, candidateJson(c, *kernel, kernel->name)});
+        auto stored = t ? project->addCandidates(*k, *t, records, error) : std::nullopt;
+        store::SearchRun run;
+        if (stored) {
+            run.kernelId = *k;
+            run.targetId = *t;
+            run.strategy = strategy->name();
+            run.seed = options.seed;
+            run.budget = budgetText;
+            run.constraints = constraintText;
+        }
+        auto r = stored ? project->startRun(run, error) : std::nullopt;
+        if (!r) {
+            std::cerr << "isamap: " << error << "\n";
+            return 1;
+        }
+        kernelId = *k;
+        targetId = *t;
+        runId = *r;
+    }
+    RunRecorder recorder(project ? &*project : nullptr, kernelId, targetId, runId);
+
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    options.cancel = &interrupted;
+    ProgressReport progress(json);
+    std::vector<Found> found;
+    std::int64_t evaluations = 0;
+    double best = 0;
+    bool cancelled = false;
+    search::Budget total = options.budget;
+    for (std::size_t i = 0; i < chosen.size() && !cancelled; ++i) {
+        search::Options perCandidate = options;
+        perCandidate.budget.evaluations = total.evaluations / static_cast<std::int64_t>(chosen.size());
+        perCandidate.budget.seconds = total.seconds / static_cast<double>(chosen.size());
+        const std::int64_t before = evaluations;
+        perCandidate.onProgress = [&, i](const search::Progress& p) {
+            const double fraction = (static_cast<double>(i) + p.fraction) / static_cast<double>(chosen.size());
+            const double shown = best > 0 && p.bestSeconds > 0 ? std::min(best, p.bestSeconds) : std::max(best, p.bestSeconds);
+            progress.update(fraction, before + p.evaluations, shown);
+            recorder.progress(before + p.evaluations, shown);
+        };
+        perCandidate.onImprovement = [&, i](const search::Evaluated& e) {
+            if (best == 0 || e.seconds < best) {
+                best = e.seconds;
+                recorder.addSchedule(spaces[i], e.schedule, e.seconds);
+            }
+        };
+        auto result = strategy->run(spaces[i], perCandidate);
+        evaluations += result.evaluations;
+        cancelled = result.cancelled;
+        if (!result.note.empty() && !json)
+            std::fprintf(stderr, "%s: %s\n", chosen[i]->key.c_str(), result.note.c_str());
+        for (auto& e : result.best)
+            found.push_back({chosen[i], i, std::move(e), 0});
+    }
+    progress.finish();
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.result.seconds < b.result.seconds; });
+    if (found.size() > top)
+        found.resize(top);
+    for (auto& f : found)
+        f.storedId = recorder.addSchedule(spaces[f.spaceIndex], f.result.schedule, f.result.seconds);
+    recorder.finish(cancelled ? "cancelled" : found.empty() ? "failed" : "finished", evaluations,
+                    found.empty() ? 0 : found.front().result.seconds);
+
+    if (found.empty()) {
+        std::cerr << "isamap: the search found no legal schedule in " << evaluations << " evaluations\n";
+        if (!constraintSet.items.empty())
+            explainConflict(constraintSet, spaces.front(), constraintFile);
+        return 1;
+    }
+    if (json) {
+        std::printf("{\"kernel\": %s, \"target\": %s, \"strategy\": %s, \"seed\": %llu, \"evaluations\": %lld, "
+                    "\"cancelled\": %s, \"run\": %lld, \"schedules\": [",
+                    jsonString(kernel->name).c_str(), jsonString(target->target.name).c_str(), jsonString(strategy->name()).c_str(),
+                    static_cast<unsigned long long>(options.seed), static_cast<long long>(evaluations),
+                    cancelled ? "true" : "false", static_cast<long long>(runId));
+        for (std::size_t i = 0; i < found.size(); ++i) {
+            const auto& f = found[i];
+            const auto b = cost::explain(spaces[f.spaceIndex], f.result.schedule);
+            std::printf("%s{\"id\": %lld, \"candidate\": %s, \"seconds\": %g, \"gflops\": %g, \"bound\": %s, \"schedule\": %s, "
+                        "\"breakdown\": %s}",
+                        i ? ",\n  " : "\n  ", static_cast<long long>(f.storedId), jsonString(f.candidate->key).c_str(),
+                        f.result.seconds, b.gflops, jsonString(b.bound).c_str(),
+                        jsonString(schedule::printSchedule(spaces[f.spaceIndex], f.result.schedule)).c_str(),
+                        breakdownJson(b).c_str());
+        }
+        std::printf("\n]}\n");
+        return 0;
+    }
+    std::printf("kernel %s (%s) on %s: %s, %lld evaluations%s\n", kernel->name.c_str(), paramsText(kernel->params).c_str(),
+                target->target.name.c_str(), strategy->name().c_str(), static_cast<long long>(evaluations),
+                cancelled ? " (cancelled)" : "");
+    std::printf("  %-4s %-6s %12s %10s  %s\n", "rank", "id", "modeled", "GFLOP/s", "bound / candidate");
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        const auto& f = found[i];
+        const auto b = cost::explain(spaces[f.spaceIndex], f.result.schedule);
+        std::printf("  %-4zu %-6s %12s %10.1f  %s\n%30s%s\n", i + 1, f.storedId ? std::to_string(f.storedId).c_str() : "-",
+                    timeText(f.result.seconds).c_str(), b.gflops, b.bound.c_str(), "", f.candidate->key.c_str());
+    }
+    const auto& bestFound = found.front();
+    const auto b = cost::explain(spaces[bestFound.spaceIndex], bestFound.result.schedule);
+    std::printf("\nbest schedule:\n%s", schedule::printLoopNest(spaces[bestFound.spaceIndex], bestFound.result.schedule).c_str());
+    std::printf("\nwhere the time goes (%s):\n", timeText(b.seconds).c_str());
+    auto terms = b.terms;
+    std::sort(terms.begin(), terms.end(), [](const cost::Term& x, const cost::Term& y) { return x.seconds > y.seconds; });
+    for (std::size_t i = 0; i < terms.size() && i < 6; ++i)
+        std::printf("  %5.1f%%  %s%s\n", 100 * terms[i].seconds / b.seconds, terms[i].what.c_str(),
+                    terms[i].overlapped ? " (overlapped)" : "");
+    if (project)
+        std::printf("\nstored in %s as run %lld; show one with: isamap schedule show ID --project %s\n",
+                    project->path().c_str(), static_cast<long long>(runId), project->path().c_str());
+    return cancelled ? 130 : 0;
+}
+
+int scheduleCommand(const std::vector<std::string>& args) {
+    const char* line = "schedule show ID --project P.isamap";
+    auto split = splitArgs(args, {"project"});
+    if (!split.error.empty())
+        return usage(split.error, line);
+    if (split.positional.size() != 2 || split.positional[0] != "show" || !split.options.count("project"))
+        return usage("schedule show takes a schedule id and --project", line);
+    std::int64_t id = 0;
+    try {
+        id = std::stoll(split.positional[1]);
+    } catch (...) {
+        return usage("the schedule id is a number", line);
+    }
+    std::string error;
+    auto project = store::Project::open(split.options["project"], error);
+    if (!project) {
+        std::cerr << "isamap: " << error << "\n";
+        return 1;
+    }
+    auto record = project->schedule(id, error);
+    if (!record) {
+        std::cerr << "isamap: " << error << "\n";
+        return 1;
+    }
+    auto kernels = project->kernels(error);
+    auto targetsStored = kernels ? project->targets(error) : std::nullopt;
+    if (!targetsStored) {
+        std::cerr << "isamap: " << error << "\n";
+        return 1;
+    }
+    auto textOf = [](const auto& records, std::int64_t wanted) {
+        for (const auto& r : records)
+            if (r.id == wanted)
+                return r.text;
+        return std::string();
+    };
+    auto kernelModule = loadModule({"kernel #" + std::to_string(record->kernelId), textOf(*kernels, record->kernelId)});
+    auto targetModule = loadModule({"target #" + std::to_string(record->targetId), textOf(*targetsStored, record->targetId)});
+    if (!kernelModule || !targetModule || kernelModule->kernels.empty() || targetModule->targets.empty()) {
+        std::cerr << "isamap: schedule " << id << " refers to a kernel or target the project does not hold intact\n";
+        return 1;
+    }
+    const ir::Kernel& kernel = kernelModule->kernels.front();
+    const ir::Target& target = targetModule->targets.front();
+    const auto mapped = mapping::mapKernel(kernel, target);
+    const mapping::Candidate* candidate = nullptr;
+    for (const auto& c : mapped.candidates)
+        if (c.key == record->candidateKey)
+            candidate = &c;
+    if (!candidate) {
+        std::cerr << "isamap: schedule " << id << " uses candidate '" << record->candidateKey
+                  << "', which the mapper no longer finds for this kernel and target\n";
+        return 1;
+    }
+    auto space = schedule::makeSpace(kernel, target, *candidate, error);
+    auto s = space ? schedule::parseSchedule(*space, record->text, error) : std::nullopt;
+    if (!s) {
+        std::cerr << "isamap: schedule " << id << ": " << error << "\n";
+        return 1;
+    }
+    const auto b = cost::explain(*space, *s);
+    std::printf("schedule %lld of run %lld: kernel %s (%s) on %s, modeled %s, %s\n\n%s", static_cast<long long>(id),
+                static_cast<long long>(record->runId), kernel.name.c_str(), paramsText(kernel.params).c_str(),
+                target.name.c_str(), timeText(b.seconds).c_str(), b.bound.c_str(),
+                schedule::printLoopNest(*space, *s).c_str());
+    return 0;
+}
+
+} // namespace isamap::cli

@@ -1,0 +1,43 @@
+// The analytical cost model: how long a schedule takes on its target, and why.
+//
+// Takes a schedule space and a schedule; gives the modeled time and a breakdown:
+//   - compute: instruction calls (padding included) over the units running in parallel, at the
+//     instruction's throughput and the unit's clock;
+//   - data movement per level and operand: each operand's tile is fetched into a level every time a
+//     loop above it that the operand depends on advances, and also when a loop it does not depend on
+//     sits outside one it does (reuse lost to the loop order); bytes over the level's bandwidth, plus
+//     the parent's latency per transfer when the level is not double-buffered;
+//   - overlap: double-buffered transfers run under the compute, the others add to it.
+// The breakdown names what bounds the schedule ("bandwidth-bound on l2 -> l1 for B: 61% of the time").
+//
+//   cost::Breakdown b = cost::explain(space, schedule);
+//   double seconds = cost::modeledSeconds(space, schedule); // the same figure, without the words, fast
+#pragma once
+
+#include "schedule/schedule.h"
+
+#include <string>
+#include <vector>
+
+namespace isamap::cost {
+
+struct Term {
+    std::string what;      // "compute: mma32 calls", "hbm -> sram for B"
+    double seconds = 0;
+    double bytes = 0;      // data moved, for a transfer term
+    bool overlapped = false; // runs under the compute (double-buffered)
+};
+
+struct Breakdown {
+    double seconds = 0;          // the modeled time
+    double computeSeconds = 0;
+    double gflops = 0;           // useful work over the modeled time
+    double utilisation = 0;      // of the instruction slots, padding excluded
+    std::vector<Term> terms;
+    std::string bound;           // one line: what bounds the schedule and by how much
+};
+
+Breakdown explain(const schedule::Space& space, const schedule::Schedule& s);
+double modeledSeconds(const schedule::Space& space, const schedule::Schedule& s);
+
+} // namespace isamap::cost

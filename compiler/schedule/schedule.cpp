@@ -1,0 +1,498 @@
+#include "schedule/schedule.h"
+
+#include "ir/types.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace isamap::schedule {
+
+using namespace ir;
+
+namespace {
+
+// The memories from the outermost down to `memory`, outermost first.
+std::vector<std::string> pathTo(const Target& t, const std::string& memory) {
+    std::vector<std::string> path;
+    for (const Memory* m = t.findMemory(memory); m; m = m->parent.empty() ? nullptr : t.findMemory(m->parent)) {
+        path.push_back(m->name);
+        if (path.size() > t.memories.size())
+            break; // a loop in `parent`; the checker reports it
+    }
+    std::reverse(path.begin(), path.end());
+    return path;
+}
+
+std::string loopName(const mapping::DimBinding& b) {
+    std::string name;
+    for (const auto& d : b.kernelDims)
+        name += (name.empty() ? "" : ".") + d;
+    return name;
+}
+
+const Access& accessOf(const Statement& s, const std::string& tensor) {
+    if (s.target.tensor == tensor)
+        return s.target;
+    std::vector<const Expr*> stack{&s.value};
+    while (!stack.empty()) {
+        const Expr* e = stack.back();
+        stack.pop_back();
+        if (e->kind == Expr::Kind::Access && e->access.tensor == tensor)
+            return e->access;
+        for (const auto& a : e->args)
+            stack.push_back(&a);
+    }
+    return s.target;
+}
+
+std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// "m=4" -> value 4; false on anything else.
+bool parseAssignment(const std::string& word, std::string& name, std::int64_t& value) {
+    const auto eq = word.find('=');
+    if (eq == std::string::npos)
+        return false;
+    name = word.substr(0, eq);
+    const char* begin = word.data() + eq + 1;
+    const char* end = word.data() + word.size();
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    return ec == std::errc() && ptr == end && begin != end;
+}
+
+std::string sizeText(double bytes) { return formatQuantity(Quantity::Bytes, bytes); }
+
+} // namespace
+
+std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const mapping::Candidate& candidate,
+                               std::string& error) {
+    const Instruction* ins = target.findInstruction(candidate.instruction);
+    if (!ins || !candidate.valid) {
+        error = "candidate " + candidate.key + " is not a valid mapping onto " + target.name;
+        return std::nullopt;
+    }
+    Space space;
+    space.kernel = kernel.name;
+    space.target = target.name;
+    space.candidateKey = candidate.key;
+    space.instruction = ins->name;
+    const ParamValues params = kernel.paramValues();
+    auto extentOf = [&](const std::string& d) { return *evaluate(kernel.findDim(d)->extent, params); };
+
+    // Loop dimensions: one per bound instruction dimension (in instruction tiles), one per outer loop.
+    for (std::size_t e = 0; e < candidate.dims.size(); ++e) {
+        const auto& b = candidate.dims[e];
+        if (b.kernelDims.empty())
+            continue;
+        const int loop = static_cast<int>(space.dims.size());
+        space.dims.push_back({loopName(b), b.tiles, static_cast<int>(e), b.instructionExtent});
+        std::int64_t inner = 1;
+        for (std::size_t i = b.kernelDims.size(); i-- > 0;) {
+            space.kernelDims.push_back({b.kernelDims[i], extentOf(b.kernelDims[i]), loop, inner});
+            inner *= extentOf(b.kernelDims[i]);
+        }
+    }
+    for (const auto& d : candidate.outerLoops) {
+        const int loop = static_cast<int>(space.dims.size());
+        space.dims.push_back({d, extentOf(d), -1, 1});
+        space.kernelDims.push_back({d, extentOf(d), loop, 1});
+    }
+
+    // Levels: every memory on the way to an operand's memory, outermost first.
+    std::map<std::string, std::size_t> depth;
+    const Statement& statement = kernel.statements[static_cast<std::size_t>(candidate.statement)];
+    for (const auto& o : candidate.operands) {
+        const TensorDecl* operand = ins->body.findTensor(o.instructionOperand);
+        auto path = pathTo(target, operand->memory);
+        for (std::size_t i = 0; i < path.size(); ++i)
+            depth.emplace(path[i], i);
+    }
+    std::vector<std::pair<std::size_t, std::string>> ordered;
+    for (const auto& [name, d] : depth)
+        ordered.emplace_back(d, name);
+    std::sort(ordered.begin(), ordered.end());
+    for (const auto& [d, name] : ordered) {
+        const Memory* m = target.findMemory(name);
+        space.levels.push_back({m->name, m->bytes, m->bandwidth, m->latency, m->registers});
+    }
+    if (space.levels.empty()) {
+        error = "instruction " + ins->name + " names no memory of target " + target.name;
+        return std::nullopt;
+    }
+
+    for (const auto& o : candidate.operands) {
+        const TensorDecl* decl = kernel.findTensor(o.kernelTensor);
+        const TensorDecl* operand = ins->body.findTensor(o.instructionOperand);
+        Operand op;
+        op.tensor = o.kernelTensor;
+        op.instructionOperand = o.instructionOperand;
+        op.output = o.output;
+        op.bytesPerElement = byteSize(decl->type);
+        op.requiredMemory = operand->memory;
+        const auto path = pathTo(target, operand->memory);
+        for (const auto& level : space.levels)
+            op.onPath.push_back(std::find(path.begin(), path.end(), level.memory) != path.end());
+        const Access& access = accessOf(statement, o.kernelTensor);
+        op.dependsOn.assign(space.dims.size(), false);
+        for (const auto& index : access.indices) {
+            std::vector<std::int64_t> row;
+            for (const auto& kd : space.kernelDims) {
+                const std::int64_t c = index.coeffOf(kd.name);
+                row.push_back(c < 0 ? -c : c);
+                if (c != 0)
+                    op.dependsOn[static_cast<std::size_t>(kd.loopDim)] = true;
+            }
+            op.indexCoeff.push_back(std::move(row));
+        }
+        space.operands.push_back(std::move(op));
+    }
+
+    const Unit* unit = target.findUnit(ins->unit);
+    space.units = unit ? unit->count : 1;
+    space.clock = unit ? unit->clock : 1e9;
+    space.throughput = ins->throughput;
+    space.latencyCycles = ins->latency;
+    space.instructionCalls = candidate.calls;
+    for (const auto& b : candidate.dims)
+        space.instructionPoints *= static_cast<double>(b.instructionExtent);
+    double points = 1;
+    for (const auto& kd : space.kernelDims)
+        points *= static_cast<double>(kd.extent);
+    space.usefulFlops = 2 * points;
+    return space;
+}
+
+std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    const Operand& op = space.operands[o];
+    // Elements each kernel dimension covers: a fused loop fills its innermost kernel dimension first.
+    std::int64_t covered[16];
+    const std::size_t nk = std::min<std::size_t>(space.kernelDims.size(), 16);
+    for (std::size_t k = 0; k < nk; ++k) {
+        const KernelDim& kd = space.kernelDims[k];
+        const LoopDim& ld = space.dims[static_cast<std::size_t>(kd.loopDim)];
+        const std::int64_t total = tiles[static_cast<std::size_t>(kd.loopDim)] * ld.elementsPerStep;
+        covered[k] = std::min(kd.extent, ceilDiv(total, kd.innerProduct));
+    }
+    std::int64_t elements = 1;
+    for (const auto& row : op.indexCoeff) {
+        std::int64_t span = 1;
+        for (std::size_t k = 0; k < nk; ++k)
+            span += row[k] * (covered[k] - 1);
+        elements *= span;
+    }
+    return elements;
+}
+
+Schedule defaultSchedule(const Space& space) {
+    Schedule s;
+    const std::size_t nd = space.dims.size();
+    std::vector<std::int64_t> tiles;
+    for (const auto& d : space.dims)
+        tiles.push_back(d.extent);
+    std::vector<int> order(nd);
+    for (std::size_t i = 0; i < nd; ++i)
+        order[i] = static_cast<int>(i);
+    for (std::size_t l = 0; l < space.levels.size(); ++l) {
+        LevelSchedule level;
+        level.tiles = tiles;
+        level.order = order;
+        for (const auto& op : space.operands)
+            level.keeps.push_back(op.onPath[l]);
+        s.levels.push_back(level);
+    }
+    s.parallel.assign(nd, false);
+    s.unroll.assign(nd, 1);
+    // Start every inner level at one instruction call, then, from the outside in, double each loop's
+    // tile while the level can hold it: the outer levels get the large tiles, the inner ones what fits.
+    for (std::size_t l = 1; l < s.levels.size(); ++l)
+        std::fill(s.levels[l].tiles.begin(), s.levels[l].tiles.end(), 1);
+    for (std::size_t l = 1; l < s.levels.size(); ++l)
+        for (std::size_t d = 0; d < nd; ++d) {
+            auto& tile = s.levels[l].tiles[d];
+            const std::int64_t parent = s.levels[l - 1].tiles[d];
+            while (tile < parent) {
+                const std::int64_t before = tile;
+                tile = std::min(parent, tile * 2);
+                if (illegal(space, s)) {
+                    tile = before;
+                    break;
+                }
+            }
+        }
+    // Spread the first loop the output depends on across the units.
+    if (space.units > 1)
+        for (std::size_t d = 0; d < nd; ++d)
+            if (space.operands.front().dependsOn[d] && space.dims[d].extent > 1) {
+                s.parallel[d] = true;
+                break;
+            }
+    return s;
+}
+
+std::optional<std::string> illegal(const Space& space, const Schedule& s) {
+    const std::size_t nd = space.dims.size();
+    if (s.levels.size() != space.levels.size())
+        return "the schedule has " + std::to_string(s.levels.size()) + " levels, the target's hierarchy " +
+               std::to_string(space.levels.size());
+    for (std::size_t l = 0; l < s.levels.size(); ++l) {
+        const LevelSchedule& level = s.levels[l];
+        if (level.tiles.size() != nd || level.order.size() != nd || level.keeps.size() != space.operands.size())
+            return "level " + space.levels[l].memory + " does not describe every loop and operand";
+        std::vector<bool> seen(nd, false);
+        for (int d : level.order) {
+            if (d < 0 || static_cast<std::size_t>(d) >= nd || seen[static_cast<std::size_t>(d)])
+                return "the loop order at " + space.levels[l].memory + " must name each loop once";
+            seen[static_cast<std::size_t>(d)] = true;
+        }
+        for (std::size_t d = 0; d < nd; ++d) {
+            const std::int64_t parent = l == 0 ? space.dims[d].extent : s.levels[l - 1].tiles[d];
+            if (level.tiles[d] < 1 || level.tiles[d] > parent)
+                return "the tile of " + space.dims[d].name + " at " + space.levels[l].memory + " is " +
+                       std::to_string(level.tiles[d]) + "; it must be between 1 and " + std::to_string(parent);
+        }
+        if (l == 0 && level.tiles != [&] {
+                std::vector<std::int64_t> full;
+                for (const auto& d : space.dims)
+                    full.push_back(d.extent);
+                return full;
+            }())
+            return "the outermost level " + space.levels[0].memory + " holds the whole problem";
+        // Capacity, double buffers included, and register counts.
+        double bytes = 0;
+        std::int64_t registers = 0;
+        const double registerBytes = space.levels[l].registers > 0
+                                         ? static_cast<double>(space.levels[l].bytes) / static_cast<double>(space.levels[l].registers)
+                                         : 0;
+        for (std::size_t o = 0; o < space.operands.size(); ++o) {
+            const Operand& op = space.operands[o];
+            if (!level.keeps[o])
+                continue;
+            if (!op.onPath[l])
+                return op.tensor + " cannot be kept in " + space.levels[l].memory + ": it reaches " +
+                       op.requiredMemory + " another way";
+            const double tileBytes = static_cast<double>(footprint(space, o, level.tiles)) * op.bytesPerElement *
+                                     (level.doubleBuffered ? 2 : 1);
+            bytes += tileBytes;
+            if (registerBytes > 0)
+                registers += static_cast<std::int64_t>((tileBytes + registerBytes - 1) / registerBytes);
+        }
+        if (l > 0 && bytes > static_cast<double>(space.levels[l].bytes))
+            return "the tiles kept in " + space.levels[l].memory + " need " + sizeText(bytes) + ", it holds " +
+                   sizeText(static_cast<double>(space.levels[l].bytes));
+        if (l > 0 && space.levels[l].registers > 0 && registers > space.levels[l].registers)
+            return "the tiles kept in " + space.levels[l].memory + " need " + std::to_string(registers) +
+                   " registers, it has " + std::to_string(space.levels[l].registers);
+    }
+    for (std::size_t o = 0; o < space.operands.size(); ++o) {
+        const Operand& op = space.operands[o];
+        for (std::size_t l = 0; l < space.levels.size(); ++l)
+            if (space.levels[l].memory == op.requiredMemory && !s.levels[l].keeps[o])
+                return "the instruction reads " + op.instructionOperand + " from " + op.requiredMemory + ", so " +
+                       op.tensor + " must be kept there";
+    }
+    if (s.parallel.size() != nd || s.unroll.size() != nd)
+        return "the schedule does not say, for every loop, whether it is parallel and how it is unrolled";
+    for (std::size_t d = 0; d < nd; ++d) {
+        if (s.parallel[d] && !space.operands.front().dependsOn[d])
+            return "running " + space.dims[d].name + " in parallel would make units race on " + space.operands.front().tensor +
+                   ", which does not depend on it";
+        if (s.unroll[d] < 1 || s.unroll[d] > s.levels.back().tiles[d])
+            return "the unroll factor of " + space.dims[d].name + " must be between 1 and its innermost tile (" +
+                   std::to_string(s.levels.back().tiles[d]) + ")";
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles, const std::vector<int>& order) {
+    std::string out;
+    for (int d : order)
+        out += (out.empty() ? "" : " ") + space.dims[static_cast<std::size_t>(d)].name + "=" +
+               std::to_string(tiles[static_cast<std::size_t>(d)]);
+    return out;
+}
+
+} // namespace
+
+std::string printLoopNest(const Space& space, const Schedule& s) {
+    std::ostringstream out;
+    out << "// " << space.kernel << " on " << space.target << " through " << space.candidateKey << "\n";
+    std::string indent;
+    const std::size_t nl = s.levels.size();
+    for (std::size_t l = 0; l < nl; ++l) {
+        const LevelSchedule& level = s.levels[l];
+        // Copies into this level happen where the enclosing level's loops have chosen a tile.
+        if (l > 0)
+            for (std::size_t o = 0; o < space.operands.size(); ++o)
+                if (level.keeps[o])
+                    out << indent << (space.operands[o].output ? "copy " : "load ") << space.operands[o].tensor
+                        << " tile [" << tileText(space, level.tiles, level.order) << "] into " << space.levels[l].memory
+                        << (level.doubleBuffered ? " (double-buffered)" : "") << "\n";
+        for (int d : level.order) {
+            const std::size_t dd = static_cast<std::size_t>(d);
+            const std::int64_t child = l + 1 < nl ? s.levels[l + 1].tiles[dd] : 1;
+            const std::int64_t trips = (level.tiles[dd] + child - 1) / child;
+            if (trips <= 1)
+                continue;
+            out << indent << (l == 0 && s.parallel[dd] ? "parallel for " : "for ") << space.dims[dd].name << " in 0.."
+                << trips << (l + 1 < nl ? "  // " + space.levels[l].memory + " tile" : "  // instruction calls");
+            if (l + 1 == nl && s.unroll[dd] > 1)
+                out << ", unrolled x" << s.unroll[dd];
+            out << "\n";
+            indent += "  ";
+        }
+    }
+    std::string operands;
+    for (const auto& op : space.operands)
+        operands += (operands.empty() ? "" : ", ") + op.instructionOperand + "=" + op.tensor;
+    out << indent << space.instruction << "(" << operands << ")\n";
+    for (std::size_t o = 0; o < space.operands.size(); ++o)
+        if (space.operands[o].output)
+            out << "// results written back to " << space.levels.front().memory << " as each tile of "
+                << space.operands[o].tensor << " completes\n";
+    return out.str();
+}
+
+std::string printSchedule(const Space& space, const Schedule& s) {
+    std::ostringstream out;
+    out << "schedule " << space.kernel << " on " << space.target << "\n";
+    out << "candidate " << space.candidateKey << "\n";
+    for (std::size_t l = 0; l < s.levels.size(); ++l) {
+        const LevelSchedule& level = s.levels[l];
+        out << "level " << space.levels[l].memory << " tiles " << tileText(space, level.tiles, level.order) << " keeps";
+        bool any = false;
+        for (std::size_t o = 0; o < space.operands.size(); ++o)
+            if (level.keeps[o]) {
+                out << " " << space.operands[o].tensor;
+                any = true;
+            }
+        if (!any)
+            out << " none";
+        if (level.doubleBuffered)
+            out << " double_buffered";
+        out << "\n";
+    }
+    out << "parallel";
+    bool any = false;
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        if (s.parallel[d]) {
+            out << " " << space.dims[d].name;
+            any = true;
+        }
+    out << (any ? "" : " none") << "\nunroll";
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        out << " " << space.dims[d].name << "=" << s.unroll[d];
+    out << "\n";
+    return out.str();
+}
+
+std::optional<Schedule> parseSchedule(const Space& space, const std::string& text, std::string& error) {
+    Schedule s = defaultSchedule(space);
+    std::istringstream in(text);
+    std::string line;
+    int number = 0;
+    std::size_t level = 0;
+    auto dimIndex = [&](const std::string& name) -> int {
+        for (std::size_t d = 0; d < space.dims.size(); ++d)
+            if (space.dims[d].name == name)
+                return static_cast<int>(d);
+        return -1;
+    };
+    auto operandIndex = [&](const std::string& name) -> int {
+        for (std::size_t o = 0; o < space.operands.size(); ++o)
+            if (space.operands[o].tensor == name)
+                return static_cast<int>(o);
+        return -1;
+    };
+    auto fail = [&](const std::string& why) {
+        error = "line " + std::to_string(number) + ": " + why;
+        return std::nullopt;
+    };
+    while (std::getline(in, line)) {
+        ++number;
+        std::istringstream words(line);
+        std::string word;
+        if (!(words >> word) || word[0] == '#')
+            continue;
+        if (word == "schedule" || word == "candidate") {
+            if (word == "candidate") {
+                std::string rest = line.substr(line.find("candidate") + 10);
+                if (rest != space.candidateKey)
+                    return fail("the schedule is for candidate '" + rest + "', not '" + space.candidateKey + "'");
+            }
+            continue;
+        }
+        if (word == "level") {
+            std::string memory;
+            words >> memory;
+            if (level >= space.levels.size() || space.levels[level].memory != memory)
+                return fail("expected level " + (level < space.levels.size() ? space.levels[level].memory : "(none)") +
+                            ", found '" + memory + "'");
+            LevelSchedule& ls = s.levels[level];
+            std::string section;
+            ls.order.clear();
+            std::fill(ls.keeps.begin(), ls.keeps.end(), false);
+            ls.doubleBuffered = false;
+            while (words >> word) {
+                if (word == "tiles" || word == "keeps") {
+                    section = word;
+                    continue;
+                }
+                if (word == "double_buffered") {
+                    ls.doubleBuffered = true;
+                    continue;
+                }
+                if (section == "tiles") {
+                    std::string name;
+                    std::int64_t value = 0;
+                    if (!parseAssignment(word, name, value))
+                        return fail("expected LOOP=TILE, found '" + word + "'");
+                    const int d = dimIndex(name);
+                    if (d < 0)
+                        return fail("unknown loop '" + name + "'");
+                    ls.tiles[static_cast<std::size_t>(d)] = value;
+                    ls.order.push_back(d);
+                } else if (section == "keeps" && word != "none") {
+                    const int o = operandIndex(word);
+                    if (o < 0)
+                        return fail("unknown operand '" + word + "'");
+                    ls.keeps[static_cast<std::size_t>(o)] = true;
+                } else if (word != "none") {
+                    return fail("unexpected '" + word + "'");
+                }
+            }
+            ++level;
+        } else if (word == "parallel") {
+            std::fill(s.parallel.begin(), s.parallel.end(), false);
+            while (words >> word)
+                if (word != "none") {
+                    const int d = dimIndex(word);
+                    if (d < 0)
+                        return fail("unknown loop '" + word + "'");
+                    s.parallel[static_cast<std::size_t>(d)] = true;
+                }
+        } else if (word == "unroll") {
+            while (words >> word) {
+                std::string name;
+                std::int64_t value = 0;
+                if (!parseAssignment(word, name, value))
+                    return fail("expected LOOP=FACTOR, found '" + word + "'");
+                const int d = dimIndex(name);
+                if (d < 0)
+                    return fail("unknown loop '" + name + "'");
+                s.unroll[static_cast<std::size_t>(d)] = value;
+            }
+        } else {
+            return fail("unexpected '" + word + "'");
+        }
+    }
+    if (level != space.levels.size())
+        return fail("the schedule describes " + std::to_string(level) + " of " + std::to_string(space.levels.size()) +
+                    " levels");
+    return s;
+}
+
+} // namespace isamap::schedule

@@ -1,0 +1,127 @@
+// Schedules: how a mapped kernel statement runs on a target's memory hierarchy.
+//
+// Takes a kernel, a target and one valid mapping candidate. The candidate fixes which kernel
+// dimensions feed the instruction; what remains is the loop nest around it. A schedule says, for each
+// memory level from the outermost down to the instruction's operands:
+//   - the tile of each loop dimension that level holds (in units of the loop dimension: instruction
+//     tiles for a mapped dimension, elements for a loop the instruction leaves outside),
+//   - the order of the loops that step through the level's parent tile,
+//   - which operands keep a copy of their tile there,
+//   - whether its transfers are double-buffered;
+// plus which loops of the outermost level run in parallel across units, and unroll factors.
+//
+//   schedule::Space space = schedule::makeSpace(kernel, target, candidate);
+//   schedule::Schedule s = schedule::defaultSchedule(space);
+//   if (auto why = schedule::illegal(space, s)) ...; // capacity, registers, placement
+//   std::string nest = schedule::printLoopNest(space, s);
+#pragma once
+
+#include "ir/ir.h"
+#include "mapping/mapping.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace isamap::schedule {
+
+// One loop dimension of the schedule.
+struct LoopDim {
+    std::string name;            // "m", or "g.j" for fused kernel dimensions
+    std::int64_t extent = 1;     // trip count of the whole loop: instruction tiles, or elements
+    int instructionDim = -1;     // index of the instruction dimension it feeds; -1 for an outer loop
+    std::int64_t elementsPerStep = 1; // kernel elements per unit (the instruction's extent when mapped)
+};
+
+// A kernel dimension of the statement, and the loop dimension that steps through it.
+struct KernelDim {
+    std::string name;
+    std::int64_t extent = 1;
+    int loopDim = 0;
+    std::int64_t innerProduct = 1; // product of the extents fused inside it in the same loop dimension
+};
+
+// One tensor operand as the schedule sees it.
+struct Operand {
+    std::string tensor;
+    std::string instructionOperand;
+    bool output = false;
+    int bytesPerElement = 4;
+    std::string requiredMemory;            // where the instruction needs it
+    std::vector<bool> dependsOn;           // per loop dimension
+    std::vector<bool> onPath;              // per level: the level lies between the outermost memory and requiredMemory
+    std::vector<std::vector<std::int64_t>> indexCoeff; // [tensor index][kernel dim]: |coefficient|
+};
+
+// A memory level of the hierarchy, outermost first.
+struct Level {
+    std::string memory;
+    std::uint64_t bytes = 0;
+    double bandwidth = 0;   // bytes/s into this level from the one above
+    double latency = 0;     // s
+    std::int64_t registers = 0;
+};
+
+// Everything a schedule of one candidate may choose among, and the facts the cost model needs.
+struct Space {
+    std::string kernel;
+    std::string target;
+    std::string candidateKey;
+    std::string instruction;
+    std::vector<LoopDim> dims;
+    std::vector<KernelDim> kernelDims;
+    std::vector<Operand> operands;
+    std::vector<Level> levels;
+    std::int64_t units = 1;          // units that can run the instruction in parallel
+    double clock = 1e9;              // Hz of the instruction's unit
+    double throughput = 1;           // instruction issues per cycle per unit
+    std::int64_t latencyCycles = 1;
+    double usefulFlops = 0;          // 2 * multiply-adds of the kernel statement (for GFLOP/s)
+    std::int64_t instructionCalls = 0; // calls for the whole statement, padding included
+    double instructionPoints = 1;      // iteration points of one call (the product of its extents)
+};
+
+struct LevelSchedule {
+    std::vector<std::int64_t> tiles; // per loop dimension; the outermost level holds the full extents
+    std::vector<int> order;          // loop dimensions, outermost first, stepping through the parent tile
+    std::vector<bool> keeps;         // per operand: a copy of its tile lives at this level
+    bool doubleBuffered = false;
+    bool operator==(const LevelSchedule&) const = default;
+};
+
+struct Schedule {
+    std::vector<LevelSchedule> levels;  // same length as Space::levels
+    std::vector<bool> parallel;         // per loop dimension, at the outermost level
+    std::vector<std::int64_t> unroll;   // per loop dimension, of the innermost loops
+    bool operator==(const Schedule&) const = default;
+};
+
+// Builds the space of one valid candidate; empty with `error` when the target cannot hold the
+// instruction's operands (an operand memory outside the hierarchy).
+std::optional<Space> makeSpace(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                               std::string& error);
+
+// A legal starting point: each level holds as much as fits, loops in declaration order.
+Schedule defaultSchedule(const Space& space);
+
+// Elements of operand `o`'s tile for tile sizes `tiles` (per loop dimension, in its units): per tensor
+// index, 1 + the sum over kernel dimensions of |coefficient| * (elements covered - 1), so that the
+// overlap of an index such as h + r is counted once; multiplied over the indices.
+std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* tiles);
+inline std::int64_t footprint(const Space& space, std::size_t o, const std::vector<std::int64_t>& tiles) {
+    return footprint(space, o, tiles.data());
+}
+
+// Why the schedule cannot run, in words ("B's tile at l1 needs 48 KiB, l1 holds 32 KiB"); empty when it can.
+std::optional<std::string> illegal(const Space& space, const Schedule& s);
+
+// Pseudo-code: the loop nest with the copies and the instruction calls.
+std::string printLoopNest(const Space& space, const Schedule& s);
+
+// The schedule as text that parseSchedule reads back.
+std::string printSchedule(const Space& space, const Schedule& s);
+// Reads printSchedule's text for `space`; on failure `error` says where (`line N: ...`).
+std::optional<Schedule> parseSchedule(const Space& space, const std::string& text, std::string& error);
+
+} // namespace isamap::schedule
