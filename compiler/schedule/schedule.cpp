@@ -307,11 +307,14 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
 
 namespace {
 
-std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles, const std::vector<int>& order) {
+// `only`, when given, keeps the loops an operand depends on: its tile does not extend along the others.
+std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles, const std::vector<int>& order,
+                     const std::vector<bool>* only = nullptr) {
     std::string out;
     for (int d : order)
-        out += (out.empty() ? "" : " ") + space.dims[static_cast<std::size_t>(d)].name + "=" +
-               std::to_string(tiles[static_cast<std::size_t>(d)]);
+        if (!only || (*only)[static_cast<std::size_t>(d)])
+            out += (out.empty() ? "" : " ") + space.dims[static_cast<std::size_t>(d)].name + "=" +
+                   std::to_string(tiles[static_cast<std::size_t>(d)]);
     return out;
 }
 
@@ -329,7 +332,8 @@ std::string printLoopNest(const Space& space, const Schedule& s) {
             for (std::size_t o = 0; o < space.operands.size(); ++o)
                 if (level.keeps[o])
                     out << indent << (space.operands[o].output ? "copy " : "load ") << space.operands[o].tensor
-                        << " tile [" << tileText(space, level.tiles, level.order) << "] into " << space.levels[l].memory
+                        << " tile [" << tileText(space, level.tiles, level.order, &space.operands[o].dependsOn)
+                        << "] into " << space.levels[l].memory
                         << (level.doubleBuffered ? " (double-buffered)" : "") << "\n";
         for (int d : level.order) {
             const std::size_t dd = static_cast<std::size_t>(d);
