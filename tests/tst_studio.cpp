@@ -4,7 +4,11 @@
 #include "views/diagnostics_model.h"
 #include "views/structure_model.h"
 
+#include "views/mapping_model.h"
+
 #include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QLineEdit>
 #include <QPlainTextEdit>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -57,6 +61,33 @@ private slots:
         const QTextCursor cursor = window.editor()->textCursor();
         QCOMPARE(cursor.blockNumber() + 1, 22);
         QCOMPARE(cursor.positionInBlock() + 1, problems->index(0, 0).data(isamap::views::DiagnosticsModel::ColumnRole).toInt());
+    }
+
+    void theMappingExplorerListsCandidatesAndWhy() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        QAbstractItemModelTester tester(window.mappingModel(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        // The first kernel of the example on the default target; the mapping runs off the GUI thread.
+        QCOMPARE(window.targetBox()->currentText(), QString("nnp-like"));
+        QTRY_VERIFY(window.mappingModel()->rowCount() > 0);
+        QVERIFY(window.mappingModel()->validCount() > 0);
+        const auto* best = window.mappingModel()->candidate(0);
+        QVERIFY(best && best->valid);
+        QCOMPARE(QString::fromStdString(best->instruction), QString("mma32"));
+
+        // Another target, another answer: the host's vector FMA.
+        window.targetBox()->setCurrentText("host-avx512");
+        QTRY_COMPARE(QString::fromStdString(window.mappingModel()->candidate(0)->instruction), QString("vfmadd_bcast_f32"));
+
+        // Rejected candidates say why; the filter finds them.
+        window.mappingFilter()->setText("rejected: output");
+        QTRY_VERIFY(window.mappingView()->model()->rowCount() > 0);
+        const QString status = window.mappingView()->model()->index(0, isamap::views::MappingModel::Status).data().toString();
+        QVERIFY2(status.startsWith("rejected: output"), qPrintable(status));
+        QVERIFY(window.mappingView()->model()->rowCount() < window.mappingModel()->rowCount());
+
+        // The graph's nodes are there too, each with its own parameter values.
+        QVERIFY(window.mappingKernelBox()->findText("dwsep_block.pw (pointwise)") >= 0);
     }
 
     void aMalformedFileOpensWithItsDiagnostics() {

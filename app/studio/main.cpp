@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
     options.addOption(screenshot);
     options.process(app);
 
+    // A screenshot shows the default layout, not the one a person last left.
+    if (options.isSet(screenshot))
+        QApplication::setApplicationName("isamap-studio-screenshot");
     isamap::studio::MainWindow window;
     const QStringList files = options.positionalArguments();
     const QString file = files.isEmpty()

@@ -1,13 +1,22 @@
 #include "main_window.h"
 
 #include "frontend/library.h"
+#include "mapping/mapping.h"
+#include "targets/catalog.h"
 #include "views/diagnostics_model.h"
+#include "views/mapping_model.h"
 #include "views/source_highlighter.h"
 #include "views/structure_model.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QComboBox>
+#include <QLineEdit>
+#include <QPointer>
+#include <QSortFilterProxyModel>
+#include <QThreadPool>
+#include <QVBoxLayout>
 #include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
@@ -38,6 +47,7 @@ MainWindow::MainWindow() {
     diagnostics_ = new views::DiagnosticsModel(this);
     structureModel_ = new views::StructureModel(this);
     createDocks();
+    createMappingDock();
     createActions();
 
     status_ = new QLabel(this);
@@ -89,7 +99,123 @@ void MainWindow::createDocks() {
     connect(problems_, &QTableView::activated, this, [this](const QModelIndex& index) { goToProblem(index.row()); });
     connect(problems_, &QTableView::clicked, this, [this](const QModelIndex& index) { goToProblem(index.row()); });
     resizeDocks({structureDock}, {520}, Qt::Horizontal);
-    resizeDocks({problemsDock}, {170}, Qt::Vertical);
+    resizeDocks({problemsDock}, {300}, Qt::Vertical);
+}
+
+void MainWindow::createMappingDock() {
+    auto* panel = new QWidget(this);
+    auto* layout = new QVBoxLayout(panel);
+    auto* controls = new QHBoxLayout;
+    kernelBox_ = new QComboBox(panel);
+    targetBox_ = new QComboBox(panel);
+    for (const auto& t : targets::bundledTargets())
+        targetBox_->addItem(QString::fromStdString(t.name));
+    targetBox_->addItem("host");
+    targetBox_->setCurrentText("nnp-like");
+    mappingFilter_ = new QLineEdit(panel);
+    mappingFilter_->setPlaceholderText(tr("Filter: instruction, binding, reason..."));
+    mappingFilter_->setClearButtonEnabled(true);
+    controls->addWidget(new QLabel(tr("Kernel"), panel));
+    controls->addWidget(kernelBox_, 1);
+    controls->addWidget(new QLabel(tr("Target"), panel));
+    controls->addWidget(targetBox_);
+    controls->addWidget(mappingFilter_, 1);
+    layout->addLayout(controls);
+
+    mappingModel_ = new views::MappingModel(this);
+    mappingProxy_ = new QSortFilterProxyModel(this);
+    mappingProxy_->setSourceModel(mappingModel_);
+    mappingProxy_->setSortRole(views::MappingModel::SortRole);
+    mappingProxy_->setFilterKeyColumn(-1);
+    mappingProxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
+    mappingView_ = new QTableView(panel);
+    mappingView_->setModel(mappingProxy_);
+    mappingView_->setSortingEnabled(true);
+    mappingView_->sortByColumn(views::MappingModel::Id, Qt::AscendingOrder);
+    mappingView_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    mappingView_->setSelectionMode(QAbstractItemView::SingleSelection);
+    mappingView_->verticalHeader()->hide();
+    mappingView_->horizontalHeader()->setStretchLastSection(true);
+    layout->addWidget(mappingView_, 1);
+    mappingDetails_ = new QLabel(panel);
+    mappingDetails_->setWordWrap(true);
+    mappingDetails_->setTextFormat(Qt::RichText);
+    mappingDetails_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(mappingDetails_);
+
+    auto* dock = new QDockWidget(tr("Mappings"), this);
+    dock->setObjectName("mappingsDock");
+    dock->setWidget(panel);
+    addDockWidget(Qt::BottomDockWidgetArea, dock);
+    tabifyDockWidget(findChild<QDockWidget*>("problemsDock"), dock);
+    dock->raise();
+
+    connect(kernelBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
+    connect(targetBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
+    connect(mappingFilter_, &QLineEdit::textChanged, mappingProxy_, &QSortFilterProxyModel::setFilterFixedString);
+    connect(mappingView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MainWindow::showMappingDetails);
+}
+
+// The kernels of the file, and each distinct kernel instance of its graphs' nodes.
+void MainWindow::refillMappingKernels() {
+    const QString previous = kernelBox_->currentText();
+    mappingKernels_.clear();
+    QStringList labels;
+    for (const auto& k : module_.kernels) {
+        mappingKernels_.push_back(k);
+        labels << QString::fromStdString("kernel " + k.name);
+    }
+    for (const auto& g : module_.graphs)
+        for (const auto& n : g.nodes) {
+            const ir::Kernel* k = module_.findKernel(n.kernel);
+            if (!k)
+                continue;
+            ir::ParamValues args;
+            for (const auto& a : n.args)
+                if (auto v = ir::evaluate(a.value, g.paramValues()))
+                    args[a.param] = *v;
+            mappingKernels_.push_back(ir::withParams(*k, args));
+            labels << QString::fromStdString(g.name + "." + n.name + " (" + k->name + ")");
+        }
+    const QSignalBlocker block(kernelBox_);
+    kernelBox_->clear();
+    kernelBox_->addItems(labels);
+    const int again = kernelBox_->findText(previous);
+    kernelBox_->setCurrentIndex(again >= 0 ? again : 0);
+    remap();
+}
+
+void MainWindow::remap() {
+    const int index = kernelBox_->currentIndex();
+    const int generation = ++mappingGeneration_;
+    if (index < 0 || index >= static_cast<int>(mappingKernels_.size())) {
+        mappingModel_->clear();
+        return;
+    }
+    const ir::Kernel kernel = mappingKernels_[static_cast<std::size_t>(index)];
+    const std::string targetName = targetBox_->currentText().toStdString();
+    QPointer<MainWindow> self(this);
+    QThreadPool::globalInstance()->start([self, kernel, targetName, generation] {
+        std::string error;
+        auto target = targets::loadTarget(targetName, error);
+        auto result = target ? mapping::mapKernel(kernel, target->target) : mapping::MappingResult{};
+        QMetaObject::invokeMethod(qApp, [self, kernel, result = std::move(result), error, generation]() mutable {
+            if (!self || generation != self->mappingGeneration_)
+                return; // a newer request replaced this one
+            self->mappingModel_->setResult(kernel, std::move(result));
+            self->mappingView_->resizeColumnsToContents();
+            const auto* model = self->mappingModel_;
+            self->mappingDetails_->setText(error.empty() ? tr("%1 valid candidates of %2; select one to see why")
+                                                               .arg(model->validCount())
+                                                               .arg(model->rowCount())
+                                                         : QString::fromStdString(error).toHtmlEscaped());
+        });
+    });
+}
+
+void MainWindow::showMappingDetails() {
+    const QModelIndex current = mappingProxy_->mapToSource(mappingView_->currentIndex());
+    mappingDetails_->setText(mappingModel_->details(current.row()));
 }
 
 void MainWindow::createActions() {
@@ -143,8 +269,16 @@ void MainWindow::recheck() {
     problems_->resizeColumnsToContents();
     // The tree shows whatever parsed, so that one mistake does not hide the rest of the file.
     structureModel_->setModule(result.module);
+    if (!ir::hasErrors(result.diagnostics)) {
+        module_ = result.module;
+        refillMappingKernels();
+    }
     structure_->expandToDepth(1);
     markProblems(result.diagnostics);
+    // A file with errors shows its problems; the mappings wait for a file that checks.
+    if (ir::hasErrors(result.diagnostics))
+        if (auto* problemsDock = findChild<QDockWidget*>("problemsDock"))
+            problemsDock->raise();
     const auto& m = result.module;
     const int errors = diagnostics_->errorCount();
     status_->setText(errors ? tr("%n error(s)", "", errors)

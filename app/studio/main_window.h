@@ -7,9 +7,14 @@
 
 #include <QMainWindow>
 #include <vector>
+
+#include "ir/ir.h"
 #include <QString>
 
+class QComboBox;
+class QLineEdit;
 class QPlainTextEdit;
+class QSortFilterProxyModel;
 class QTableView;
 class QTimer;
 class QTreeView;
@@ -17,6 +22,7 @@ class QLabel;
 
 namespace isamap::views {
 class DiagnosticsModel;
+class MappingModel;
 class StructureModel;
 } // namespace isamap::views
 
@@ -32,6 +38,11 @@ public:
     QPlainTextEdit* editor() const { return editor_; }
     QTableView* problemsView() const { return problems_; }
     QTreeView* structureView() const { return structure_; }
+    views::MappingModel* mappingModel() const { return mappingModel_; }
+    QComboBox* targetBox() const { return targetBox_; }
+    QComboBox* mappingKernelBox() const { return kernelBox_; }
+    QLineEdit* mappingFilter() const { return mappingFilter_; }
+    QTableView* mappingView() const { return mappingView_; }
 
 public slots:
     void recheck();
@@ -47,6 +58,10 @@ private:
     bool saveAs();
     bool maybeSave();
     void updateTitle();
+    void createMappingDock();
+    void refillMappingKernels();
+    void remap();
+    void showMappingDetails();
     void markProblems(const std::vector<ir::Diagnostic>& diagnostics);
 
     QString path_;
@@ -57,6 +72,19 @@ private:
     QTimer* recheckTimer_ = nullptr;
     views::DiagnosticsModel* diagnostics_ = nullptr;
     views::StructureModel* structureModel_ = nullptr;
+
+    // The mapping explorer: candidates of the chosen kernel on the chosen target, computed off the
+    // GUI thread; a result that arrives after a newer request is dropped.
+    ir::Module module_;
+    std::vector<ir::Kernel> mappingKernels_;
+    views::MappingModel* mappingModel_ = nullptr;
+    QSortFilterProxyModel* mappingProxy_ = nullptr;
+    QComboBox* targetBox_ = nullptr;
+    QComboBox* kernelBox_ = nullptr;
+    QLineEdit* mappingFilter_ = nullptr;
+    QTableView* mappingView_ = nullptr;
+    QLabel* mappingDetails_ = nullptr;
+    int mappingGeneration_ = 0;
 };
 
 } // namespace isamap::studio
