@@ -155,6 +155,7 @@ private slots:
     void costFollowsReuseAndOverlap() {
         auto f = gemmOn("host-avx512", 512, 512, 512);
         auto s = schedule::defaultSchedule(f.space);
+        std::fill(s.parallel.begin(), s.parallel.end(), false); // a serial baseline
         const auto base = cost::explain(f.space, s);
         QVERIFY(base.seconds > 0);
         QCOMPARE(cost::modeledSeconds(f.space, s), base.seconds);

@@ -9,6 +9,8 @@
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
 #include "search/search.h"
+#include "sim/sim.h"
+#include "support/statistics.h"
 #include "store/project.h"
 #include "targets/catalog.h"
 
@@ -24,7 +26,8 @@ namespace isamap::cli {
 namespace {
 
 const char* kTuneUsage = "tune KERNEL_FILE_OR_NAME --target T [KEY=VALUE...] [--kernel NAME] [--strategy S]\n"
-                         "       [--budget N|Ns] [--seed N] [--constraints FILE] [--project P.isamap] [--top K] [--json]";
+                         "       [--budget N|Ns] [--seed N] [--constraints FILE] [--project P.isamap] [--top K]\n"
+                         "       [--measure N] [--json]";
 
 std::atomic<bool> interrupted{false};
 
@@ -202,15 +205,70 @@ void explainConflict(const constraints::Set& set, const schedule::Space& space, 
     }
 }
 
+// Simulates the `count` best modeled schedules on a virtual target and prints (or, for --json, returns
+// as a JSON array) measured against modeled with Spearman's rank correlation; stores each figure.
+std::string measureBest(const std::vector<Found>& found, const std::vector<schedule::Space>& spaces,
+                        const ir::Kernel& kernel, const ir::Target& target, std::size_t count, store::Project* project,
+                        bool json) {
+    if (count == 0)
+        return "[]";
+    if (!target.features.empty()) {
+        std::fprintf(stderr, "isamap: --measure on a host target needs generated code, which this version cannot "
+                             "produce yet; nothing was measured\n");
+        return "[]";
+    }
+    std::vector<double> modeled, simulated;
+    std::ostringstream out;
+    out << "[";
+    if (!json)
+        std::printf("\nmeasured on the simulator against modeled:\n  %-6s %12s %12s %7s  %s\n", "id", "modeled",
+                    "simulated", "ratio", "verification");
+    for (std::size_t i = 0; i < found.size() && i < count; ++i) {
+        const auto& f = found[i];
+        std::string error;
+        sim::SimOptions options;
+        auto r = sim::simulate(kernel, target, *f.candidate, spaces[f.spaceIndex], f.result.schedule, options, error);
+        if (!r) {
+            std::fprintf(stderr, "isamap: schedule %s: %s\n", f.storedId ? std::to_string(f.storedId).c_str() : "-",
+                         error.c_str());
+            continue;
+        }
+        modeled.push_back(f.result.seconds);
+        simulated.push_back(r->seconds);
+        const std::string detail = r->verification + (r->sampled ? "; " + r->sampling : "");
+        if (project && f.storedId) {
+            store::Measurement m;
+            m.scheduleId = f.storedId;
+            m.kind = "simulator";
+            m.seconds = r->seconds;
+            m.detail = detail;
+            project->addMeasurement(m, error);
+        }
+        out << (modeled.size() > 1 ? ", " : "") << "{\"id\": " << f.storedId << ", \"modeled\": " << f.result.seconds
+            << ", \"simulated\": " << r->seconds << ", \"verified\": " << (r->verified ? "true" : "false")
+            << ", \"sampled\": " << (r->sampled ? "true" : "false") << ", \"detail\": " << jsonString(detail) << "}";
+        if (!json)
+            std::printf("  %-6s %12s %12s %7.2f  %s\n", f.storedId ? std::to_string(f.storedId).c_str() : "-",
+                        timeText(f.result.seconds).c_str(), timeText(r->seconds).c_str(), r->seconds / f.result.seconds,
+                        detail.c_str());
+    }
+    out << "]";
+    const auto rho = spearman(modeled, simulated);
+    if (!json)
+        std::printf("  rank correlation (Spearman's rho) over %zu schedules: %s\n", modeled.size(),
+                    rho ? std::to_string(*rho).c_str() : "n/a (fewer than two distinct figures)");
+    return "{\"schedules\": " + out.str() + ", \"spearman_rho\": " + (rho ? std::to_string(*rho) : "null") + "}";
+}
+
 } // namespace
 
 int tuneCommand(const std::vector<std::string>& args) {
-    auto split = splitArgs(args, {"target", "kernel", "strategy", "budget", "seed", "constraints", "project", "top"});
+    auto split = splitArgs(args, {"target", "kernel", "strategy", "budget", "seed", "constraints", "project", "top", "measure"});
     if (!split.error.empty())
         return usage(split.error, kTuneUsage);
     for (const auto& [name, value] : split.options)
         if (name != "target" && name != "kernel" && name != "strategy" && name != "budget" && name != "seed" &&
-            name != "constraints" && name != "project" && name != "top" && name != "json")
+            name != "constraints" && name != "project" && name != "top" && name != "measure" && name != "json")
             return usage("unknown option --" + name, kTuneUsage);
     if (split.positional.size() != 1 || !split.options.count("target"))
         return usage("tune takes one kernel and --target", kTuneUsage);
@@ -230,7 +288,10 @@ int tuneCommand(const std::vector<std::string>& args) {
     std::size_t top = 5;
     if (split.options.count("top"))
         top = static_cast<std::size_t>(std::max(1, std::atoi(split.options["top"].c_str())));
-    options.keepBest = top;
+    std::size_t measure = 0;
+    if (split.options.count("measure"))
+        measure = static_cast<std::size_t>(std::max(0, std::atoi(split.options["measure"].c_str())));
+    options.keepBest = std::max(top, measure);
     const std::string strategyName = split.options.count("strategy") ? split.options["strategy"] : "annealing";
     std::string error;
     auto strategy = search::makeStrategy(strategyName, error);
@@ -374,10 +435,13 @@ int tuneCommand(const std::vector<std::string>& args) {
     }
     progress.finish();
     std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.result.seconds < b.result.seconds; });
-    if (found.size() > top)
-        found.resize(top);
+    if (found.size() > std::max(top, measure))
+        found.resize(std::max(top, measure));
     for (auto& f : found)
         f.storedId = recorder.addSchedule(spaces[f.spaceIndex], f.result.schedule, f.result.seconds);
+    const auto measured = measureBest(found, spaces, *kernel, target->target, measure, project ? &*project : nullptr, json);
+    if (found.size() > top)
+        found.resize(top);
     recorder.finish(cancelled ? "cancelled" : found.empty() ? "failed" : "finished", evaluations,
                     found.empty() ? 0 : found.front().result.seconds);
 
@@ -389,10 +453,10 @@ int tuneCommand(const std::vector<std::string>& args) {
     }
     if (json) {
         std::printf("{\"kernel\": %s, \"target\": %s, \"strategy\": %s, \"seed\": %llu, \"evaluations\": %lld, "
-                    "\"cancelled\": %s, \"run\": %lld, \"schedules\": [",
+                    "\"cancelled\": %s, \"run\": %lld, \"measured\": %s, \"schedules\": [",
                     jsonString(kernel->name).c_str(), jsonString(target->target.name).c_str(), jsonString(strategy->name()).c_str(),
                     static_cast<unsigned long long>(options.seed), static_cast<long long>(evaluations),
-                    cancelled ? "true" : "false", static_cast<long long>(runId));
+                    cancelled ? "true" : "false", static_cast<long long>(runId), measured.c_str());
         for (std::size_t i = 0; i < found.size(); ++i) {
             const auto& f = found[i];
             const auto b = cost::explain(spaces[f.spaceIndex], f.result.schedule);

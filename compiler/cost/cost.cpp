@@ -64,8 +64,10 @@ Figures compute(const Space& space, const Schedule& s) {
     double overlapped = 0;
     for (std::size_t m = 1; m < nl; ++m) {
         double levelTime = 0;
-        // Levels below the first one under the outermost are private to each unit.
+        // Levels below the first one under the outermost are private to each unit: their traffic
+        // divides among the workers. Every unit waits out its own requests' latency, concurrently.
         const double share = m >= 2 ? workers : 1.0;
+        std::size_t slowestRequest = kMaxOperands;
         for (std::size_t o = 0; o < no; ++o) {
             if (!s.levels[m].keeps[o])
                 continue;
@@ -90,12 +92,19 @@ Figures compute(const Space& space, const Schedule& s) {
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;
             f.moveSeconds[m][o] = bytes / (space.levels[m].bandwidth * share);
-            f.latencySeconds[m][o] =
-                s.levels[m].doubleBuffered ? 0.0 : fetches * space.levels[m - 1].latency / share;
+            f.latencySeconds[m][o] = s.levels[m].doubleBuffered ? 0.0 : fetches * space.levels[m - 1].latency / workers;
             levelTime += f.moveSeconds[m][o];
             if (!s.levels[m].doubleBuffered)
-                serial += f.moveSeconds[m][o] + f.latencySeconds[m][o];
+                serial += f.moveSeconds[m][o];
+            if (slowestRequest == kMaxOperands || f.latencySeconds[m][o] > f.latencySeconds[m][slowestRequest])
+                slowestRequest = o;
         }
+        // The operands' requests into one level are in flight together: only the longest wait counts.
+        for (std::size_t o = 0; o < no; ++o)
+            if (o != slowestRequest)
+                f.latencySeconds[m][o] = 0;
+        if (slowestRequest != kMaxOperands)
+            serial += f.latencySeconds[m][slowestRequest];
         if (s.levels[m].doubleBuffered)
             overlapped = std::max(overlapped, levelTime);
     }

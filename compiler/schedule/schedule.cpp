@@ -221,11 +221,16 @@ Schedule defaultSchedule(const Space& space) {
                 }
             }
         }
-    // Spread the first loop the output depends on across the units.
-    if (space.units > 1)
+    // Spread the first loop the output depends on across the units: the outermost level steps through
+    // it in as many chunks as there are units, and the levels below hold one chunk at most.
+    if (space.units > 1 && s.levels.size() > 1)
         for (std::size_t d = 0; d < nd; ++d)
             if (space.operands.front().dependsOn[d] && space.dims[d].extent > 1) {
                 s.parallel[d] = true;
+                const std::int64_t chunks = std::min(space.units, space.dims[d].extent);
+                const std::int64_t chunk = (space.dims[d].extent + chunks - 1) / chunks;
+                for (std::size_t l = 1; l < s.levels.size(); ++l)
+                    s.levels[l].tiles[d] = std::min(s.levels[l].tiles[d], chunk);
                 break;
             }
     return s;

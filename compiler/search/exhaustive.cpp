@@ -136,7 +136,12 @@ public:
             return run.finish(false, "the space has " + count(size) + " schedules, more than the " +
                                          count(kExhaustiveLimit) +
                                          " exhaustive search visits; use random, beam, annealing or evolutionary");
-        run.limitTo(static_cast<std::int64_t>(size));
+        // The constrained default first, as every strategy does: its tiles may lie between the sizes
+        // the enumeration visits, and no search should return anything worse than it.
+        const bool withDefault = size > 1; // a space of one point is the default itself
+        run.limitTo(static_cast<std::int64_t>(size) + (withDefault ? 1 : 0));
+        if (withDefault)
+            run.evaluate(run.choices().base);
         Odometer odometer(run.choices());
         bool more = true;
         while (more && !run.done()) {

@@ -10,7 +10,8 @@ using schedule::Space;
 
 namespace {
 
-// Divisors and powers of two of the extent, and the sizes the constraints name for this loop: a
+// Divisors and powers of two of the extent, the chunk that splits it over the units (as the default
+// schedule's parallel split does), and the sizes the constraints name for this loop: a
 // constraint that fixes or bounds a tile at a size the rule would skip still has that size to choose.
 std::vector<std::int64_t> tileSizes(const Space& space, std::size_t d, const constraints::Set* constraints) {
     const std::int64_t extent = space.dims[d].extent;
@@ -22,6 +23,8 @@ std::vector<std::int64_t> tileSizes(const Space& space, std::size_t d, const con
             sizes.insert(i);
             sizes.insert(extent / i);
         }
+    const std::int64_t chunks = std::min(space.units, extent);
+    sizes.insert((extent + chunks - 1) / chunks);
     if (constraints)
         for (const auto& c : constraints->items) {
             using Kind = constraints::Constraint::Kind;
