@@ -170,6 +170,31 @@ std::optional<double> simulate(const ir::Kernel& kernel, const ir::Target& targe
     return r->seconds;
 }
 
+// Rank agreement between the cost model and the simulator over schedules of very different quality:
+// 30 legal schedules of a random search, evenly spread from the best to the worst it saw.
+std::optional<double> rankAgreement(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& c,
+                                    const schedule::Space& space) {
+    std::string error;
+    auto random = search::makeStrategy("random", error);
+    search::Options options;
+    options.seed = 7;
+    options.budget.evaluations = 3000;
+    options.keepBest = 3000;
+    const auto result = random->run(space, options);
+    if (result.best.size() < 30)
+        return std::nullopt;
+    std::vector<double> modeled, simulated;
+    for (std::size_t i = 0; i < 30; ++i) {
+        const auto& e = result.best[i * (result.best.size() - 1) / 29];
+        bool sampled = false;
+        if (auto t = simulate(kernel, target, c, space, e.schedule, sampled)) {
+            modeled.push_back(e.seconds);
+            simulated.push_back(*t);
+        }
+    }
+    return spearman(modeled, simulated);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -181,6 +206,7 @@ int main(int argc, char** argv) {
     std::printf("bench_virtual: %zu shapes (DeepBench GEMM and GRU inference), %lld evaluations per tuned kernel\n",
                 workload.size(), static_cast<long long>(evaluations));
     std::map<std::string, std::vector<double>> speedups; // by "target set"
+    std::map<std::string, std::vector<double>> agreement; // Spearman's rho per target
     for (const auto& vt : kTargets) {
         std::string error;
         auto target = targets::loadTarget(vt.name, error);
@@ -212,6 +238,9 @@ int main(int argc, char** argv) {
             if (!lib || !best)
                 continue;
             const double speedup = *lib / *best;
+            if (shape.set == "gemm" && agreement[vt.name].size() < 8)
+                if (auto rho = rankAgreement(kernel, target->target, *tuned->candidate, tuned->space))
+                    agreement[vt.name].push_back(*rho);
             speedups[std::string(vt.name) + " " + shape.set].push_back(speedup);
             char dims[64];
             std::snprintf(dims, sizeof dims, "%lldx%lldx%lld", static_cast<long long>(shape.m),
@@ -231,6 +260,12 @@ int main(int argc, char** argv) {
         std::replace(name.begin(), name.end(), '-', '_');
         std::printf("geomean_speedup_%s=%.2f  (%zu shapes, median %.2f)\n", name.c_str(), geomean, values.size(),
                     median(values).value_or(0));
+    }
+    for (const auto& [name, values] : agreement) {
+        std::string key = name;
+        std::replace(key.begin(), key.end(), '-', '_');
+        std::printf("spearman_rho_%s=%.2f  (median over %zu GEMMs, 30 schedules each from best to worst)\n", key.c_str(),
+                    median(values).value_or(0), values.size());
     }
     return 0;
 }

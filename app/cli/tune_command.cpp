@@ -227,6 +227,10 @@ std::string measureBest(const std::vector<Found>& found, const std::vector<sched
         const auto& f = found[i];
         std::string error;
         sim::SimOptions options;
+        // The functional run executes every instruction call in the interpreter (milliseconds each):
+        // kernels beyond this many calls are timed only, and the detail column says so.
+        options.maxFunctionalCalls = 512;
+        options.maxSeconds = 60;
         auto r = sim::simulate(kernel, target, *f.candidate, spaces[f.spaceIndex], f.result.schedule, options, error);
         if (!r) {
             std::fprintf(stderr, "isamap: schedule %s: %s\n", f.storedId ? std::to_string(f.storedId).c_str() : "-",
