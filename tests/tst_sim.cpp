@@ -304,6 +304,29 @@ private slots:
                  (std::to_string(b->seconds) + " vs " + std::to_string(a->seconds)).c_str());
     }
 
+    // Transfers go at the rate of the target's own move instructions: a slower DMA makes a
+    // transfer-bound schedule slower, and nothing else changes.
+    void transfersUseTheTargetsMoveInstructions() {
+        auto f = gemm(512, 512, 512);
+        const schedule::Schedule s = starved(f.space);
+        std::string error;
+        sim::SimOptions timed;
+        timed.functional = false;
+        auto normal = simulate(f, s, error, timed);
+        QVERIFY2(normal, error.c_str());
+        bool found = false;
+        for (auto& ins : f.target.instructions)
+            if (ins.name == "dma_load") {
+                ins.throughput /= 10;
+                found = true;
+            }
+        QVERIFY(found);
+        auto slowDma = simulate(f, s, error, timed);
+        QVERIFY2(slowDma, error.c_str());
+        QVERIFY2(slowDma->seconds > 2 * normal->seconds,
+                 (std::to_string(slowDma->seconds) + " vs " + std::to_string(normal->seconds)).c_str());
+    }
+
     void agreesWithTheCostModelInOrderAndRank() {
         auto f = gemm(512, 512, 512);
         std::string error;

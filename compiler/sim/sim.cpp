@@ -60,7 +60,7 @@ class TaskBuilder {
 public:
     TaskBuilder(const ir::Target& target, const Space& space, const Schedule& s, const LoopNest& nest,
                 const std::string& unitName)
-        : space_(space), s_(s), nest_(nest) {
+        : target_(target), space_(space), s_(s), nest_(nest) {
         for (std::int64_t u = 0; u < std::max<std::int64_t>(space.units, nest.workers()); ++u)
             resources_.push_back({unitName + std::to_string(u), true});
         movers_.assign(nest.levels(), std::vector<int>(static_cast<std::size_t>(nest.workers()), -1));
@@ -158,10 +158,43 @@ private:
         return static_cast<double>(schedule::footprint(space_, o, sizes)) * space_.operands[o].bytesPerElement;
     }
 
-    // A transfer between level l and `other` (above it) occupies level l's mover for its bytes; the
-    // latency of `other` passes while the mover already serves the next request.
-    double transferSeconds(double bytes, std::size_t l) const { return bytes / space_.levels[l].bandwidth; }
-    double transferLatency(std::size_t other) const { return space_.levels[other].latency; }
+    // The rate and latency of the target's own move instruction from memory `from` into `to`: bytes per
+    // issue times issues per second, on every unit that can run it when the level is shared.
+    struct MoveRate {
+        double bytesPerSecond = 0;
+        double latency = 0;
+    };
+    std::optional<MoveRate> moveRate(const std::string& from, const std::string& to) const {
+        for (const auto& ins : target_.instructions) {
+            if (ins.kind != ir::Instruction::Kind::Move || ins.body.statements.size() != 1)
+                continue;
+            const auto& st = ins.body.statements.front();
+            const ir::TensorDecl* dst = ins.body.findTensor(st.target.tensor);
+            const ir::TensorDecl* src = ins.body.findTensor(st.value.access.tensor);
+            const ir::Unit* unit = target_.findUnit(ins.unit);
+            if (!dst || !src || !unit || src->memory != from || dst->memory != to)
+                continue;
+            double bytesPerIssue = ir::byteSize(src->type);
+            for (const auto& e : src->shape)
+                bytesPerIssue *= static_cast<double>(ir::evaluate(e, {}).value_or(1));
+            const double units = privateLevel(target_, to) && privateLevel(target_, from) ? 1.0 : static_cast<double>(unit->count);
+            return MoveRate{bytesPerIssue * ins.throughput * unit->clock * units,
+                            static_cast<double>(ins.latency) / unit->clock};
+        }
+        return std::nullopt;
+    }
+
+    // A transfer into (or, written back, out of) level l from `other` above it, by the target's move
+    // instruction between the two memories, or, where the target has none, at the level's bandwidth
+    // with the parent's latency. It occupies the mover for its bytes; the latency passes while the
+    // mover already serves the next request.
+    MoveRate transfer(std::size_t l, std::size_t other, bool writeBack) const {
+        const std::string& level = space_.levels[l].memory;
+        const std::string& above = space_.levels[other].memory;
+        if (auto rate = writeBack ? moveRate(level, above) : moveRate(above, level))
+            return *rate;
+        return MoveRate{space_.levels[l].bandwidth, space_.levels[other].latency};
+    }
 
     void fetch(std::size_t o, std::size_t l) {
         const std::size_t from = residency_[worker_].sourceOf(o, l);
@@ -174,9 +207,10 @@ private:
             held(from, o).slots[held(from, o).current].appendWaits(deps);
         const double bytes = tileBytes(o, l);
         const int mover = movers_[l][worker_];
-        const int t = add(mover, transferSeconds(bytes, l), std::move(deps),
+        const MoveRate rate = transfer(l, from, false);
+        const int t = add(mover, bytes / rate.bytesPerSecond, std::move(deps),
                           label(space_.levels[from].memory + " -> " + space_.levels[l].memory + " for " + space_.operands[o].tensor),
-                          bytes, static_cast<int>(l), transferLatency(from));
+                          bytes, static_cast<int>(l), rate.latency);
         h.slots[slot] = {t, {{mover, t}}};
         h.current = slot;
         if (from > 0)
@@ -192,10 +226,11 @@ private:
             held(to, o).slots[held(to, o).current].appendWaits(deps);
         const double bytes = tileBytes(o, l);
         const int mover = movers_[l][worker_];
-        const int t = add(mover, transferSeconds(bytes, l), std::move(deps),
+        const MoveRate rate = transfer(l, to, true);
+        const int t = add(mover, bytes / rate.bytesPerSecond, std::move(deps),
                           label(space_.levels[l].memory + " -> " + space_.levels[to].memory + " for " +
                                 space_.operands[o].tensor + " (write-back)"),
-                          bytes, static_cast<int>(l), transferLatency(to));
+                          bytes, static_cast<int>(l), rate.latency);
         h.slots[h.current] = {t, {{mover, t}}};
         if (to > 0) {
             Buffer& above = held(to, o).slots[held(to, o).current];
@@ -226,6 +261,7 @@ private:
         }
     }
 
+    const ir::Target& target_;
     const Space& space_;
     const Schedule& s_;
     const LoopNest& nest_;
