@@ -5,10 +5,14 @@
 #include "views/structure_model.h"
 
 #include "views/mapping_model.h"
+#include "views/search_panel.h"
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
 #include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QPlainTextEdit>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -88,6 +92,32 @@ private slots:
 
         // The graph's nodes are there too, each with its own parameter values.
         QVERIFY(window.mappingKernelBox()->findText("dwsep_block.pw (pointwise)") >= 0);
+    }
+
+    void aSearchRunsInTheBackgroundAndCanBeCancelled() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        auto* panel = window.searchPanel();
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        // A short search finishes and shows the best schedule as a loop nest with its modeled time.
+        panel->budgetBox()->setValue(2000);
+        panel->searchButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->running(), 30000);
+        QVERIFY2(panel->status().contains("finished: 2000 evaluations"), qPrintable(panel->status()));
+        QVERIFY(panel->status().contains("Best so far"));
+        QVERIFY(panel->bestText().contains("mma32("));
+        QCOMPARE(panel->progressBar()->value(), 100);
+
+        // A long one keeps the window responsive and stops on Cancel.
+        panel->budgetBox()->setValue(50'000'000);
+        panel->searchButton()->click();
+        QVERIFY(panel->running());
+        QVERIFY(!panel->searchButton()->isEnabled());
+        QTRY_VERIFY(panel->progressBar()->value() >= 1 || panel->status().contains("Best so far"));
+        panel->cancelButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->running(), 10000);
+        QVERIFY2(panel->status().contains("cancelled after"), qPrintable(panel->status()));
+        QVERIFY(panel->searchButton()->isEnabled());
     }
 
     void aMalformedFileOpensWithItsDiagnostics() {

@@ -5,6 +5,7 @@
 #include "targets/catalog.h"
 #include "views/diagnostics_model.h"
 #include "views/mapping_model.h"
+#include "views/search_panel.h"
 #include "views/source_highlighter.h"
 #include "views/structure_model.h"
 
@@ -150,6 +151,14 @@ void MainWindow::createMappingDock() {
     tabifyDockWidget(findChild<QDockWidget*>("problemsDock"), dock);
     dock->raise();
 
+    searchPanel_ = new views::SearchPanel(this);
+    auto* searchDock = new QDockWidget(tr("Search"), this);
+    searchDock->setObjectName("searchDock");
+    searchDock->setWidget(searchPanel_);
+    addDockWidget(Qt::BottomDockWidgetArea, searchDock);
+    tabifyDockWidget(dock, searchDock);
+    dock->raise();
+
     connect(kernelBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
     connect(targetBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
     connect(mappingFilter_, &QLineEdit::textChanged, mappingProxy_, &QSortFilterProxyModel::setFilterFixedString);
@@ -194,6 +203,7 @@ void MainWindow::remap() {
     }
     const ir::Kernel kernel = mappingKernels_[static_cast<std::size_t>(index)];
     const std::string targetName = targetBox_->currentText().toStdString();
+    searchPanel_->setProblem(kernel, targetBox_->currentText());
     QPointer<MainWindow> self(this);
     QThreadPool::globalInstance()->start([self, kernel, targetName, generation] {
         std::string error;

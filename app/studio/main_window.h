@@ -23,6 +23,7 @@ class QLabel;
 namespace isamap::views {
 class DiagnosticsModel;
 class MappingModel;
+class SearchPanel;
 class StructureModel;
 } // namespace isamap::views
 
@@ -43,6 +44,7 @@ public:
     QComboBox* mappingKernelBox() const { return kernelBox_; }
     QLineEdit* mappingFilter() const { return mappingFilter_; }
     QTableView* mappingView() const { return mappingView_; }
+    views::SearchPanel* searchPanel() const { return searchPanel_; }
 
 public slots:
     void recheck();
@@ -85,6 +87,7 @@ private:
     QTableView* mappingView_ = nullptr;
     QLabel* mappingDetails_ = nullptr;
     int mappingGeneration_ = 0;
+    views::SearchPanel* searchPanel_ = nullptr;
 };
 
 } // namespace isamap::studio

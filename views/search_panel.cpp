@@ -1,0 +1,191 @@
+#include "views/search_panel.h"
+
+#include "cost/cost.h"
+#include "mapping/mapping.h"
+#include "schedule/schedule.h"
+#include "search/search.h"
+#include "targets/catalog.h"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QFontDatabase>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPointer>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QThreadPool>
+#include <QVBoxLayout>
+#include <chrono>
+
+namespace isamap::views {
+
+namespace {
+
+QString timeText(double seconds) {
+    if (seconds >= 1e-3)
+        return QString::number(seconds * 1e3, 'f', 3) + " ms";
+    return QString::number(seconds * 1e6, 'f', 2) + " us";
+}
+
+// Runs `f` on the GUI thread if the panel still exists then.
+template <typename F>
+void onGuiThread(QPointer<SearchPanel> panel, F f) {
+    QMetaObject::invokeMethod(qApp, [panel, f = std::move(f)]() mutable {
+        if (panel)
+            f(*panel);
+    });
+}
+
+} // namespace
+
+SearchPanel::SearchPanel(QWidget* parent) : QWidget(parent) {
+    auto* layout = new QVBoxLayout(this);
+    auto* controls = new QHBoxLayout;
+    strategy_ = new QComboBox(this);
+    for (const auto& name : search::strategyNames())
+        strategy_->addItem(QString::fromStdString(name));
+    strategy_->setCurrentText("annealing");
+    budget_ = new QSpinBox(this);
+    budget_->setRange(100, 100'000'000);
+    budget_->setSingleStep(10000);
+    budget_->setValue(20000);
+    budget_->setSuffix(tr(" evaluations"));
+    search_ = new QPushButton(tr("Search"), this);
+    cancel_ = new QPushButton(tr("Cancel"), this);
+    cancel_->setEnabled(false);
+    progress_ = new QProgressBar(this);
+    progress_->setRange(0, 100);
+    controls->addWidget(new QLabel(tr("Strategy"), this));
+    controls->addWidget(strategy_);
+    controls->addWidget(budget_);
+    controls->addWidget(search_);
+    controls->addWidget(cancel_);
+    controls->addWidget(progress_, 1);
+    layout->addLayout(controls);
+    summary_ = new QLabel(tr("Choose a kernel and a target in the Mappings panel, then Search."), this);
+    summary_->setWordWrap(true);
+    layout->addWidget(summary_);
+    best_ = new QPlainTextEdit(this);
+    best_->setReadOnly(true);
+    best_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    best_->setLineWrapMode(QPlainTextEdit::NoWrap);
+    layout->addWidget(best_, 1);
+    connect(search_, &QPushButton::clicked, this, &SearchPanel::start);
+    connect(cancel_, &QPushButton::clicked, this, &SearchPanel::cancel);
+}
+
+SearchPanel::~SearchPanel() {
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+}
+
+void SearchPanel::setProblem(const ir::Kernel& kernel, const QString& targetName) {
+    kernel_ = kernel;
+    haveKernel_ = true;
+    target_ = targetName;
+    search_->setEnabled(!running_);
+}
+
+QString SearchPanel::bestText() const { return best_->toPlainText(); }
+QString SearchPanel::status() const { return summary_->text(); }
+
+void SearchPanel::start() {
+    if (running_ || !haveKernel_)
+        return;
+    running_ = true;
+    cancelFlag_ = std::make_shared<std::atomic<bool>>(false);
+    search_->setEnabled(false);
+    cancel_->setEnabled(true);
+    progress_->setValue(0);
+    best_->clear();
+    summary_->setText(tr("Searching %1 on %2...").arg(QString::fromStdString(kernel_.name), target_));
+
+    QPointer<SearchPanel> self(this);
+    const ir::Kernel kernel = kernel_;
+    const std::string targetName = target_.toStdString();
+    const std::string strategyName = strategy_->currentText().toStdString();
+    const std::int64_t budget = budget_->value();
+    auto flag = cancelFlag_;
+    QThreadPool::globalInstance()->start([self, kernel, targetName, strategyName, budget, flag] {
+        std::string error;
+        auto target = targets::loadTarget(targetName, error);
+        const auto mapped = target ? mapping::mapKernel(kernel, target->target) : mapping::MappingResult{};
+        const mapping::Candidate* candidate = nullptr;
+        for (const auto& c : mapped.candidates)
+            if (c.valid && !c.dominated) {
+                candidate = &c;
+                break;
+            }
+        auto space = candidate ? schedule::makeSpace(kernel, target->target, *candidate, error) : std::nullopt;
+        auto strategy = space ? search::makeStrategy(strategyName, error) : nullptr;
+        if (!strategy) {
+            const QString why = QString::fromStdString(
+                error.empty() ? "no instruction of " + targetName + " can perform kernel " + kernel.name : error);
+            onGuiThread(self, [why](SearchPanel& p) { p.finish(tr("Cannot search: %1").arg(why)); });
+            return;
+        }
+        search::Options options;
+        options.seed = 1;
+        options.budget.evaluations = budget;
+        options.cancel = flag.get();
+        options.keepBest = 1;
+        options.onProgress = [&](const search::Progress& p) {
+            onGuiThread(self, [p](SearchPanel& panel) {
+                panel.showProgress(static_cast<int>(p.fraction * 100), p.evaluations, p.bestSeconds);
+            });
+        };
+        // The best so far, shown live but at most every 100 ms: improvements come fast at the start.
+        auto lastShown = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+        auto show = [&](const schedule::Schedule& s) {
+            const auto b = cost::explain(*space, s);
+            const QString text = QString::fromStdString(schedule::printLoopNest(*space, s));
+            const QString summary = tr("Best so far: %1 (%2 GFLOP/s), %3").arg(timeText(b.seconds)).arg(b.gflops, 0, 'f', 1)
+                                        .arg(QString::fromStdString(b.bound));
+            onGuiThread(self, [text, summary](SearchPanel& panel) { panel.showBest(text, summary); });
+        };
+        options.onImprovement = [&](const search::Evaluated& e) {
+            const auto now = std::chrono::steady_clock::now();
+            if (now - lastShown < std::chrono::milliseconds(100))
+                return;
+            lastShown = now;
+            show(e.schedule);
+        };
+        const auto result = strategy->run(*space, options);
+        if (!result.best.empty())
+            show(result.best.front().schedule);
+        const QString status = result.cancelled ? tr("cancelled after %1 evaluations").arg(result.evaluations)
+                                                : tr("finished: %1 evaluations").arg(result.evaluations);
+        onGuiThread(self, [status](SearchPanel& panel) { panel.finish(status); });
+    });
+}
+
+void SearchPanel::cancel() {
+    if (cancelFlag_)
+        *cancelFlag_ = true;
+}
+
+void SearchPanel::showProgress(int percent, qint64 evaluations, double bestSeconds) {
+    progress_->setValue(percent);
+    progress_->setFormat(tr("%p% (%1 evaluations)").arg(evaluations));
+    (void)bestSeconds;
+}
+
+void SearchPanel::showBest(const QString& text, const QString& summary) {
+    best_->setPlainText(text);
+    summary_->setText(summary);
+}
+
+void SearchPanel::finish(const QString& status) {
+    running_ = false;
+    search_->setEnabled(haveKernel_);
+    cancel_->setEnabled(false);
+    if (status.startsWith("finished"))
+        progress_->setValue(100);
+    summary_->setText(summary_->text().startsWith(tr("Best so far")) ? summary_->text() + " — " + status : status);
+    emit finished(status);
+}
+
+} // namespace isamap::views

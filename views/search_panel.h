@@ -1,0 +1,66 @@
+// The search panel: runs a schedule search for one kernel on one target in the background, with a
+// progress bar, the best schedule so far updating live (its loop nest and where its time goes), and
+// Cancel. The search is the compiler core's (compiler/search/); the panel never blocks the GUI thread.
+#pragma once
+
+#include "ir/ir.h"
+
+#include <QWidget>
+#include <atomic>
+#include <memory>
+
+class QComboBox;
+class QLabel;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+
+namespace isamap::views {
+
+class SearchPanel : public QWidget {
+    Q_OBJECT
+public:
+    explicit SearchPanel(QWidget* parent = nullptr);
+    ~SearchPanel() override;
+
+    // What the next search is for: a kernel and the name of a target (bundled name or "host").
+    void setProblem(const ir::Kernel& kernel, const QString& targetName);
+
+    QComboBox* strategyBox() const { return strategy_; }
+    QSpinBox* budgetBox() const { return budget_; }
+    QPushButton* searchButton() const { return search_; }
+    QPushButton* cancelButton() const { return cancel_; }
+    QProgressBar* progressBar() const { return progress_; }
+    QString bestText() const;
+    QString status() const;
+    bool running() const { return running_; }
+
+public slots:
+    void start();
+    void cancel();
+
+signals:
+    void finished(const QString& status);
+
+private:
+    void showProgress(int percent, qint64 evaluations, double bestSeconds);
+    void showBest(const QString& text, const QString& summary);
+    void finish(const QString& status);
+
+    ir::Kernel kernel_;
+    bool haveKernel_ = false;
+    QString target_;
+    QComboBox* strategy_ = nullptr;
+    QSpinBox* budget_ = nullptr;
+    QPushButton* search_ = nullptr;
+    QPushButton* cancel_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QLabel* summary_ = nullptr;
+    QPlainTextEdit* best_ = nullptr;
+    bool running_ = false;
+    // Shared with the worker, which may outlive a closed panel by one progress callback.
+    std::shared_ptr<std::atomic<bool>> cancelFlag_;
+};
+
+} // namespace isamap::views
