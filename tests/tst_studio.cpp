@@ -6,6 +6,7 @@
 
 #include "views/mapping_model.h"
 #include "views/search_panel.h"
+#include "views/timeline_view.h"
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
@@ -107,6 +108,10 @@ private slots:
         QVERIFY(panel->status().contains("Best so far"));
         QVERIFY(panel->bestText().contains("mma32("));
         QCOMPARE(panel->progressBar()->value(), 100);
+        // On a virtual target the simulator times the best schedule and draws its timeline.
+        QVERIFY2(panel->status().contains("simulated"), qPrintable(panel->status()));
+        QVERIFY(panel->timeline()->barCount() > 0);
+        QVERIFY(panel->timeline()->rowCount() >= 2); // compute units and at least one data mover
 
         // A long one keeps the window responsive and stops on Cancel.
         panel->budgetBox()->setValue(50'000'000);

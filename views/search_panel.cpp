@@ -4,6 +4,8 @@
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
 #include "search/search.h"
+#include "sim/sim.h"
+#include "views/timeline_view.h"
 #include "targets/catalog.h"
 
 #include <QApplication>
@@ -16,6 +18,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QThreadPool>
 #include <QVBoxLayout>
 #include <chrono>
@@ -72,7 +75,11 @@ SearchPanel::SearchPanel(QWidget* parent) : QWidget(parent) {
     best_->setReadOnly(true);
     best_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     best_->setLineWrapMode(QPlainTextEdit::NoWrap);
-    layout->addWidget(best_, 1);
+    timeline_ = new TimelineView(this);
+    tabs_ = new QTabWidget(this);
+    tabs_->addTab(best_, tr("Best schedule"));
+    tabs_->addTab(timeline_, tr("Timeline (simulated)"));
+    layout->addWidget(tabs_, 1);
     connect(search_, &QPushButton::clicked, this, &SearchPanel::start);
     connect(cancel_, &QPushButton::clicked, this, &SearchPanel::cancel);
 }
@@ -156,6 +163,18 @@ void SearchPanel::start() {
         const auto result = strategy->run(*space, options);
         if (!result.best.empty())
             show(result.best.front().schedule);
+        // On a virtual target, the simulator times the best schedule: measured against modeled.
+        if (!result.best.empty() && target->target.features.empty() && !result.cancelled) {
+            sim::SimOptions simOptions;
+            simOptions.maxFunctionalCalls = 512;
+            simOptions.maxTimelineEntries = 20000;
+            std::string simError;
+            auto simulated = sim::simulate(kernel, target->target, *candidate, *space, result.best.front().schedule,
+                                           simOptions, simError);
+            const double modeled = result.best.front().seconds;
+            if (simulated)
+                onGuiThread(self, [sim = *simulated, modeled](SearchPanel& panel) { panel.showSimulation(sim, modeled); });
+        }
         const QString status = result.cancelled ? tr("cancelled after %1 evaluations").arg(result.evaluations)
                                                 : tr("finished: %1 evaluations").arg(result.evaluations);
         onGuiThread(self, [status](SearchPanel& panel) { panel.finish(status); });
@@ -176,6 +195,15 @@ void SearchPanel::showProgress(int percent, qint64 evaluations, double bestSecon
 void SearchPanel::showBest(const QString& text, const QString& summary) {
     best_->setPlainText(text);
     summary_->setText(summary);
+}
+
+void SearchPanel::showTimelineTab() { tabs_->setCurrentWidget(timeline_); }
+
+void SearchPanel::showSimulation(const sim::SimResult& result, double modeledSeconds) {
+    timeline_->setTimeline(result);
+    summary_->setText(summary_->text() + tr("; simulated %1 (%2)").arg(timeText(result.seconds),
+                                                                   QString::fromStdString(result.verification)));
+    (void)modeledSeconds;
 }
 
 void SearchPanel::finish(const QString& status) {

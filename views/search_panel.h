@@ -15,8 +15,15 @@ class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QTabWidget;
+
+namespace isamap::sim {
+struct SimResult;
+}
 
 namespace isamap::views {
+
+class TimelineView;
 
 class SearchPanel : public QWidget {
     Q_OBJECT
@@ -33,6 +40,8 @@ public:
     QPushButton* cancelButton() const { return cancel_; }
     QProgressBar* progressBar() const { return progress_; }
     QString bestText() const;
+    TimelineView* timeline() const { return timeline_; }
+    void showTimelineTab();
     QString status() const;
     bool running() const { return running_; }
 
@@ -47,6 +56,7 @@ private:
     void showProgress(int percent, qint64 evaluations, double bestSeconds);
     void showBest(const QString& text, const QString& summary);
     void finish(const QString& status);
+    void showSimulation(const sim::SimResult& result, double modeledSeconds);
 
     ir::Kernel kernel_;
     bool haveKernel_ = false;
@@ -58,6 +68,8 @@ private:
     QProgressBar* progress_ = nullptr;
     QLabel* summary_ = nullptr;
     QPlainTextEdit* best_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    TimelineView* timeline_ = nullptr;
     bool running_ = false;
     // Shared with the worker, which may outlive a closed panel by one progress callback.
     std::shared_ptr<std::atomic<bool>> cancelFlag_;

@@ -1,10 +1,13 @@
 // isamap-studio: the desktop IDE. A thin main: options, then the main window.
 #include "main_window.h"
 
+#include "views/search_panel.h"
+
 #include "support/resources.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QRegularExpression>
 #include <QTimer>
 
 int main(int argc, char** argv) {
@@ -21,6 +24,9 @@ int main(int argc, char** argv) {
     QCommandLineOption screenshot("screenshot", "Save a picture of the window to FILE once it is shown, then quit.",
                                   "FILE");
     options.addOption(screenshot);
+    QCommandLineOption search("search", "Start a schedule search for KERNEL (as the Mappings panel names it) as the "
+                                        "window opens.", "KERNEL");
+    options.addOption(search);
     options.process(app);
 
     // A screenshot shows the default layout, not the one a person last left.
@@ -34,12 +40,30 @@ int main(int argc, char** argv) {
     window.openFile(file);
     window.show();
 
-    if (options.isSet(screenshot)) {
-        const QString out = options.value(screenshot);
-        QTimer::singleShot(500, &window, [&window, out] {
-            const bool saved = window.grab().save(out);
-            QApplication::exit(saved ? 0 : 1);
-        });
+    const QString out = options.value(screenshot);
+    auto takeScreenshot = [&window, out] {
+        const bool saved = window.grab().save(out);
+        QApplication::exit(saved ? 0 : 1);
+    };
+    if (options.isSet(search)) {
+        // Once the mappings of the file are in, search the chosen kernel; a screenshot waits for the result
+        // and then also shows the simulated timeline (saved beside it as NAME-timeline.png).
+        QTimer::singleShot(300, &window, [&window, &options, &search] { window.startSearch(options.value(search)); });
+        if (options.isSet(screenshot))
+            QObject::connect(window.searchPanel(), &isamap::views::SearchPanel::finished, &window, [&window, out] {
+                QTimer::singleShot(300, &window, [&window, out] {
+                    const bool saved = window.grab().save(out);
+                    window.searchPanel()->showTimelineTab();
+                    QTimer::singleShot(200, &window, [&window, out, saved] {
+                        QString timeline = out;
+                        timeline.replace(QRegularExpression("\\.png$"), "-timeline.png");
+                        const bool both = saved && window.grab().save(timeline);
+                        QApplication::exit(both ? 0 : 1);
+                    });
+                });
+            });
+    } else if (options.isSet(screenshot)) {
+        QTimer::singleShot(500, &window, takeScreenshot);
     }
     return app.exec();
 }

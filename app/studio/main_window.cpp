@@ -223,6 +223,23 @@ void MainWindow::remap() {
     });
 }
 
+void MainWindow::startSearch(const QString& kernel) {
+    const int index = kernelBox_->findText(kernel);
+    if (index < 0) {
+        statusBar()->showMessage(tr("No kernel '%1' to search; the file has: %2").arg(kernel, [&] {
+            QStringList names;
+            for (int i = 0; i < kernelBox_->count(); ++i)
+                names << kernelBox_->itemText(i);
+            return names.join(", ");
+        }()));
+        return;
+    }
+    kernelBox_->setCurrentIndex(index);
+    if (auto* dock = findChild<QDockWidget*>("searchDock"))
+        dock->raise();
+    searchPanel_->start();
+}
+
 void MainWindow::showMappingDetails() {
     const QModelIndex current = mappingProxy_->mapToSource(mappingView_->currentIndex());
     mappingDetails_->setText(mappingModel_->details(current.row()));

@@ -48,6 +48,8 @@ public:
 
 public slots:
     void recheck();
+    // Chooses `kernel` in the Mappings panel, brings the Search panel forward and starts a search.
+    void startSearch(const QString& kernel);
     void goToProblem(int row);
 
 protected:
