@@ -4,6 +4,7 @@
 #include "views/diagnostics_model.h"
 #include "views/structure_model.h"
 
+#include "views/graph_view.h"
 #include "views/mapping_model.h"
 #include "views/search_panel.h"
 #include "views/timeline_view.h"
@@ -123,6 +124,20 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!panel->running(), 10000);
         QVERIFY2(panel->status().contains("cancelled after"), qPrintable(panel->status()));
         QVERIFY(panel->searchButton()->isEnabled());
+    }
+
+    void theIrGraphIsLaidOutByGraphviz() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        // The op graph first: 5 tensors and 2 nodes, 6 edges along the data.
+        QCOMPARE(window.graphBox()->currentText(), QString("graph dwsep_block"));
+        QTRY_COMPARE(window.graphView()->nodeCount(), 7);
+        QCOMPARE(window.graphView()->edgeCount(), 6);
+        QVERIFY(window.graphView()->find("pw"));
+        QVERIFY(!window.graphView()->find("no such node"));
+        // A kernel's structure: its dimensions, tensors and statement.
+        window.graphBox()->setCurrentText("kernel pointwise");
+        QTRY_COMPARE(window.graphView()->nodeCount(), 4 + 3 + 1);
     }
 
     void aMalformedFileOpensWithItsDiagnostics() {

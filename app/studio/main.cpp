@@ -7,6 +7,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QTabWidget>
 #include <QRegularExpression>
 #include <QTimer>
 
@@ -24,6 +25,8 @@ int main(int argc, char** argv) {
     QCommandLineOption screenshot("screenshot", "Save a picture of the window to FILE once it is shown, then quit.",
                                   "FILE");
     options.addOption(screenshot);
+    QCommandLineOption view("view", "Open on the central tab VIEW: source or graph.", "VIEW");
+    options.addOption(view);
     QCommandLineOption search("search", "Start a schedule search for KERNEL (as the Mappings panel names it) as the "
                                         "window opens.", "KERNEL");
     options.addOption(search);
@@ -38,6 +41,8 @@ int main(int argc, char** argv) {
                              ? QString::fromStdString(isamap::resourcePath("examples/dwsep_block.isa").string())
                              : files.front();
     window.openFile(file);
+    if (options.value(view) == "graph")
+        window.centralTabs()->setCurrentIndex(1);
     window.show();
 
     const QString out = options.value(screenshot);

@@ -4,6 +4,8 @@
 #include "mapping/mapping.h"
 #include "targets/catalog.h"
 #include "views/diagnostics_model.h"
+#include "views/graph_layout.h"
+#include "views/graph_view.h"
 #include "views/mapping_model.h"
 #include "views/search_panel.h"
 #include "views/source_highlighter.h"
@@ -16,6 +18,8 @@
 #include <QLineEdit>
 #include <QPointer>
 #include <QSortFilterProxyModel>
+#include <QTabWidget>
+#include <QToolButton>
 #include <QThreadPool>
 #include <QVBoxLayout>
 #include <QDockWidget>
@@ -43,7 +47,10 @@ MainWindow::MainWindow() {
     editor_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     editor_->setLineWrapMode(QPlainTextEdit::NoWrap);
     new views::SourceHighlighter(editor_->document());
-    setCentralWidget(editor_);
+    centralTabs_ = new QTabWidget(this);
+    centralTabs_->addTab(editor_, tr("Source"));
+    centralTabs_->addTab(createGraphPage(), tr("IR graph"));
+    setCentralWidget(centralTabs_);
 
     diagnostics_ = new views::DiagnosticsModel(this);
     structureModel_ = new views::StructureModel(this);
@@ -223,6 +230,73 @@ void MainWindow::remap() {
     });
 }
 
+QWidget* MainWindow::createGraphPage() {
+    auto* page = new QWidget(this);
+    auto* layout = new QVBoxLayout(page);
+    auto* controls = new QHBoxLayout;
+    graphBox_ = new QComboBox(page);
+    auto* find = new QLineEdit(page);
+    find->setPlaceholderText(tr("Find a node by name"));
+    find->setClearButtonEnabled(true);
+    auto* fit = new QToolButton(page);
+    fit->setText(tr("Fit"));
+    controls->addWidget(new QLabel(tr("Show"), page));
+    controls->addWidget(graphBox_, 1);
+    controls->addWidget(find, 1);
+    controls->addWidget(fit);
+    layout->addLayout(controls);
+    graphView_ = new views::GraphView(page);
+    layout->addWidget(graphView_, 1);
+    connect(graphBox_, &QComboBox::currentIndexChanged, this, &MainWindow::relayout);
+    connect(fit, &QToolButton::clicked, graphView_, &views::GraphView::fit);
+    connect(find, &QLineEdit::returnPressed, this, [this, find] {
+        if (!graphView_->find(find->text()))
+            statusBar()->showMessage(tr("No node matches '%1'").arg(find->text()), 3000);
+    });
+    connect(graphView_, &views::GraphView::nodeSelected, this,
+            [this](const QString& id) { statusBar()->showMessage(tr("Selected %1").arg(id), 3000); });
+    return page;
+}
+
+// The op graphs of the file first, then each kernel's structure.
+void MainWindow::refillGraphs() {
+    const QString previous = graphBox_->currentText();
+    const QSignalBlocker block(graphBox_);
+    graphBox_->clear();
+    for (const auto& g : module_.graphs)
+        graphBox_->addItem(QString::fromStdString("graph " + g.name));
+    for (const auto& k : module_.kernels)
+        graphBox_->addItem(QString::fromStdString("kernel " + k.name));
+    const int again = graphBox_->findText(previous);
+    graphBox_->setCurrentIndex(again >= 0 ? again : 0);
+    relayout();
+}
+
+void MainWindow::relayout() {
+    const QString chosen = graphBox_->currentText();
+    views::GraphSpec spec;
+    for (const auto& g : module_.graphs)
+        if (chosen == QString::fromStdString("graph " + g.name))
+            spec = views::opGraphSpec(module_, g);
+    for (const auto& k : module_.kernels)
+        if (chosen == QString::fromStdString("kernel " + k.name))
+            spec = views::kernelSpec(k);
+    const int generation = ++layoutGeneration_;
+    QPointer<MainWindow> self(this);
+    QThreadPool::globalInstance()->start([self, spec, generation] {
+        std::string error;
+        auto layout = views::layoutGraph(spec, error);
+        QMetaObject::invokeMethod(qApp, [self, layout = std::move(layout), error, generation] {
+            if (!self || generation != self->layoutGeneration_)
+                return;
+            if (layout)
+                self->graphView_->showLayout(*layout);
+            else
+                self->statusBar()->showMessage(QString::fromStdString(error));
+        });
+    });
+}
+
 void MainWindow::startSearch(const QString& kernel) {
     const int index = kernelBox_->findText(kernel);
     if (index < 0) {
@@ -299,6 +373,7 @@ void MainWindow::recheck() {
     if (!ir::hasErrors(result.diagnostics)) {
         module_ = result.module;
         refillMappingKernels();
+        refillGraphs();
     }
     structure_->expandToDepth(1);
     markProblems(result.diagnostics);

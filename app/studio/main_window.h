@@ -12,6 +12,7 @@
 #include <QString>
 
 class QComboBox;
+class QTabWidget;
 class QLineEdit;
 class QPlainTextEdit;
 class QSortFilterProxyModel;
@@ -22,6 +23,7 @@ class QLabel;
 
 namespace isamap::views {
 class DiagnosticsModel;
+class GraphView;
 class MappingModel;
 class SearchPanel;
 class StructureModel;
@@ -45,6 +47,9 @@ public:
     QLineEdit* mappingFilter() const { return mappingFilter_; }
     QTableView* mappingView() const { return mappingView_; }
     views::SearchPanel* searchPanel() const { return searchPanel_; }
+    views::GraphView* graphView() const { return graphView_; }
+    QComboBox* graphBox() const { return graphBox_; }
+    QTabWidget* centralTabs() const { return centralTabs_; }
 
 public slots:
     void recheck();
@@ -66,6 +71,9 @@ private:
     void refillMappingKernels();
     void remap();
     void showMappingDetails();
+    QWidget* createGraphPage();
+    void refillGraphs();
+    void relayout();
     void markProblems(const std::vector<ir::Diagnostic>& diagnostics);
 
     QString path_;
@@ -90,6 +98,12 @@ private:
     QLabel* mappingDetails_ = nullptr;
     int mappingGeneration_ = 0;
     views::SearchPanel* searchPanel_ = nullptr;
+
+    // The IR graph: the op graphs and kernels of the file, laid out by Graphviz off the GUI thread.
+    QTabWidget* centralTabs_ = nullptr;
+    views::GraphView* graphView_ = nullptr;
+    QComboBox* graphBox_ = nullptr;
+    int layoutGeneration_ = 0;
 };
 
 } // namespace isamap::studio
