@@ -6,6 +6,7 @@
 
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
+#include "views/scatter_view.h"
 #include "views/search_panel.h"
 #include "views/timeline_view.h"
 
@@ -113,6 +114,7 @@ private slots:
         QVERIFY2(panel->status().contains("simulated"), qPrintable(panel->status()));
         QVERIFY(panel->timeline()->barCount() > 0);
         QVERIFY(panel->timeline()->rowCount() >= 2); // compute units and at least one data mover
+        QVERIFY(panel->scatter()->pointCount() > 1);  // simulated against modeled, several schedules
 
         // A long one keeps the window responsive and stops on Cancel.
         panel->budgetBox()->setValue(50'000'000);

@@ -5,6 +5,7 @@
 #include "schedule/schedule.h"
 #include "search/search.h"
 #include "sim/sim.h"
+#include "views/scatter_view.h"
 #include "views/timeline_view.h"
 #include "targets/catalog.h"
 
@@ -79,6 +80,8 @@ SearchPanel::SearchPanel(QWidget* parent) : QWidget(parent) {
     tabs_ = new QTabWidget(this);
     tabs_->addTab(best_, tr("Best schedule"));
     tabs_->addTab(timeline_, tr("Timeline (simulated)"));
+    scatter_ = new ScatterView(this);
+    tabs_->addTab(scatter_, tr("Simulated vs modeled"));
     layout->addWidget(tabs_, 1);
     connect(search_, &QPushButton::clicked, this, &SearchPanel::start);
     connect(cancel_, &QPushButton::clicked, this, &SearchPanel::cancel);
@@ -174,6 +177,29 @@ void SearchPanel::start() {
             const double modeled = result.best.front().seconds;
             if (simulated)
                 onGuiThread(self, [sim = *simulated, modeled](SearchPanel& panel) { panel.showSimulation(sim, modeled); });
+            // The best schedule and 40 schedules of a random sample, from its best to its worst, timed
+            // by the simulator: how far the model can be trusted across the space.
+            std::vector<ScatterPoint> points;
+            sim::SimOptions timed;
+            timed.functional = false;
+            timed.maxTimelineEntries = 0;
+            std::string ignored;
+            auto sampler = search::makeStrategy("random", ignored);
+            search::Options sampleOptions;
+            sampleOptions.seed = 7;
+            sampleOptions.budget.evaluations = 2000;
+            sampleOptions.keepBest = 2000;
+            sampleOptions.cancel = flag.get();
+            auto sample = sampler->run(*space, sampleOptions).best;
+            sample.insert(sample.begin(), result.best.front());
+            const std::size_t n = sample.size(), count = std::min<std::size_t>(41, n);
+            for (std::size_t i = 0; i < count && !*flag; ++i) {
+                const auto& e = sample[count > 1 ? i * (n - 1) / (count - 1) : 0];
+                std::string ignored;
+                if (auto t = sim::simulate(kernel, target->target, *candidate, *space, e.schedule, timed, ignored))
+                    points.push_back({e.seconds, t->seconds, i == 0 ? tr("the best schedule found") : tr("a random schedule")});
+            }
+            onGuiThread(self, [points](SearchPanel& panel) { panel.scatter()->setPoints(points, tr("simulated")); });
         }
         const QString status = result.cancelled ? tr("cancelled after %1 evaluations").arg(result.evaluations)
                                                 : tr("finished: %1 evaluations").arg(result.evaluations);
@@ -198,6 +224,7 @@ void SearchPanel::showBest(const QString& text, const QString& summary) {
 }
 
 void SearchPanel::showTimelineTab() { tabs_->setCurrentWidget(timeline_); }
+void SearchPanel::showScatterTab() { tabs_->setCurrentWidget(scatter_); }
 
 void SearchPanel::showSimulation(const sim::SimResult& result, double modeledSeconds) {
     timeline_->setTimeline(result);

@@ -23,6 +23,7 @@ struct SimResult;
 
 namespace isamap::views {
 
+class ScatterView;
 class TimelineView;
 
 class SearchPanel : public QWidget {
@@ -41,7 +42,9 @@ public:
     QProgressBar* progressBar() const { return progress_; }
     QString bestText() const;
     TimelineView* timeline() const { return timeline_; }
+    ScatterView* scatter() const { return scatter_; }
     void showTimelineTab();
+    void showScatterTab();
     QString status() const;
     bool running() const { return running_; }
 
@@ -70,6 +73,7 @@ private:
     QPlainTextEdit* best_ = nullptr;
     QTabWidget* tabs_ = nullptr;
     TimelineView* timeline_ = nullptr;
+    ScatterView* scatter_ = nullptr;
     bool running_ = false;
     // Shared with the worker, which may outlive a closed panel by one progress callback.
     std::shared_ptr<std::atomic<bool>> cancelFlag_;

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
     };
     if (options.isSet(search)) {
         // Once the mappings of the file are in, search the chosen kernel; a screenshot waits for the result
-        // and then also shows the simulated timeline (saved beside it as NAME-timeline.png).
+        // and then also shows the simulated timeline and the simulated-vs-modeled plot (saved beside it as
+        // NAME-timeline.png and NAME-scatter.png).
         QTimer::singleShot(300, &window, [&window, &options, &search] { window.startSearch(options.value(search)); });
         if (options.isSet(screenshot))
             QObject::connect(window.searchPanel(), &isamap::views::SearchPanel::finished, &window, [&window, out] {
@@ -60,10 +61,14 @@ int main(int argc, char** argv) {
                     const bool saved = window.grab().save(out);
                     window.searchPanel()->showTimelineTab();
                     QTimer::singleShot(200, &window, [&window, out, saved] {
-                        QString timeline = out;
+                        QString timeline = out, scatter = out;
                         timeline.replace(QRegularExpression("\\.png$"), "-timeline.png");
+                        scatter.replace(QRegularExpression("\\.png$"), "-scatter.png");
                         const bool both = saved && window.grab().save(timeline);
-                        QApplication::exit(both ? 0 : 1);
+                        window.searchPanel()->showScatterTab();
+                        QTimer::singleShot(200, &window, [&window, scatter, both] {
+                            QApplication::exit(both && window.grab().save(scatter) ? 0 : 1);
+                        });
                     });
                 });
             });

@@ -107,7 +107,7 @@ void MainWindow::createDocks() {
     connect(problems_, &QTableView::activated, this, [this](const QModelIndex& index) { goToProblem(index.row()); });
     connect(problems_, &QTableView::clicked, this, [this](const QModelIndex& index) { goToProblem(index.row()); });
     resizeDocks({structureDock}, {520}, Qt::Horizontal);
-    resizeDocks({problemsDock}, {300}, Qt::Vertical);
+    resizeDocks({problemsDock}, {340}, Qt::Vertical);
 }
 
 void MainWindow::createMappingDock() {
