@@ -37,7 +37,9 @@ struct SimOptions {
     std::int64_t maxEvents = 5'000'000;  // events (task completions) before the run stops with an error
     double maxSeconds = 10;              // host time before the run stops with an error
     bool functional = true;              // also compute the result and verify it
-    std::int64_t maxFunctionalCalls = 200000; // beyond this many instruction calls the run is timed only
+    // Beyond this many instruction calls the run is timed only: each call runs in the interpreter, which
+    // takes up to milliseconds for a matrix instruction, and maxSeconds bounds the whole run.
+    std::int64_t maxFunctionalCalls = 1000;
     std::size_t maxTimelineEntries = 100000;
     // Tasks simulated before the timing switches to a prefix of the outer iterations, extrapolated.
     std::int64_t maxTasks = 100000;
