@@ -142,6 +142,36 @@ private slots:
         QTRY_COMPARE(window.graphView()->nodeCount(), 4 + 3 + 1);
     }
 
+    void aTargetWrittenInTheFileMapsAsItIsEdited() {
+        QTemporaryDir dir;
+        QFile file(dir.filePath("own.isa"));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("kernel mm(M = 16, N = 16, K = 16) {\n  dim m < M, n < N\n  reduce k < K\n  in A : f32[M, K]\n"
+                   "  in B : f32[K, N]\n  out C : f32[M, N]\n  C[m, n] += A[m, k] * B[k, n]\n}\n"
+                   "target mine {\n  memory dram { bytes = 1 GiB, bandwidth = 10 GB/s, latency = 100 ns }\n"
+                   "  memory sram { bytes = 1 MiB, bandwidth = 100 GB/s, latency = 1 ns, parent = dram }\n"
+                   "  unit mxu { clock = 1 GHz, count = 1 }\n"
+                   "  instruction mma4 on mxu (throughput = 1, latency = 4) {\n    dim i < 4, j < 4\n    reduce k < 4\n"
+                   "    in a : f32[4, 4] @ sram\n    in b : f32[4, 4] @ sram\n    inout c : f32[4, 4] @ sram\n"
+                   "    c[i, j] += a[i, k] * b[k, j]\n  }\n}\n");
+        file.close();
+        MainWindow window;
+        QVERIFY(window.openFile(file.fileName()));
+        QVERIFY(window.targetBox()->findText("this file: mine") >= 0);
+        window.targetBox()->setCurrentText("this file: mine");
+        QTRY_VERIFY(window.mappingModel()->rowCount() > 0 &&
+                    window.mappingModel()->candidate(0)->instruction == "mma4");
+        QCOMPARE(window.mappingModel()->candidate(0)->dims[0].instructionExtent, std::int64_t(4));
+        // Edit the instruction: the mapping follows.
+        QString text = window.editor()->toPlainText();
+        text.replace("dim i < 4, j < 4\n    reduce k < 4", "dim i < 8, j < 8\n    reduce k < 8");
+        text.replace("[4, 4]", "[8, 8]");
+        window.editor()->setPlainText(text);
+        QTRY_VERIFY(window.mappingModel()->rowCount() > 0 &&
+                    window.mappingModel()->candidate(0)->dims[0].instructionExtent == 8);
+        QCOMPARE(window.targetBox()->currentText(), QString("this file: mine"));
+    }
+
     void aMalformedFileOpensWithItsDiagnostics() {
         QTemporaryDir dir;
         QFile bad(dir.filePath("bad.isa"));

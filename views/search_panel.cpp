@@ -92,10 +92,11 @@ SearchPanel::~SearchPanel() {
         *cancelFlag_ = true;
 }
 
-void SearchPanel::setProblem(const ir::Kernel& kernel, const QString& targetName) {
+void SearchPanel::setProblem(const ir::Kernel& kernel, const QString& targetName, std::optional<ir::Target> target) {
     kernel_ = kernel;
     haveKernel_ = true;
     target_ = targetName;
+    targetGiven_ = std::move(target);
     search_->setEnabled(!running_);
 }
 
@@ -119,9 +120,11 @@ void SearchPanel::start() {
     const std::string strategyName = strategy_->currentText().toStdString();
     const std::int64_t budget = budget_->value();
     auto flag = cancelFlag_;
-    QThreadPool::globalInstance()->start([self, kernel, targetName, strategyName, budget, flag] {
+    const auto given = targetGiven_;
+    QThreadPool::globalInstance()->start([self, kernel, targetName, given, strategyName, budget, flag] {
         std::string error;
-        auto target = targets::loadTarget(targetName, error);
+        auto target = given ? std::optional<targets::LoadedTarget>(targets::LoadedTarget{*given, ""})
+                            : targets::loadTarget(targetName, error);
         const auto mapped = target ? mapping::mapKernel(kernel, target->target) : mapping::MappingResult{};
         const mapping::Candidate* candidate = nullptr;
         for (const auto& c : mapped.candidates)

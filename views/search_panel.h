@@ -8,6 +8,7 @@
 #include <QWidget>
 #include <atomic>
 #include <memory>
+#include <optional>
 
 class QComboBox;
 class QLabel;
@@ -33,7 +34,8 @@ public:
     ~SearchPanel() override;
 
     // What the next search is for: a kernel and the name of a target (bundled name or "host").
-    void setProblem(const ir::Kernel& kernel, const QString& targetName);
+    // `target`, when given, is used as it is (a target written in the open file) instead of loading one.
+    void setProblem(const ir::Kernel& kernel, const QString& targetName, std::optional<ir::Target> target = {});
 
     QComboBox* strategyBox() const { return strategy_; }
     QSpinBox* budgetBox() const { return budget_; }
@@ -64,6 +66,7 @@ private:
     ir::Kernel kernel_;
     bool haveKernel_ = false;
     QString target_;
+    std::optional<ir::Target> targetGiven_;
     QComboBox* strategy_ = nullptr;
     QSpinBox* budget_ = nullptr;
     QPushButton* search_ = nullptr;

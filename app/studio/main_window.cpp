@@ -12,6 +12,8 @@
 #include "views/structure_model.h"
 
 #include <QAction>
+#include <cstring>
+#include <optional>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QComboBox>
@@ -41,6 +43,11 @@
 #include <QTreeView>
 
 namespace isamap::studio {
+
+namespace {
+// How the target box names a target written in the open file.
+constexpr const char* kFileTargetPrefix = "this file: ";
+} // namespace
 
 MainWindow::MainWindow() {
     editor_ = new QPlainTextEdit(this);
@@ -172,8 +179,20 @@ void MainWindow::createMappingDock() {
     connect(mappingView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MainWindow::showMappingDetails);
 }
 
-// The kernels of the file, and each distinct kernel instance of its graphs' nodes.
+// The kernels of the file, and each distinct kernel instance of its graphs' nodes; the targets of the
+// file join the bundled ones.
 void MainWindow::refillMappingKernels() {
+    {
+        const QString current = targetBox_->currentText();
+        const QSignalBlocker blockTargets(targetBox_);
+        for (int i = targetBox_->count() - 1; i >= 0; --i)
+            if (targetBox_->itemText(i).startsWith(kFileTargetPrefix))
+                targetBox_->removeItem(i);
+        for (const auto& t : module_.targets)
+            targetBox_->addItem(QString::fromStdString(kFileTargetPrefix + t.name));
+        const int again = targetBox_->findText(current);
+        targetBox_->setCurrentIndex(again >= 0 ? again : targetBox_->findText("nnp-like"));
+    }
     const QString previous = kernelBox_->currentText();
     mappingKernels_.clear();
     QStringList labels;
@@ -210,11 +229,17 @@ void MainWindow::remap() {
     }
     const ir::Kernel kernel = mappingKernels_[static_cast<std::size_t>(index)];
     const std::string targetName = targetBox_->currentText().toStdString();
-    searchPanel_->setProblem(kernel, targetBox_->currentText());
+    // A target written in the open file maps as it is being edited; the others come from the bundle.
+    std::optional<ir::Target> fileTarget;
+    if (targetName.rfind(kFileTargetPrefix, 0) == 0)
+        if (const ir::Target* t = module_.findTarget(targetName.substr(std::strlen(kFileTargetPrefix))))
+            fileTarget = *t;
+    searchPanel_->setProblem(kernel, targetBox_->currentText(), fileTarget);
     QPointer<MainWindow> self(this);
-    QThreadPool::globalInstance()->start([self, kernel, targetName, generation] {
+    QThreadPool::globalInstance()->start([self, kernel, targetName, fileTarget, generation] {
         std::string error;
-        auto target = targets::loadTarget(targetName, error);
+        auto target = fileTarget ? std::optional<targets::LoadedTarget>(targets::LoadedTarget{*fileTarget, ""})
+                                 : targets::loadTarget(targetName, error);
         auto result = target ? mapping::mapKernel(kernel, target->target) : mapping::MappingResult{};
         QMetaObject::invokeMethod(qApp, [self, kernel, result = std::move(result), error, generation]() mutable {
             if (!self || generation != self->mappingGeneration_)
