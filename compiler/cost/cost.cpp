@@ -50,14 +50,14 @@ Figures compute(const Space& space, const Schedule& s) {
     const double waves = std::ceil(parallelTrips / workers);
     const double callsPerWorker = calls / parallelTrips * waves;
 
-    // Accumulating instructions chain through their output: independent accumulators (the unrolled
-    // loops the output depends on) hide the latency, too few leave the unit waiting.
+    // Accumulating into registers chains calls through their output: independent accumulators (the
+    // unrolled loops the output depends on) hide the latency, too few leave the unit waiting.
     double independent = 1;
     for (std::size_t d = 0; d < nd; ++d)
         if (space.operands[0].dependsOn[d])
             independent *= static_cast<double>(s.unroll[d]);
     const double needed = static_cast<double>(space.latencyCycles) * space.throughput;
-    const double stall = independent < needed ? needed / independent : 1.0;
+    const double stall = space.outputInRegisters && independent < needed ? needed / independent : 1.0;
     f.compute = callsPerWorker * stall / (space.throughput * space.clock);
 
     double serial = f.compute;
@@ -66,7 +66,8 @@ Figures compute(const Space& space, const Schedule& s) {
         double levelTime = 0;
         // Levels below the first one under the outermost are private to each unit: their traffic
         // divides among the workers. Every unit waits out its own requests' latency, concurrently.
-        const double share = m >= 2 ? workers : 1.0;
+        const double share = space.levels[m].perUnit ? workers : 1.0;
+        const auto& source = space.levels[static_cast<std::size_t>(std::max(0, space.levels[m].parent))];
         std::size_t slowestRequest = kMaxOperands;
         for (std::size_t o = 0; o < no; ++o) {
             if (!s.levels[m].keeps[o])
@@ -92,7 +93,7 @@ Figures compute(const Space& space, const Schedule& s) {
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;
             f.moveSeconds[m][o] = bytes / (space.levels[m].bandwidth * share);
-            f.latencySeconds[m][o] = s.levels[m].doubleBuffered ? 0.0 : fetches * space.levels[m - 1].latency / workers;
+            f.latencySeconds[m][o] = s.levels[m].doubleBuffered ? 0.0 : fetches * source.latency / workers;
             levelTime += f.moveSeconds[m][o];
             if (!s.levels[m].doubleBuffered)
                 serial += f.moveSeconds[m][o];
@@ -134,8 +135,8 @@ Breakdown explain(const Space& space, const Schedule& s) {
         for (std::size_t o = 0; o < space.operands.size() && o < kMaxOperands; ++o) {
             if (!s.levels[m].keeps[o])
                 continue;
-            const std::string route = space.levels[m - 1].memory + " -> " + space.levels[m].memory + " for " +
-                                      space.operands[o].tensor;
+            const std::string route = space.levels[static_cast<std::size_t>(std::max(0, space.levels[m].parent))].memory +
+                                      " -> " + space.levels[m].memory + " for " + space.operands[o].tensor;
             b.terms.push_back({"bandwidth on " + route, f.moveSeconds[m][o], f.bytes[m][o], s.levels[m].doubleBuffered});
             if (f.latencySeconds[m][o] > 0)
                 b.terms.push_back({"latency on " + route, f.latencySeconds[m][o], 0, false});

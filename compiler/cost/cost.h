@@ -2,7 +2,8 @@
 //
 // Takes a schedule space and a schedule; gives the modeled time and a breakdown:
 //   - compute: instruction calls (padding included) over the units running in parallel, at the
-//     instruction's throughput and the unit's clock;
+//     instruction's throughput and the unit's clock, slowed when calls accumulating into a register
+//     file chain through the instruction's latency with too few independent accumulators;
 //   - data movement per level and operand: each operand's tile is fetched into a level every time a
 //     loop above it that the operand depends on advances, and also when a loop it does not depend on
 //     sits outside one it does (reuse lost to the loop order); bytes over the level's bandwidth, plus

@@ -121,6 +121,16 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
         error = "instruction " + ins->name + " names no memory of target " + target.name;
         return std::nullopt;
     }
+    // Each level's source is its memory's parent, which need not be the level listed before it when
+    // the hierarchy branches (tpu-like: ddr feeds both the unified buffer and the weights).
+    for (auto& level : space.levels) {
+        const Memory* m = target.findMemory(level.memory);
+        for (std::size_t i = 0; m && !m->parent.empty() && i < space.levels.size(); ++i)
+            if (space.levels[i].memory == m->parent)
+                level.parent = static_cast<int>(i);
+    }
+    for (auto& level : space.levels)
+        level.perUnit = level.parent >= 0 && space.levels[static_cast<std::size_t>(level.parent)].parent >= 0;
 
     for (const auto& o : candidate.operands) {
         const TensorDecl* decl = kernel.findTensor(o.kernelTensor);
@@ -155,6 +165,8 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
     space.throughput = ins->throughput;
     space.latencyCycles = ins->latency;
     space.instructionCalls = candidate.calls;
+    if (const Memory* out = target.findMemory(space.operands.front().requiredMemory))
+        space.outputInRegisters = out->registers > 0;
     for (const auto& b : candidate.dims)
         space.instructionPoints *= static_cast<double>(b.instructionExtent);
     double points = 1;

@@ -61,6 +61,8 @@ struct Level {
     double bandwidth = 0;   // bytes/s into this level from the one above
     double latency = 0;     // s
     std::int64_t registers = 0;
+    int parent = -1;        // index of the level data comes from (the memory's parent); -1 for the outermost
+    bool perUnit = false;   // below the first level under the outermost: each unit has its own
 };
 
 // Everything a schedule of one candidate may choose among, and the facts the cost model needs.
@@ -80,6 +82,9 @@ struct Space {
     double usefulFlops = 0;          // 2 * multiply-adds of the kernel statement (for GFLOP/s)
     std::int64_t instructionCalls = 0; // calls for the whole statement, padding included
     double instructionPoints = 1;      // iteration points of one call (the product of its extents)
+    // The instruction accumulates into a register file: consecutive calls on one output chain through
+    // its latency (a CPU's FMA), unlike an accumulator memory that pipelines them (a systolic array).
+    bool outputInRegisters = false;
 };
 
 struct LevelSchedule {
