@@ -7,6 +7,7 @@
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
 #include "views/scatter_view.h"
+#include "views/schedule_editor.h"
 #include "views/search_panel.h"
 #include "views/timeline_view.h"
 
@@ -16,6 +17,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSpinBox>
+#include <QUndoStack>
 #include <QPlainTextEdit>
 #include <QTableView>
 #include <QTemporaryDir>
@@ -170,6 +172,55 @@ private slots:
         QTRY_VERIFY(window.mappingModel()->rowCount() > 0 &&
                     window.mappingModel()->candidate(0)->dims[0].instructionExtent == 8);
         QCOMPARE(window.targetBox()->currentText(), QString("this file: mine"));
+    }
+
+    void theScheduleEditorRefusesIllegalEditsAndUndoes() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        auto* editor = window.scheduleEditor();
+        QTRY_VERIFY(editor->hasSchedule());
+        const double before = editor->modeledSeconds();
+        QVERIFY(before > 0);
+
+        // One instruction tile per loop at sram: far more transfers, a new modeled time at once.
+        const std::size_t loops = editor->current().levels[1].tiles.size();
+        for (std::size_t d = 0; d < loops; ++d)
+            QVERIFY(editor->setTile(1, d, 1));
+        const double starved = editor->modeledSeconds();
+        QVERIFY(starved > before);
+
+        // An order naming a loop that does not exist is refused with the reason, and nothing changes.
+        const auto kept = editor->current();
+        QVERIFY(!editor->setOrder(1, {"no-such-loop"}));
+        QVERIFY2(editor->message().startsWith("Refused: there is no loop"), qPrintable(editor->message()));
+        QVERIFY(editor->current() == kept);
+        QCOMPARE(editor->modeledSeconds(), starved);
+
+        // Undo walks back to the start, redo forward again.
+        QCOMPARE(editor->undoStack()->count(), static_cast<int>(loops));
+        while (editor->undoStack()->canUndo())
+            editor->undoStack()->undo();
+        QCOMPARE(editor->modeledSeconds(), before);
+        while (editor->undoStack()->canRedo())
+            editor->undoStack()->redo();
+        QCOMPARE(editor->modeledSeconds(), starved);
+    }
+
+    void aRaceIsRefusedInWords() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        auto* editor = window.scheduleEditor();
+        QTRY_VERIFY(editor->hasSchedule());
+        const auto kept = editor->current();
+        // Some loop runs in parallel by default; turning on every loop in turn finds the reduction,
+        // which is refused because the units would race on the output.
+        bool refused = false;
+        for (std::size_t d = 0; d < kept.parallel.size() && !refused; ++d)
+            if (!kept.parallel[d] && !editor->setParallel(d, true))
+                refused = editor->message().contains("race on Y");
+        QVERIFY2(refused, qPrintable(editor->message()));
     }
 
     void aMalformedFileOpensWithItsDiagnostics() {

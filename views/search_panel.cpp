@@ -206,6 +206,10 @@ void SearchPanel::start() {
         }
         const QString status = result.cancelled ? tr("cancelled after %1 evaluations").arg(result.evaluations)
                                                 : tr("finished: %1 evaluations").arg(result.evaluations);
+        if (!result.best.empty())
+            onGuiThread(self, [space = *space, best = result.best.front().schedule](SearchPanel& panel) {
+                emit panel.bestSchedule(space, best);
+            });
         onGuiThread(self, [status](SearchPanel& panel) { panel.finish(status); });
     });
 }

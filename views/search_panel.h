@@ -4,6 +4,7 @@
 #pragma once
 
 #include "ir/ir.h"
+#include "schedule/schedule.h"
 
 #include <QWidget>
 #include <atomic>
@@ -56,6 +57,8 @@ public slots:
 
 signals:
     void finished(const QString& status);
+    // The best schedule of a search that finished, on the GUI thread.
+    void bestSchedule(const schedule::Space& space, const schedule::Schedule& s);
 
 private:
     void showProgress(int percent, qint64 evaluations, double bestSeconds);

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     options.addOption(screenshot);
     QCommandLineOption view("view", "Open on the central tab VIEW: source or graph.", "VIEW");
     options.addOption(view);
+    QCommandLineOption dock("dock", "Bring the dock NAME forward: problems, mappings, search or schedule.", "NAME");
+    options.addOption(dock);
     QCommandLineOption search("search", "Start a schedule search for KERNEL (as the Mappings panel names it) as the "
                                         "window opens.", "KERNEL");
     options.addOption(search);
@@ -43,6 +45,8 @@ int main(int argc, char** argv) {
     window.openFile(file);
     if (options.value(view) == "graph")
         window.centralTabs()->setCurrentIndex(1);
+    if (options.isSet(dock))
+        window.raiseDock(options.value(dock));
     window.show();
 
     const QString out = options.value(screenshot);

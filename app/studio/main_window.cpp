@@ -2,11 +2,13 @@
 
 #include "frontend/library.h"
 #include "mapping/mapping.h"
+#include "schedule/schedule.h"
 #include "targets/catalog.h"
 #include "views/diagnostics_model.h"
 #include "views/graph_layout.h"
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
+#include "views/schedule_editor.h"
 #include "views/search_panel.h"
 #include "views/source_highlighter.h"
 #include "views/structure_model.h"
@@ -22,6 +24,7 @@
 #include <QSortFilterProxyModel>
 #include <QTabWidget>
 #include <QToolButton>
+#include <QUndoStack>
 #include <QThreadPool>
 #include <QVBoxLayout>
 #include <QDockWidget>
@@ -171,7 +174,15 @@ void MainWindow::createMappingDock() {
     searchDock->setWidget(searchPanel_);
     addDockWidget(Qt::BottomDockWidgetArea, searchDock);
     tabifyDockWidget(dock, searchDock);
+    scheduleEditor_ = new views::ScheduleEditor(this);
+    auto* editorDock = new QDockWidget(tr("Schedule"), this);
+    editorDock->setObjectName("scheduleDock");
+    editorDock->setWidget(scheduleEditor_);
+    addDockWidget(Qt::BottomDockWidgetArea, editorDock);
+    tabifyDockWidget(searchDock, editorDock);
     dock->raise();
+    // A search's best schedule comes to the editor, to be steered by hand from there.
+    connect(searchPanel_, &views::SearchPanel::bestSchedule, scheduleEditor_, &views::ScheduleEditor::setSchedule);
 
     connect(kernelBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
     connect(targetBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
@@ -241,10 +252,14 @@ void MainWindow::remap() {
         auto target = fileTarget ? std::optional<targets::LoadedTarget>(targets::LoadedTarget{*fileTarget, ""})
                                  : targets::loadTarget(targetName, error);
         auto result = target ? mapping::mapKernel(kernel, target->target) : mapping::MappingResult{};
-        QMetaObject::invokeMethod(qApp, [self, kernel, result = std::move(result), error, generation]() mutable {
+        std::optional<ir::Target> targetCopy;
+        if (target)
+            targetCopy = target->target;
+        QMetaObject::invokeMethod(qApp, [self, kernel, result = std::move(result), targetCopy, error, generation]() mutable {
             if (!self || generation != self->mappingGeneration_)
                 return; // a newer request replaced this one
             self->mappingModel_->setResult(kernel, std::move(result));
+            self->showDefaultSchedule(kernel, targetCopy);
             self->mappingView_->resizeColumnsToContents();
             const auto* model = self->mappingModel_;
             self->mappingDetails_->setText(error.empty() ? tr("%1 valid candidates of %2; select one to see why")
@@ -322,6 +337,13 @@ void MainWindow::relayout() {
     });
 }
 
+void MainWindow::raiseDock(const QString& name) {
+    if (auto* dock = findChild<QDockWidget*>(name.toLower() + "Dock"))
+        dock->raise();
+    else
+        statusBar()->showMessage(tr("No dock '%1': the docks are problems, mappings, search and schedule").arg(name));
+}
+
 void MainWindow::startSearch(const QString& kernel) {
     const int index = kernelBox_->findText(kernel);
     if (index < 0) {
@@ -337,6 +359,21 @@ void MainWindow::startSearch(const QString& kernel) {
     if (auto* dock = findChild<QDockWidget*>("searchDock"))
         dock->raise();
     searchPanel_->start();
+}
+
+// The schedule editor starts from the default schedule of the best mapping candidate.
+void MainWindow::showDefaultSchedule(const ir::Kernel& kernel, const std::optional<ir::Target>& target) {
+    if (!target)
+        return;
+    for (int row = 0; row < mappingModel_->rowCount(); ++row) {
+        const auto* c = mappingModel_->candidate(row);
+        if (!c || !c->valid || c->dominated)
+            continue;
+        std::string error;
+        if (auto space = schedule::makeSpace(kernel, *target, *c, error))
+            scheduleEditor_->setSchedule(*space, schedule::defaultSchedule(*space));
+        return;
+    }
 }
 
 void MainWindow::showMappingDetails() {
@@ -362,6 +399,13 @@ void MainWindow::createActions() {
     QMenu* edit = menuBar()->addMenu(tr("&Edit"));
     edit->addAction(tr("&Undo"), QKeySequence::Undo, editor_, &QPlainTextEdit::undo);
     edit->addAction(tr("&Redo"), QKeySequence::Redo, editor_, &QPlainTextEdit::redo);
+    edit->addSeparator();
+    QAction* undoSchedule = scheduleEditor_->undoStack()->createUndoAction(this, tr("Undo schedule edit"));
+    undoSchedule->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::Key_Z));
+    edit->addAction(undoSchedule);
+    QAction* redoSchedule = scheduleEditor_->undoStack()->createRedoAction(this, tr("Redo schedule edit"));
+    redoSchedule->setShortcut(QKeySequence(Qt::CTRL | Qt::ALT | Qt::SHIFT | Qt::Key_Z));
+    edit->addAction(redoSchedule);
     edit->addSeparator();
     edit->addAction(tr("&Check now"), QKeySequence(Qt::Key_F7), this, &MainWindow::recheck);
 

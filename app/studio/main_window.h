@@ -6,6 +6,7 @@
 #include "ir/diagnostics.h"
 
 #include <QMainWindow>
+#include <optional>
 #include <vector>
 
 #include "ir/ir.h"
@@ -25,6 +26,7 @@ namespace isamap::views {
 class DiagnosticsModel;
 class GraphView;
 class MappingModel;
+class ScheduleEditor;
 class SearchPanel;
 class StructureModel;
 } // namespace isamap::views
@@ -47,12 +49,15 @@ public:
     QLineEdit* mappingFilter() const { return mappingFilter_; }
     QTableView* mappingView() const { return mappingView_; }
     views::SearchPanel* searchPanel() const { return searchPanel_; }
+    views::ScheduleEditor* scheduleEditor() const { return scheduleEditor_; }
     views::GraphView* graphView() const { return graphView_; }
     QComboBox* graphBox() const { return graphBox_; }
     QTabWidget* centralTabs() const { return centralTabs_; }
 
 public slots:
     void recheck();
+    // Brings a dock forward by name (problems, mappings, search, schedule).
+    void raiseDock(const QString& name);
     // Chooses `kernel` in the Mappings panel, brings the Search panel forward and starts a search.
     void startSearch(const QString& kernel);
     void goToProblem(int row);
@@ -71,6 +76,7 @@ private:
     void refillMappingKernels();
     void remap();
     void showMappingDetails();
+    void showDefaultSchedule(const ir::Kernel& kernel, const std::optional<ir::Target>& target);
     QWidget* createGraphPage();
     void refillGraphs();
     void relayout();
@@ -98,6 +104,7 @@ private:
     QLabel* mappingDetails_ = nullptr;
     int mappingGeneration_ = 0;
     views::SearchPanel* searchPanel_ = nullptr;
+    views::ScheduleEditor* scheduleEditor_ = nullptr;
 
     // The IR graph: the op graphs and kernels of the file, laid out by Graphviz off the GUI thread.
     QTabWidget* centralTabs_ = nullptr;
