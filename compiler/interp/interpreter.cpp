@@ -9,6 +9,8 @@ namespace isamap::interp {
 
 using namespace ir;
 
+double identityOf(Update u) { return u == Update::Max ? -std::numeric_limits<double>::infinity() : 0.0; }
+
 std::int64_t Buffer::elementCount() const {
     std::int64_t n = 1;
     for (auto s : shape)
@@ -62,8 +64,6 @@ std::uint64_t hashName(const std::string& s) {
         h = (h ^ c) * 1099511628211ull;
     return h;
 }
-
-double identityOf(Update u) { return u == Update::Max ? -std::numeric_limits<double>::infinity() : 0.0; }
 
 // An access compiled against a buffer: offset = base + sum(coeff[d] * i[d]) over the statement's dims.
 struct CompiledAccess {
@@ -329,6 +329,53 @@ std::optional<std::string> run(const Kernel& k, Buffers& buffers) {
         }
         StatementRunner(k, s, all).run();
         roundBuffer(all.at(t->name));
+    }
+    return std::nullopt;
+}
+
+namespace {
+// A kernel with only statement `s`, every tensor it may write already holding its values.
+Kernel singleStatement(const Kernel& k, const Statement& s) {
+    Kernel one = k;
+    one.statements = {s};
+    for (auto& t : one.tensors)
+        if (t.role != TensorRole::In)
+            t.role = TensorRole::InOut;
+    return one;
+}
+} // namespace
+
+std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int replaced,
+                                        const std::function<std::optional<std::string>(Buffers&)>& replacement) {
+    const ParamValues params = k.paramValues();
+    for (const auto& t : k.tensors) {
+        if (buffers.count(t.name))
+            continue;
+        if (t.role == TensorRole::In || t.role == TensorRole::InOut)
+            return "no values given for input '" + t.name + "'";
+        auto b = allocate(t, params);
+        if (!b)
+            return "the shape of '" + t.name + "' does not evaluate";
+        buffers[t.name] = std::move(*b);
+    }
+    std::set<std::string> initialised;
+    for (std::size_t s = 0; s < k.statements.size(); ++s) {
+        const Statement& st = k.statements[s];
+        const TensorDecl* target = k.findTensor(st.target.tensor);
+        if (target->role != TensorRole::InOut && initialised.insert(target->name).second) {
+            Buffer& b = buffers.at(target->name);
+            const double init = identityOf(st.update);
+            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = init; });
+        }
+        if (static_cast<int>(s) != replaced) {
+            if (auto error = run(singleStatement(k, st), buffers))
+                return error;
+            continue;
+        }
+        if (auto error = replacement(buffers))
+            return error;
+        Buffer& b = buffers.at(target->name);
+        b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = roundToType(b.at(idx), b.type); });
     }
     return std::nullopt;
 }

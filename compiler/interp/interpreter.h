@@ -10,6 +10,7 @@
 #include "ir/ir.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +41,9 @@ struct Buffer {
 
 using Buffers = std::map<std::string, Buffer>;
 
+// What an output starts at before a statement accumulates into it: 0 for a sum, -infinity for a max.
+double identityOf(ir::Update u);
+
 // A zero-filled buffer with the tensor's shape and layout; empty if the shape does not evaluate.
 std::optional<Buffer> allocate(const ir::TensorDecl& t, const ir::ParamValues& params);
 
@@ -54,6 +58,13 @@ Buffers randomInputs(const ir::Graph& g, std::uint64_t seed);
 // Runs a kernel that passed the semantic checks. Inputs must be in `buffers`; outputs are created
 // when absent. Returns an error message (missing input, shape mismatch), or nothing on success.
 std::optional<std::string> run(const ir::Kernel& k, Buffers& buffers);
+// Runs a kernel statement by statement as run() does, except statement `replaced`, which
+// `replacement` performs on the buffers instead (the mapping proof and the simulator run one
+// statement their own way); its result is then rounded to the output's type like every statement's.
+// Every tensor the kernel writes must be in `buffers` (outputs are created when absent).
+std::optional<std::string> runReplacing(const ir::Kernel& k, Buffers& buffers, int replaced,
+                                        const std::function<std::optional<std::string>(Buffers&)>& replacement);
+
 // Runs the nodes of a graph in order, kernels taken from `module`.
 std::optional<std::string> run(const ir::Graph& g, const ir::Module& module, Buffers& buffers);
 

@@ -43,17 +43,6 @@ bool inside(const interp::Buffer& b, const std::vector<std::int64_t>& index) {
     return true;
 }
 
-double identityOf(Update u) { return u == Update::Max ? -std::numeric_limits<double>::infinity() : 0.0; }
-
-// A kernel with only statement `s`, every tensor it may write already holding its values.
-Kernel singleStatement(const Kernel& k, const Statement& s) {
-    Kernel one = k;
-    one.statements = {s};
-    for (auto& t : one.tensors)
-        if (t.role != TensorRole::In)
-            t.role = TensorRole::InOut;
-    return one;
-}
 
 // The instruction with the dimensions a candidate leaves at a tile of one cut to that one index: those
 // lanes compute nothing the kernel reads. Lanes of bound dimensions, padding included, all run.
@@ -163,7 +152,7 @@ private:
                 else
                     return "candidate " + c_.key + " reads " + o.kernelTensor + " out of bounds";
                 if (o.output && outputAccumulates_)
-                    value = identityOf(instructionStatement_.update);
+                    value = interp::identityOf(instructionStatement_.update);
                 auto& seen = written[o.instructionOperand];
                 if (!seen.insert(slot).second) {
                     if ((*operand.storage)[static_cast<std::size_t>(slot)] != value)
@@ -233,35 +222,10 @@ std::optional<std::string> runMapped(const Kernel& kernel, const Instruction& in
                                      interp::Buffers& buffers) {
     if (!candidate.valid)
         return "candidate " + candidate.key + " is not valid: " + candidate.reason;
-    const ParamValues params = kernel.paramValues();
-    for (const auto& t : kernel.tensors) {
-        if (buffers.count(t.name))
-            continue;
-        if (t.role == TensorRole::In || t.role == TensorRole::InOut)
-            return "no values given for input '" + t.name + "'";
-        buffers[t.name] = *interp::allocate(t, params);
-    }
-    std::set<std::string> initialised;
-    for (std::size_t s = 0; s < kernel.statements.size(); ++s) {
-        const Statement& st = kernel.statements[s];
-        const TensorDecl* target = kernel.findTensor(st.target.tensor);
-        if (target->role != TensorRole::InOut && initialised.insert(target->name).second) {
-            interp::Buffer& b = buffers.at(target->name);
-            const double init = identityOf(st.update);
-            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = init; });
-        }
-        if (static_cast<int>(s) == candidate.statement) {
-            // Tiles of an f32 instruction round as the hardware would; the reference rounds once at the end.
-            if (auto error = MappedStatement(kernel, instruction, candidate, buffers).run())
-                return error;
-            interp::Buffer& b = buffers.at(target->name);
-            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = roundToType(b.at(idx), b.type); });
-            continue;
-        }
-        if (auto error = interp::run(singleStatement(kernel, st), buffers))
-            return error;
-    }
-    return std::nullopt;
+    // Tiles of an f32 instruction round as the hardware would; the reference rounds once at the end.
+    return interp::runReplacing(kernel, buffers, candidate.statement, [&](interp::Buffers& b) {
+        return MappedStatement(kernel, instruction, candidate, b).run();
+    });
 }
 
 } // namespace isamap::mapping

@@ -107,7 +107,6 @@ struct Copy {
     }
 };
 
-double identityOf(Update u) { return u == Update::Max ? -std::numeric_limits<double>::infinity() : 0.0; }
 
 Instruction withoutIdleLanes(const Instruction& ins, const mapping::Candidate& c) {
     Instruction cut = ins;
@@ -362,7 +361,7 @@ private:
                     return;
                 }
                 if (op.output && outputAccumulates_)
-                    value = identityOf(instructionStatement_.update);
+                    value = interp::identityOf(instructionStatement_.update);
                 const std::size_t slot = static_cast<std::size_t>(operand.offsetOf(operandIndex));
                 (*operand.storage)[slot] = value;
                 if (op.output)
@@ -416,43 +415,9 @@ private:
     std::string error_;
 };
 
-Kernel singleStatement(const Kernel& k, const Statement& s) {
-    Kernel one = k;
-    one.statements = {s};
-    for (auto& t : one.tensors)
-        if (t.role != TensorRole::In)
-            t.role = TensorRole::InOut;
-    return one;
-}
-
 // Runs the kernel with the mapped statement going through the simulated machine.
 std::optional<std::string> runSimulated(const Kernel& kernel, MappedRun& mapped, int statement, interp::Buffers& buffers) {
-    const ParamValues params = kernel.paramValues();
-    for (const auto& t : kernel.tensors)
-        if (!buffers.count(t.name))
-            buffers[t.name] = *interp::allocate(t, params);
-    std::vector<std::string> initialised;
-    for (std::size_t s = 0; s < kernel.statements.size(); ++s) {
-        const Statement& st = kernel.statements[s];
-        const TensorDecl* target = kernel.findTensor(st.target.tensor);
-        if (target->role != TensorRole::InOut &&
-            std::find(initialised.begin(), initialised.end(), target->name) == initialised.end()) {
-            initialised.push_back(target->name);
-            interp::Buffer& b = buffers.at(target->name);
-            const double init = identityOf(st.update);
-            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = init; });
-        }
-        if (static_cast<int>(s) != statement) {
-            if (auto why = interp::run(singleStatement(kernel, st), buffers))
-                return why;
-            continue;
-        }
-        if (auto why = mapped.run(buffers))
-            return why;
-        interp::Buffer& b = buffers.at(target->name);
-        b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = roundToType(b.at(idx), b.type); });
-    }
-    return std::nullopt;
+    return interp::runReplacing(kernel, buffers, statement, [&](interp::Buffers& b) { return mapped.run(b); });
 }
 
 std::string number(double v) {
