@@ -1,5 +1,7 @@
 #include "views/scatter_view.h"
 
+#include "views/duration_text.h"
+
 #include <QGraphicsEllipseItem>
 #include <QGraphicsScene>
 #include <QGraphicsSimpleTextItem>
@@ -12,11 +14,6 @@ namespace {
 constexpr double kSize = 400;   // scene units of the plot's side
 constexpr double kMargin = 60;
 
-QString secondsText(double s) {
-    if (s >= 1e-3)
-        return QString::number(s * 1e3, 'g', 3) + " ms";
-    return QString::number(s * 1e6, 'g', 3) + " us";
-}
 } // namespace
 
 ScatterView::ScatterView(QWidget* parent) : QGraphicsView(parent) {
@@ -44,9 +41,9 @@ void ScatterView::setPoints(const std::vector<ScatterPoint>& points, const QStri
         const double at = toPos(std::pow(10.0, d));
         s->addLine(kMargin + at, 0, kMargin + at, kSize, gridPen);
         s->addLine(kMargin, kSize - at, kMargin + kSize, kSize - at, gridPen);
-        auto* x = s->addSimpleText(secondsText(std::pow(10.0, d)));
+        auto* x = s->addSimpleText(durationText(std::pow(10.0, d)));
         x->setPos(kMargin + at - 15, kSize + 4);
-        auto* y = s->addSimpleText(secondsText(std::pow(10.0, d)));
+        auto* y = s->addSimpleText(durationText(std::pow(10.0, d)));
         y->setPos(0, kSize - at - 8);
     }
     s->addRect(kMargin, 0, kSize, kSize, axisPen);
@@ -62,7 +59,7 @@ void ScatterView::setPoints(const std::vector<ScatterPoint>& points, const QStri
             continue;
         auto* item = s->addEllipse(kMargin + toPos(p.modeled) - 3, kSize - toPos(p.measured) - 3, 6, 6, Qt::NoPen, dot);
         item->setToolTip(QStringLiteral("%1\nmodeled %2, %3 %4")
-                             .arg(p.label, secondsText(p.modeled), measuredName, secondsText(p.measured)));
+                             .arg(p.label, durationText(p.modeled), measuredName, durationText(p.measured)));
         ++points_;
     }
     s->setSceneRect(-10, -10, kSize + kMargin + 20, kSize + 50);

@@ -1,6 +1,7 @@
 #include "views/schedule_editor.h"
 
 #include "cost/cost.h"
+#include "views/duration_text.h"
 
 #include <QCheckBox>
 #include <QHeaderView>
@@ -28,12 +29,6 @@ private:
     ScheduleEditor* editor_;
     schedule::Schedule before_, after_;
 };
-
-QString timeText(double seconds) {
-    if (seconds >= 1e-3)
-        return QString::number(seconds * 1e3, 'f', 3) + " ms";
-    return QString::number(seconds * 1e6, 'f', 2) + " us";
-}
 
 // Columns: one per loop (its tile), then the level's order and its double buffer.
 enum Fixed { OrderColumnFromEnd = 2, BufferColumnFromEnd = 1 };
@@ -143,7 +138,7 @@ void ScheduleEditor::showCost() {
     if (!space_)
         return;
     const auto b = cost::explain(*space_, schedule_);
-    cost_->setText(tr("<b>%1</b> modeled, %2 GFLOP/s. %3").arg(timeText(b.seconds)).arg(b.gflops, 0, 'f', 1)
+    cost_->setText(tr("<b>%1</b> modeled, %2 GFLOP/s. %3").arg(durationText(b.seconds)).arg(b.gflops, 0, 'f', 1)
                        .arg(QString::fromStdString(b.bound).toHtmlEscaped()));
 }
 

@@ -1,6 +1,7 @@
 #include "views/search_panel.h"
 
 #include "cost/cost.h"
+#include "views/duration_text.h"
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
 #include "search/search.h"
@@ -27,12 +28,6 @@
 namespace isamap::views {
 
 namespace {
-
-QString timeText(double seconds) {
-    if (seconds >= 1e-3)
-        return QString::number(seconds * 1e3, 'f', 3) + " ms";
-    return QString::number(seconds * 1e6, 'f', 2) + " us";
-}
 
 // Runs `f` on the GUI thread if the panel still exists then.
 template <typename F>
@@ -155,7 +150,7 @@ void SearchPanel::start() {
         auto show = [&](const schedule::Schedule& s) {
             const auto b = cost::explain(*space, s);
             const QString text = QString::fromStdString(schedule::printLoopNest(*space, s));
-            const QString summary = tr("Best so far: %1 (%2 GFLOP/s), %3").arg(timeText(b.seconds)).arg(b.gflops, 0, 'f', 1)
+            const QString summary = tr("Best so far: %1 (%2 GFLOP/s), %3").arg(durationText(b.seconds)).arg(b.gflops, 0, 'f', 1)
                                         .arg(QString::fromStdString(b.bound));
             onGuiThread(self, [text, summary](SearchPanel& panel) { panel.showBest(text, summary); });
         };
@@ -235,7 +230,7 @@ void SearchPanel::showScatterTab() { tabs_->setCurrentWidget(scatter_); }
 
 void SearchPanel::showSimulation(const sim::SimResult& result, double modeledSeconds) {
     timeline_->setTimeline(result);
-    summary_->setText(summary_->text() + tr("; simulated %1 (%2)").arg(timeText(result.seconds),
+    summary_->setText(summary_->text() + tr("; simulated %1 (%2)").arg(durationText(result.seconds),
                                                                    QString::fromStdString(result.verification)));
     (void)modeledSeconds;
 }
