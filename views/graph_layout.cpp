@@ -73,7 +73,7 @@ std::optional<Layout> layoutGraph(const GraphSpec& spec, std::string& error) {
         Layout::Edge out{e->from, e->to, e->label, {}};
         if (ED_spl(edge) && ED_spl(edge)->size > 0) {
             const bezier& curve = ED_spl(edge)->list[0];
-            for (std::size_t i = 0; i < curve.size; ++i)
+            for (int i = 0; i < curve.size; ++i)
                 out.points.emplace_back(curve.list[i].x - bb.LL.x, flip(curve.list[i].y));
             if (curve.eflag)
                 out.points.emplace_back(curve.ep.x - bb.LL.x, flip(curve.ep.y));

@@ -169,11 +169,7 @@ public:
         while (true) {
             double v = eval(root_, point);
             double& slot = out[static_cast<std::size_t>(target_.offsetAt(point))];
-            switch (s_.update) {
-            case Update::Assign: slot = v; break;
-            case Update::Sum: slot += v; break;
-            case Update::Max: slot = std::max(slot, v); break;
-            }
+            accumulate(s_.update, slot, v);
             std::size_t d = point.size();
             bool done = true;
             while (d > 0) {

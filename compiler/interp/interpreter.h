@@ -43,6 +43,14 @@ using Buffers = std::map<std::string, Buffer>;
 
 // What an output starts at before a statement accumulates into it: 0 for a sum, -infinity for a max.
 double identityOf(ir::Update u);
+// Combines `value` into `slot` as the update says: replace, add, or keep the larger.
+inline void accumulate(ir::Update u, double& slot, double value) {
+    switch (u) {
+    case ir::Update::Assign: slot = value; break;
+    case ir::Update::Sum: slot += value; break;
+    case ir::Update::Max: slot = slot > value ? slot : value; break;
+    }
+}
 
 // A zero-filled buffer with the tensor's shape and layout; empty if the shape does not evaluate.
 std::optional<Buffer> allocate(const ir::TensorDecl& t, const ir::ParamValues& params);

@@ -155,6 +155,21 @@ const Kernel* Module::findKernel(const std::string& n) const { return findByName
 const Graph* Module::findGraph(const std::string& n) const { return findByName(graphs, n); }
 const Target* Module::findTarget(const std::string& n) const { return findByName(targets, n); }
 
+const Access* findAccess(const Statement& s, const std::string& tensor) {
+    if (s.target.tensor == tensor)
+        return &s.target;
+    std::vector<const Expr*> stack{&s.value};
+    while (!stack.empty()) {
+        const Expr* e = stack.back();
+        stack.pop_back();
+        if (e->kind == Expr::Kind::Access && e->access.tensor == tensor)
+            return &e->access;
+        for (const auto& a : e->args)
+            stack.push_back(&a);
+    }
+    return nullptr;
+}
+
 Kernel withParams(Kernel k, const ParamValues& overrides) {
     override(k.params, overrides);
     return k;

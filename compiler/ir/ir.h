@@ -282,6 +282,9 @@ struct Module {
     bool operator==(const Module&) const = default;
 };
 
+// The first access of `tensor` in a statement (its target, then its value); null when it has none.
+const Access* findAccess(const Statement& s, const std::string& tensor);
+
 // A kernel with its parameters replaced by `overrides` (unknown names are ignored by this call; the
 // command line checks them first).
 Kernel withParams(Kernel k, const ParamValues& overrides);

@@ -137,8 +137,8 @@ private:
                 continue;
             const auto ipoint = instructionPoint(j);
             for (const auto& o : c_.operands) {
-                const Access& ia = accessOf(instructionStatement_, o.instructionOperand);
-                const Access& ka = accessOf(kernelStatement_, o.kernelTensor);
+                const Access& ia = *findAccess(instructionStatement_, o.instructionOperand);
+                const Access& ka = *findAccess(kernelStatement_, o.kernelTensor);
                 interp::Buffer& operand = operands_.at(o.instructionOperand);
                 const interp::Buffer& tensor = buffers_.at(o.kernelTensor);
                 const auto operandIndex = indexOf(ia, ipoint);
@@ -176,31 +176,9 @@ private:
         interp::Buffer& target = buffers_.at(out.kernelTensor);
         for (const auto& [slot, tensorIndex] : outputSlots) {
             const double v = (*result.storage)[static_cast<std::size_t>(slot)];
-            double& dst = target.at(tensorIndex);
-            if (!outputAccumulates_)
-                dst = v;
-            else if (instructionStatement_.update == Update::Max)
-                dst = std::max(dst, v);
-            else
-                dst += v;
+            interp::accumulate(outputAccumulates_ ? instructionStatement_.update : Update::Assign, target.at(tensorIndex), v);
         }
         return std::nullopt;
-    }
-
-    static const Access& accessOf(const Statement& s, const std::string& tensor) {
-        if (s.target.tensor == tensor)
-            return s.target;
-        const Access* found = nullptr;
-        std::vector<const Expr*> stack{&s.value};
-        while (!stack.empty() && !found) {
-            const Expr* e = stack.back();
-            stack.pop_back();
-            if (e->kind == Expr::Kind::Access && e->access.tensor == tensor)
-                found = &e->access;
-            for (const auto& a : e->args)
-                stack.push_back(&a);
-        }
-        return *found;
     }
 
     const Kernel& k_;

@@ -33,21 +33,6 @@ std::string loopName(const mapping::DimBinding& b) {
     return name;
 }
 
-const Access& accessOf(const Statement& s, const std::string& tensor) {
-    if (s.target.tensor == tensor)
-        return s.target;
-    std::vector<const Expr*> stack{&s.value};
-    while (!stack.empty()) {
-        const Expr* e = stack.back();
-        stack.pop_back();
-        if (e->kind == Expr::Kind::Access && e->access.tensor == tensor)
-            return e->access;
-        for (const auto& a : e->args)
-            stack.push_back(&a);
-    }
-    return s.target;
-}
-
 std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // "m=4" -> value 4; false on anything else.
@@ -144,7 +129,7 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
         const auto path = pathTo(target, operand->memory);
         for (const auto& level : space.levels)
             op.onPath.push_back(std::find(path.begin(), path.end(), level.memory) != path.end());
-        const Access& access = accessOf(statement, o.kernelTensor);
+        const Access& access = *findAccess(statement, o.kernelTensor); // the mapper matched it there
         op.dependsOn.assign(space.dims.size(), false);
         for (const auto& index : access.indices) {
             std::vector<std::int64_t> row;

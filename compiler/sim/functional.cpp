@@ -40,21 +40,6 @@ std::vector<IndexRow> rowsOf(const Access& a, const std::map<std::string, std::s
     return rows;
 }
 
-const Access* accessOf(const Statement& s, const std::string& tensor) {
-    if (s.target.tensor == tensor)
-        return &s.target;
-    std::vector<const Expr*> stack{&s.value};
-    while (!stack.empty()) {
-        const Expr* e = stack.back();
-        stack.pop_back();
-        if (e->kind == Expr::Kind::Access && e->access.tensor == tensor)
-            return &e->access;
-        for (const auto& a : e->args)
-            stack.push_back(&a);
-    }
-    return nullptr;
-}
-
 // Advances a counter within [lo, hi) per index, last index fastest; false once it wraps.
 bool advance(std::vector<std::int64_t>& index, const std::vector<std::int64_t>& lo, const std::vector<std::int64_t>& hi) {
     for (std::size_t d = index.size(); d-- > 0;) {
@@ -199,8 +184,8 @@ private:
             operandBuffers_[t.name] = *interp::allocate(t, {});
         for (std::size_t o = 0; o < space_.operands.size(); ++o) {
             const auto& op = space_.operands[o];
-            const Access* ka = accessOf(kernelStatement_, op.tensor);
-            const Access* ia = accessOf(instructionStatement_, op.instructionOperand);
+            const Access* ka = findAccess(kernelStatement_, op.tensor);
+            const Access* ia = findAccess(instructionStatement_, op.instructionOperand);
             if (!ka || !ia)
                 return "operand " + op.tensor + " is not read by the statement as the candidate says";
             kernelRows_.push_back(rowsOf(*ka, kernelDimIndex_));
@@ -381,13 +366,7 @@ private:
             for (const auto& [slot, index] : outputSlots) {
                 const double v = (*result.storage)[slot];
                 const std::size_t at = to.offsetOf(index);
-                double& dst = to.values[at];
-                if (!outputAccumulates_)
-                    dst = v;
-                else if (instructionStatement_.update == Update::Max)
-                    dst = std::max(dst, v);
-                else
-                    dst += v;
+                interp::accumulate(outputAccumulates_ ? instructionStatement_.update : Update::Assign, to.values[at], v);
                 to.dirty[at] = true;
             }
         }
