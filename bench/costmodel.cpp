@@ -11,6 +11,7 @@
 //
 //   bench_costmodel              at least 1 s of pricing per target
 //   bench_costmodel --seconds N  at least N s per target
+#include "machine.h"
 #include "cost/cost.h"
 #include "frontend/suites.h"
 #include "mapping/mapping.h"
@@ -40,15 +41,6 @@ struct Workload {
     schedule::Space space;
     std::vector<schedule::Schedule> schedules;
 };
-
-std::string cpuName() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line))
-        if (line.rfind("model name", 0) == 0)
-            return line.substr(line.find(':') + 2) + " (LLVM: " + targets::detectHost().name + ")";
-    return targets::detectHost().name;
-}
 
 // Distinct legal schedules of a space, from a short random search.
 std::vector<schedule::Schedule> schedulesOf(const schedule::Space& space) {
@@ -132,7 +124,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    std::printf("cpu: %s\n", cpuName().c_str());
+    std::printf("cpu: %s\n", bench::cpuName().c_str());
     std::printf("workload: deepbench-gemm inference sets, every valid candidate, up to %zu schedules each; one core\n\n",
                 kSchedulesPerSpace);
     std::printf("%-14s %7s %10s %12s %8s %14s %8s\n", "target", "spaces", "schedules", "evaluations", "seconds",

@@ -7,6 +7,7 @@
 //
 //   bench_mapping           repeat each pair for at least 20 ms and 5 calls, report the median call
 //   bench_mapping --quick   3 calls per pair, for a fast look
+#include "machine.h"
 #include "frontend/suites.h"
 #include "mapping/mapping.h"
 #include "targets/catalog.h"
@@ -46,19 +47,6 @@ struct PairResult {
     int valid = 0;
     int total = 0;
 };
-
-std::string cpuName() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    std::string model;
-    while (std::getline(cpuinfo, line))
-        if (line.rfind("model name", 0) == 0) {
-            model = line.substr(line.find(':') + 2);
-            break;
-        }
-    const std::string llvmName = targets::detectHost().name;
-    return model.empty() ? llvmName : model + " (LLVM: " + llvmName + ")";
-}
 
 std::string paramsText(const std::vector<ir::Param>& params) {
     std::string out;
@@ -212,7 +200,7 @@ int main(int argc, char** argv) {
     if (!loadSubjects(subjects) || !loadTargets(targetList))
         return 1;
 
-    std::printf("cpu: %s\n", cpuName().c_str());
+    std::printf("cpu: %s\n", bench::cpuName().c_str());
     std::printf("kernels: %zu (deepbench-conv, mobilenet-v1), targets: %zu, %s\n\n", subjects.size(),
                 targetList.size(), repeats.minimumTime == Clock::duration::zero() ? "quick" : "full");
     printHeader();

@@ -13,6 +13,7 @@
 //
 //   bench_strategies              5 s per strategy and pair (about 3 minutes)
 //   bench_strategies --seconds N  N s per strategy and pair
+#include "machine.h"
 #include "cost/cost.h"
 #include "frontend/suites.h"
 #include "mapping/mapping.h"
@@ -48,15 +49,6 @@ struct Run {
     search::Result result;
     double best() const { return result.best.empty() ? 0 : result.best.front().seconds; }
 };
-
-std::string cpuName() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line))
-        if (line.rfind("model name", 0) == 0)
-            return line.substr(line.find(':') + 2) + " (LLVM: " + targets::detectHost().name + ")";
-    return targets::detectHost().name;
-}
 
 bool loadPairs(std::vector<Pair>& out) {
     std::string error;
@@ -146,7 +138,7 @@ int main(int argc, char** argv) {
     std::vector<Pair> pairs;
     if (!loadPairs(pairs))
         return 1;
-    std::printf("cpu: %s\n", cpuName().c_str());
+    std::printf("cpu: %s\n", bench::cpuName().c_str());
     std::printf("budget: %.3g s per strategy and pair, seed 1, one core\n", seconds);
 
     std::map<std::string, double> worst;

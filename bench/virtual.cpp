@@ -18,6 +18,8 @@
 //
 //   bench_virtual                 20,000 evaluations per tuned kernel
 //   bench_virtual --evaluations N
+#include "machine.h"
+
 #include "cost/cost.h"
 #include "frontend/library.h"
 #include "frontend/suites.h"
@@ -203,6 +205,7 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[i], "--evaluations") == 0 && i + 1 < argc)
             evaluations = std::atoll(argv[++i]);
     const auto workload = shapes();
+    std::printf("cpu: %s\n", bench::cpuName().c_str());
     std::printf("bench_virtual: %zu shapes (DeepBench GEMM and GRU inference), %lld evaluations per tuned kernel\n",
                 workload.size(), static_cast<long long>(evaluations));
     std::map<std::string, std::vector<double>> speedups; // by "target set"

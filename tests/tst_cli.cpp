@@ -2,6 +2,8 @@
 #include "frontend/library.h"
 #include "interp/interpreter.h"
 
+#include "cli_process.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -10,35 +12,10 @@
 #include <QtTest>
 
 using namespace isamap;
+using isamap::testing::isamapCli;
+using isamap::testing::writeFile;
 
 namespace {
-
-struct Outcome {
-    int status = -1;
-    QString out;
-    QString err;
-};
-
-Outcome isamapCli(const QStringList& args, const QByteArray& input = {}) {
-    QProcess p;
-    p.start(ISAMAP_CLI, args);
-    if (!input.isEmpty())
-        p.write(input);
-    p.closeWriteChannel();
-    if (!p.waitForFinished(60000)) {
-        p.kill();
-        return {};
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
-
-QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
-    QFile f(dir.filePath(name));
-    f.open(QIODevice::WriteOnly);
-    f.write(text);
-    return f.fileName();
-}
 
 } // namespace
 

@@ -2,6 +2,8 @@
 // project file, constraints and their conflicts, and a tune process killed with SIGKILL mid-search.
 #include "store/project.h"
 
+#include "cli_process.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -12,34 +14,10 @@
 #include <sqlite3.h>
 
 using namespace isamap;
+using isamap::testing::isamapCli;
+using isamap::testing::writeFile;
 
 namespace {
-
-struct Outcome {
-    int status = -1;
-    QString out;
-    QString err;
-};
-
-Outcome isamapCli(const QStringList& args, int timeoutMs = 120000) {
-    QProcess p;
-    p.start(ISAMAP_CLI, args);
-    p.closeWriteChannel();
-    if (!p.waitForFinished(timeoutMs)) {
-        p.kill();
-        p.waitForFinished();
-        return {};
-    }
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
-}
-
-QString writeFile(const QTemporaryDir& dir, const QString& name, const QByteArray& text) {
-    QFile f(dir.filePath(name));
-    f.open(QIODevice::WriteOnly);
-    f.write(text);
-    return f.fileName();
-}
 
 QString integrityCheck(const QString& path) {
     sqlite3* db = nullptr;

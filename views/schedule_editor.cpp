@@ -30,9 +30,6 @@ private:
     schedule::Schedule before_, after_;
 };
 
-// Columns: one per loop (its tile), then the level's order and its double buffer.
-enum Fixed { OrderColumnFromEnd = 2, BufferColumnFromEnd = 1 };
-
 } // namespace
 
 ScheduleEditor::ScheduleEditor(QWidget* parent) : QWidget(parent) {

@@ -142,7 +142,7 @@ void SearchPanel::start() {
         options.keepBest = 1;
         options.onProgress = [&](const search::Progress& p) {
             onGuiThread(self, [p](SearchPanel& panel) {
-                panel.showProgress(static_cast<int>(p.fraction * 100), p.evaluations, p.bestSeconds);
+                panel.showProgress(static_cast<int>(p.fraction * 100), p.evaluations);
             });
         };
         // The best so far, shown live but at most every 100 ms: improvements come fast at the start.
@@ -172,9 +172,8 @@ void SearchPanel::start() {
             std::string simError;
             auto simulated = sim::simulate(kernel, target->target, *candidate, *space, result.best.front().schedule,
                                            simOptions, simError);
-            const double modeled = result.best.front().seconds;
             if (simulated)
-                onGuiThread(self, [sim = *simulated, modeled](SearchPanel& panel) { panel.showSimulation(sim, modeled); });
+                onGuiThread(self, [sim = *simulated](SearchPanel& panel) { panel.showSimulation(sim); });
             // The best schedule and 40 schedules of a random sample, from its best to its worst, timed
             // by the simulator: how far the model can be trusted across the space.
             std::vector<ScatterPoint> points;
@@ -214,10 +213,9 @@ void SearchPanel::cancel() {
         *cancelFlag_ = true;
 }
 
-void SearchPanel::showProgress(int percent, qint64 evaluations, double bestSeconds) {
+void SearchPanel::showProgress(int percent, qint64 evaluations) {
     progress_->setValue(percent);
     progress_->setFormat(tr("%p% (%1 evaluations)").arg(evaluations));
-    (void)bestSeconds;
 }
 
 void SearchPanel::showBest(const QString& text, const QString& summary) {
@@ -228,11 +226,10 @@ void SearchPanel::showBest(const QString& text, const QString& summary) {
 void SearchPanel::showTimelineTab() { tabs_->setCurrentWidget(timeline_); }
 void SearchPanel::showScatterTab() { tabs_->setCurrentWidget(scatter_); }
 
-void SearchPanel::showSimulation(const sim::SimResult& result, double modeledSeconds) {
+void SearchPanel::showSimulation(const sim::SimResult& result) {
     timeline_->setTimeline(result);
     summary_->setText(summary_->text() + tr("; simulated %1 (%2)").arg(durationText(result.seconds),
                                                                    QString::fromStdString(result.verification)));
-    (void)modeledSeconds;
 }
 
 void SearchPanel::finish(const QString& status) {

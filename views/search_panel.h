@@ -61,10 +61,10 @@ signals:
     void bestSchedule(const schedule::Space& space, const schedule::Schedule& s);
 
 private:
-    void showProgress(int percent, qint64 evaluations, double bestSeconds);
+    void showProgress(int percent, qint64 evaluations);
     void showBest(const QString& text, const QString& summary);
     void finish(const QString& status);
-    void showSimulation(const sim::SimResult& result, double modeledSeconds);
+    void showSimulation(const sim::SimResult& result);
 
     ir::Kernel kernel_;
     bool haveKernel_ = false;
