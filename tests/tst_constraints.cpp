@@ -1,6 +1,8 @@
 // Constraints on the schedule space: the text form and its diagnostics, what a set allows on a real
 // space (GEMM 1760x16x1760 on nnp-like and host-avx512), what apply forces, and the smallest subset of
 // an unsatisfiable set that explains why.
+#include "mapped_fixture.h"
+
 #include "constraints/constraints.h"
 #include "frontend/library.h"
 #include "ir/types.h"
@@ -28,23 +30,9 @@ constraints::Set parseSet(const std::string& text) {
     return result.set;
 }
 
-struct Fixture {
-    mapping::MappingResult mapping;
-    schedule::Space space;
-};
+using Fixture = testing::MappedKernel;
 
-Fixture gemmOn(const std::string& targetName) {
-    std::string error;
-    auto m = frontend::generate("gemm", {{"M", 1760}, {"N", 16}, {"K", 1760}}, error);
-    auto t = targets::loadTarget(targetName, error);
-    if (!m || !t)
-        qFatal("%s", error.c_str());
-    auto r = mapping::mapKernel(m->kernels[0], t->target);
-    auto space = schedule::makeSpace(m->kernels[0], t->target, r.candidates.front(), error);
-    if (!space)
-        qFatal("%s", error.c_str());
-    return {r, *space};
-}
+Fixture gemmOn(const std::string& targetName) { return testing::mappedGemm(1760, 16, 1760, targetName); }
 
 std::size_t loop(const schedule::Space& space, const std::string& name) {
     for (std::size_t d = 0; d < space.dims.size(); ++d)

@@ -1,5 +1,7 @@
 // Schedules and the cost model on real spaces: legality and its reasons, the text that parses back,
 // the loop nest, and a cost model whose breakdown follows the reuse and capacity it is given.
+#include "mapped_fixture.h"
+
 #include "cost/cost.h"
 #include "frontend/library.h"
 #include "mapping/mapping.h"
@@ -12,24 +14,10 @@ using namespace isamap;
 
 namespace {
 
-struct Fixture {
-    ir::Kernel kernel;
-    ir::Target target;
-    mapping::Candidate candidate;
-    schedule::Space space;
-};
+using Fixture = testing::MappedKernel;
 
 Fixture gemmOn(const std::string& targetName, std::int64_t M = 1760, std::int64_t N = 16, std::int64_t K = 1760) {
-    std::string error;
-    auto m = frontend::generate("gemm", {{"M", M}, {"N", N}, {"K", K}}, error);
-    auto t = targets::loadTarget(targetName, error);
-    if (!m || !t)
-        qFatal("%s", error.c_str());
-    auto r = mapping::mapKernel(m->kernels[0], t->target);
-    auto space = schedule::makeSpace(m->kernels[0], t->target, r.candidates.front(), error);
-    if (!space)
-        qFatal("%s", error.c_str());
-    return {m->kernels[0], t->target, r.candidates.front(), *space};
+    return testing::mappedGemm(M, N, K, targetName);
 }
 
 int dimIndex(const schedule::Space& space, const std::string& name) {

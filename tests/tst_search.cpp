@@ -2,6 +2,8 @@
 // default schedule, and only returns legal schedules the constraints allow; exhaustive search finds
 // the optimum of a small space (checked against a brute force written here) and refuses a huge one;
 // cancelling and a time budget stop a run promptly.
+#include "mapped_fixture.h"
+
 #include "constraints/constraints.h"
 #include "cost/cost.h"
 #include "frontend/library.h"
@@ -23,22 +25,7 @@ namespace {
 
 // The space of the first valid candidate of a GEMM on a target.
 schedule::Space gemmSpace(std::int64_t m, std::int64_t n, std::int64_t k, const std::string& targetName) {
-    std::string error;
-    auto module = frontend::generate("gemm", {{"M", m}, {"N", n}, {"K", k}}, error);
-    if (!module)
-        qFatal("%s", error.c_str());
-    auto target = targets::loadTarget(targetName, error);
-    if (!target)
-        qFatal("%s", error.c_str());
-    const auto mapped = mapping::mapKernel(module->kernels[0], target->target);
-    for (const auto& c : mapped.candidates)
-        if (c.valid) {
-            auto space = schedule::makeSpace(module->kernels[0], target->target, c, error);
-            if (!space)
-                qFatal("%s", error.c_str());
-            return *space;
-        }
-    qFatal("no valid candidate for the GEMM on %s", targetName.c_str());
+    return testing::mappedGemm(m, n, k, targetName).space;
 }
 
 std::unique_ptr<search::Strategy> strategy(const std::string& name) {

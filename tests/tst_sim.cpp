@@ -2,6 +2,8 @@
 // a timeline that stays inside the simulated time, double-buffering that pays where transfers
 // dominate, refusals with their reasons, budgets, sampling of big kernels, and agreement in order of
 // magnitude and in ranking with the (independent) cost model.
+#include "mapped_fixture.h"
+
 #include "cost/cost.h"
 #include "frontend/library.h"
 #include "mapping/mapping.h"
@@ -16,30 +18,14 @@ using namespace isamap;
 
 namespace {
 
-struct Fixture {
-    ir::Kernel kernel;
-    ir::Target target;
-    mapping::Candidate candidate;
-    schedule::Space space;
-};
+using Fixture = testing::MappedKernel;
 
 Fixture fixture(const std::string& generator, const std::map<std::string, std::int64_t>& args, const std::string& targetName) {
-    std::string error;
-    auto m = frontend::generate(generator, args, error);
-    auto t = targets::loadTarget(targetName, error);
-    if (!m || !t)
-        qFatal("%s", error.c_str());
-    auto r = mapping::mapKernel(m->kernels[0], t->target);
-    if (r.candidates.empty() || !r.candidates.front().valid)
-        qFatal("no valid candidate for %s on %s", generator.c_str(), targetName.c_str());
-    auto space = schedule::makeSpace(m->kernels[0], t->target, r.candidates.front(), error);
-    if (!space)
-        qFatal("%s", error.c_str());
-    return {m->kernels[0], t->target, r.candidates.front(), *space};
+    return testing::mappedKernel(generator, args, targetName);
 }
 
 Fixture gemm(std::int64_t M, std::int64_t N, std::int64_t K, const std::string& targetName = "nnp-like", std::int64_t dtype = 0) {
-    return fixture("gemm", {{"M", M}, {"N", N}, {"K", K}, {"dtype", dtype}}, targetName);
+    return testing::mappedGemm(M, N, K, targetName, dtype);
 }
 
 std::optional<sim::SimResult> simulate(const Fixture& f, const schedule::Schedule& s, std::string& error,
