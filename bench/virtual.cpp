@@ -176,18 +176,11 @@ std::optional<double> simulate(const ir::Kernel& kernel, const ir::Target& targe
 // 30 legal schedules of a random search, evenly spread from the best to the worst it saw.
 std::optional<double> rankAgreement(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& c,
                                     const schedule::Space& space) {
-    std::string error;
-    auto random = search::makeStrategy("random", error);
-    search::Options options;
-    options.seed = 7;
-    options.budget.evaluations = 3000;
-    options.keepBest = 3000;
-    const auto result = random->run(space, options);
-    if (result.best.size() < 30)
+    const auto sample = search::spreadSample(space, 30, 7, 3000);
+    if (sample.size() < 30)
         return std::nullopt;
     std::vector<double> modeled, simulated;
-    for (std::size_t i = 0; i < 30; ++i) {
-        const auto& e = result.best[i * (result.best.size() - 1) / 29];
+    for (const auto& e : sample) {
         bool sampled = false;
         if (auto t = simulate(kernel, target, c, space, e.schedule, sampled)) {
             modeled.push_back(e.seconds);

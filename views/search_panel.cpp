@@ -180,18 +180,10 @@ void SearchPanel::start() {
             sim::SimOptions timed;
             timed.functional = false;
             timed.maxTimelineEntries = 0;
-            std::string ignored;
-            auto sampler = search::makeStrategy("random", ignored);
-            search::Options sampleOptions;
-            sampleOptions.seed = 7;
-            sampleOptions.budget.evaluations = 2000;
-            sampleOptions.keepBest = 2000;
-            sampleOptions.cancel = flag.get();
-            auto sample = sampler->run(*space, sampleOptions).best;
+            auto sample = search::spreadSample(*space, 40, 7, 2000, flag.get());
             sample.insert(sample.begin(), result.best.front());
-            const std::size_t n = sample.size(), count = std::min<std::size_t>(41, n);
-            for (std::size_t i = 0; i < count && !*flag; ++i) {
-                const auto& e = sample[count > 1 ? i * (n - 1) / (count - 1) : 0];
+            for (std::size_t i = 0; i < sample.size() && !*flag; ++i) {
+                const auto& e = sample[i];
                 std::string ignored;
                 if (auto t = sim::simulate(kernel, target->target, *candidate, *space, e.schedule, timed, ignored))
                     points.push_back({e.seconds, t->seconds, i == 0 ? tr("the best schedule found") : tr("a random schedule")});

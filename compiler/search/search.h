@@ -73,4 +73,10 @@ public:
 std::vector<std::string> strategyNames(); // exhaustive, random, beam, annealing, evolutionary
 std::unique_ptr<Strategy> makeStrategy(const std::string& name, std::string& error);
 
+// `count` of the legal schedules a random search (`seed`, `evaluations`) finds, evenly spread from the
+// best to the worst of them: schedules of very different quality, to hold the cost model against a
+// measurement. Fewer when the search finds fewer.
+std::vector<Evaluated> spreadSample(const schedule::Space& space, std::size_t count, std::uint64_t seed,
+                                    std::int64_t evaluations, const std::atomic<bool>* cancel = nullptr);
+
 } // namespace isamap::search

@@ -280,4 +280,20 @@ std::unique_ptr<Strategy> makeStrategy(const std::string& name, std::string& err
     return nullptr;
 }
 
+std::vector<Evaluated> spreadSample(const schedule::Space& space, std::size_t count, std::uint64_t seed,
+                                    std::int64_t evaluations, const std::atomic<bool>* cancel) {
+    Options options;
+    options.seed = seed;
+    options.budget.evaluations = evaluations;
+    options.keepBest = static_cast<std::size_t>(evaluations);
+    options.cancel = cancel;
+    const auto found = detail::makeRandom()->run(space, options).best; // best first
+    if (found.size() <= count)
+        return found;
+    std::vector<Evaluated> out;
+    for (std::size_t i = 0; i < count; ++i)
+        out.push_back(found[count > 1 ? i * (found.size() - 1) / (count - 1) : 0]);
+    return out;
+}
+
 } // namespace isamap::search
