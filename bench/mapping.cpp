@@ -64,10 +64,7 @@ std::vector<Subject> subjectsOf(const frontend::SuiteEntry& entry, const ir::Mod
     std::vector<Subject> out;
     std::set<std::string> seen;
     for (const auto& n : g.nodes) {
-        ir::ParamValues args;
-        for (const auto& a : n.args)
-            args[a.param] = *ir::evaluate(a.value, g.paramValues());
-        ir::Kernel instance = ir::withParams(*m.findKernel(n.kernel), args);
+        ir::Kernel instance = *ir::nodeKernel(m, g, n);
         if (seen.insert(instance.name + paramsText(instance.params)).second)
             out.push_back({entry.name + "/" + n.name, std::move(instance)});
     }

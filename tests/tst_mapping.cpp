@@ -168,12 +168,7 @@ private slots:
     void depthwiseSeparableBlock() {
         auto m = generate("dwsep", {{"C", 4}, {"K", 6}, {"H", 5}, {"W", 5}, {"pad", 1}});
         const ir::Graph& g = m.graphs.front();
-        auto instanceOf = [&](const ir::Node& n) {
-            ir::ParamValues args;
-            for (const auto& a : n.args)
-                args[a.param] = *ir::evaluate(a.value, g.paramValues());
-            return ir::withParams(*m.findKernel(n.kernel), args);
-        };
+        auto instanceOf = [&](const ir::Node& n) { return *ir::nodeKernel(m, g, n); };
         const ir::Kernel depthwise = instanceOf(g.nodes[0]);
         const ir::Kernel pointwise = instanceOf(g.nodes[1]);
         const auto nnp = target("nnp-like");

@@ -47,11 +47,7 @@ std::vector<Subject> subjectsOf(const ir::Module& m, const std::string& wanted,
         return out;
     std::set<std::string> seen;
     for (const auto& n : g.nodes) {
-        const ir::Kernel* k = m.findKernel(n.kernel);
-        ir::ParamValues args;
-        for (const auto& a : n.args)
-            args[a.param] = *ir::evaluate(a.value, g.paramValues());
-        ir::Kernel instance = ir::withParams(*k, args);
+        ir::Kernel instance = *ir::nodeKernel(m, g, n); // a checked module: every node's kernel exists
         const std::string label = "node " + n.name + ": kernel " + instance.name + " (" + paramsText(instance.params) + ")";
         if (seen.insert(instance.name + paramsText(instance.params)).second)
             out.push_back({label, instance});

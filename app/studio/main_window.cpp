@@ -213,15 +213,11 @@ void MainWindow::refillMappingKernels() {
     }
     for (const auto& g : module_.graphs)
         for (const auto& n : g.nodes) {
-            const ir::Kernel* k = module_.findKernel(n.kernel);
-            if (!k)
+            auto instance = ir::nodeKernel(module_, g, n);
+            if (!instance)
                 continue;
-            ir::ParamValues args;
-            for (const auto& a : n.args)
-                if (auto v = ir::evaluate(a.value, g.paramValues()))
-                    args[a.param] = *v;
-            mappingKernels_.push_back(ir::withParams(*k, args));
-            labels << QString::fromStdString(g.name + "." + n.name + " (" + k->name + ")");
+            labels << QString::fromStdString(g.name + "." + n.name + " (" + instance->name + ")");
+            mappingKernels_.push_back(std::move(*instance));
         }
     const QSignalBlocker block(kernelBox_);
     kernelBox_->clear();

@@ -389,14 +389,9 @@ std::optional<std::string> run(const Graph& g, const Module& module, Buffers& bu
         buffers[t.name] = std::move(*b);
     }
     for (const auto& n : g.nodes) {
-        const Kernel* k = module.findKernel(n.kernel);
-        if (!k)
+        auto instance = nodeKernel(module, g, n);
+        if (!instance)
             return "graph '" + g.name + "': node '" + n.name + "' calls unknown kernel '" + n.kernel + "'";
-        ParamValues args;
-        for (const auto& a : n.args)
-            if (auto v = evaluate(a.value, params))
-                args[a.param] = *v;
-        Kernel instance = withParams(*k, args);
         Buffers views;
         for (const auto& b : n.bindings) {
             const Buffer& whole = buffers.at(b.graphTensor);
@@ -408,7 +403,7 @@ std::optional<std::string> run(const Graph& g, const Module& module, Buffers& bu
             view.strides.assign(whole.strides.begin() + static_cast<long>(fixed), whole.strides.end());
             views[b.kernelTensor] = std::move(view);
         }
-        if (auto error = run(instance, views))
+        if (auto error = run(*instance, views))
             return "node '" + n.name + "': " + *error;
     }
     return std::nullopt;

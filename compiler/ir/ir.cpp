@@ -175,6 +175,18 @@ Kernel withParams(Kernel k, const ParamValues& overrides) {
     return k;
 }
 
+std::optional<Kernel> nodeKernel(const Module& module, const Graph& graph, const Node& node) {
+    const Kernel* k = module.findKernel(node.kernel);
+    if (!k)
+        return std::nullopt;
+    const ParamValues graphParams = graph.paramValues();
+    ParamValues args;
+    for (const auto& a : node.args)
+        if (auto v = evaluate(a.value, graphParams))
+            args[a.param] = *v;
+    return withParams(*k, args);
+}
+
 Graph withParams(Graph g, const ParamValues& overrides) {
     override(g.params, overrides);
     return g;

@@ -290,6 +290,10 @@ const Access* findAccess(const Statement& s, const std::string& tensor);
 Kernel withParams(Kernel k, const ParamValues& overrides);
 Graph withParams(Graph g, const ParamValues& overrides);
 
+// The kernel a graph node runs, with the parameter values the node gives it (evaluated with the
+// graph's); empty when the module has no such kernel.
+std::optional<Kernel> nodeKernel(const Module& module, const Graph& graph, const Node& node);
+
 // Storage strides in elements for each logical dimension, after evaluating the layout.
 std::optional<std::vector<std::int64_t>> strides(const TensorDecl& t, const ParamValues& params);
 // Concrete shape; empty on an unevaluable extent.
