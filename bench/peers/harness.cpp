@@ -245,8 +245,11 @@ void forEachShape(const std::vector<ShapeRow>& rows, const std::function<void(co
             benchmark(row);
         } catch (const UsageError&) {
             throw;
+        } catch (const std::bad_alloc&) {
+            // A shape too big for this machine is one failed shape, not the end of the run.
+            std::cerr << "error: line " << row.line << " (" << joined(row.fields) << "): out of memory\n";
+            ++failed;
         } catch (const std::exception& error) {
-            // std::bad_alloc included: a shape too big for this machine is one failed shape.
             std::cerr << "error: line " << row.line << " (" << joined(row.fields) << "): " << error.what() << '\n';
             ++failed;
         }
