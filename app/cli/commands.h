@@ -17,5 +17,7 @@ int suiteCommand(const std::vector<std::string>& args);
 int mapCommand(const std::vector<std::string>& args);
 int tuneCommand(const std::vector<std::string>& args);
 int scheduleCommand(const std::vector<std::string>& args);
+int exportCommand(const std::vector<std::string>& args);
+int workerCommand(const std::vector<std::string>& args);
 
 } // namespace isamap::cli

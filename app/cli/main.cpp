@@ -29,12 +29,20 @@ const Command kCommands[] = {
      "which kernels of a suite one instruction can serve, and how well", isamap::cli::mapCommand},
     {"tune",
      "tune KERNEL_FILE_OR_NAME --target T [KEY=VALUE...] [--kernel NAME] [--strategy S] [--budget N|Ns] [--seed N]\n"
-     "            [--constraints FILE] [--project P.isamap] [--top K] [--json]",
+     "            [--constraints FILE] [--project P.isamap] [--top K] [--measure N] [--threads N]\n"
+     "            [--emit llvm|asm] [--json]",
      "search the schedules of a kernel with the cost model (strategies: exhaustive, random, beam, annealing,\n"
-     "      evolutionary); show the best with their modeled time and what bounds them; keep them in a project",
+     "      evolutionary); show the best with their modeled time and what bounds them; keep them in a project;\n"
+     "      --measure N: run the N best (generated through LLVM on a host target, verified, timed in a worker\n"
+     "      process; simulated on a virtual one) against modeled; --emit: the best one's LLVM IR or assembly",
      isamap::cli::tuneCommand},
     {"schedule", "schedule show ID --project P.isamap", "print a stored schedule as a loop nest with its modeled time",
      isamap::cli::scheduleCommand},
+    {"export", "export KERNEL --schedule ID --project P.isamap -o DIR [--threads N] [--name SYMBOL]",
+     "write a stored host schedule as an object file, a C header and the runtime's C source, for your program",
+     isamap::cli::exportCommand},
+    {"worker", "worker", "(internal) the measuring worker: reads a job on standard input, writes the result",
+     isamap::cli::workerCommand},
     {"targets", "targets", "list the bundled targets and which one fits this CPU", isamap::cli::targetsCommand},
     {"target", "target NAME|FILE|host", "print a target description", isamap::cli::targetCommand},
     {"suite", "suite [NAME [ENTRY]]", "list the kernel suites, a suite's entries, or print one entry",

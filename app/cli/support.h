@@ -4,7 +4,10 @@
 #include "interp/interpreter.h"
 #include "ir/ir.h"
 #include "ir/diagnostics.h"
+#include "codegen/codegen.h"
 #include "mapping/mapping.h"
+#include "schedule/schedule.h"
+#include "store/project.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -42,6 +45,27 @@ void printChecksums(const std::vector<ir::TensorDecl>& tensors, const interp::Bu
 std::string jsonString(const std::string& s);
 // A mapping candidate as the JSON object `isamap map --json` prints.
 std::string candidateJson(const mapping::Candidate& c, const ir::Kernel& k, const std::string& kernelLabel);
+
+// A schedule kept in a project, with everything needed to model, simulate or generate it again.
+struct StoredSchedule {
+    store::ScheduleRecord record;
+    ir::Kernel kernel;
+    ir::Target target;
+    mapping::Candidate candidate;
+    schedule::Space space;
+    schedule::Schedule schedule;
+};
+// Loads schedule `id` of the project at `path`; prints why on failure.
+std::optional<StoredSchedule> loadStoredSchedule(const std::string& path, std::int64_t id);
+
+// Generates the code of a schedule and prints its optimised LLVM IR (`what` "llvm") or host assembly
+// ("asm"); prints why on failure.
+bool printCode(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+               const schedule::Space& space, const schedule::Schedule& s, const codegen::Options& options,
+               const std::string& what);
+
+// The path of the running executable (the measuring worker is the same program: `isamap worker`).
+std::string selfExecutable();
 
 template <typename T>
 bool applyOverrides(T& item, const std::map<std::string, std::int64_t>& values) {

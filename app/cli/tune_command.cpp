@@ -4,9 +4,11 @@
 #include "cli/support.h"
 
 #include "constraints/constraints.h"
+#include "codegen/codegen.h"
 #include "cost/cost.h"
 #include "ir/printer.h"
 #include "mapping/mapping.h"
+#include "measure/measure.h"
 #include "schedule/schedule.h"
 #include "search/search.h"
 #include "sim/sim.h"
@@ -27,7 +29,7 @@ namespace {
 
 const char* kTuneUsage = "tune KERNEL_FILE_OR_NAME --target T [KEY=VALUE...] [--kernel NAME] [--strategy S]\n"
                          "       [--budget N|Ns] [--seed N] [--constraints FILE] [--project P.isamap] [--top K]\n"
-                         "       [--measure N] [--json]";
+                         "       [--measure N] [--threads N] [--emit llvm|asm] [--json]";
 
 std::atomic<bool> interrupted{false};
 
@@ -205,18 +207,70 @@ void explainConflict(const constraints::Set& set, const schedule::Space& space, 
     }
 }
 
+// Generates, verifies and times the `count` best modeled schedules on this CPU, each in a worker
+// process; prints (or returns as JSON) measured against modeled with Spearman's rho; stores each figure.
+std::string measureOnHost(const std::vector<Found>& found, const std::vector<schedule::Space>& spaces,
+                          const ir::Kernel& kernel, const ir::Target& target, std::size_t count,
+                          store::Project* project, bool json, const codegen::Options& codegenOptions) {
+    std::vector<double> modeled, measured;
+    std::ostringstream out;
+    out << "[";
+    if (!json)
+        std::printf("\nmeasured on this CPU against modeled (each in a worker process, verified first):\n"
+                    "  %-6s %12s %12s %7s %9s %6s  %s\n",
+                    "id", "modeled", "measured", "ratio", "GFLOP/s", "peak", "verification");
+    measure::Options options;
+    options.codegen = codegenOptions;
+    const std::string worker = selfExecutable();
+    for (std::size_t i = 0; i < found.size() && i < count; ++i) {
+        const auto& f = found[i];
+        const std::string id = f.storedId ? std::to_string(f.storedId) : "-";
+        const auto job = measure::makeJob(kernel, target, *f.candidate, spaces[f.spaceIndex], f.result.schedule, options);
+        const auto r = measure::measureInWorker(worker, job);
+        if (r.status != measure::Status::Ok) {
+            std::fprintf(stderr, "isamap: schedule %s: %s: %s\n", id.c_str(), measure::statusName(r.status), r.message.c_str());
+            out << (i ? ", " : "") << "{\"id\": " << f.storedId << ", \"status\": " << jsonString(measure::statusName(r.status))
+                << ", \"message\": " << jsonString(r.message) << "}";
+            continue;
+        }
+        modeled.push_back(f.result.seconds);
+        measured.push_back(r.secondsMedian);
+        if (project && f.storedId) {
+            store::Measurement m;
+            m.scheduleId = f.storedId;
+            m.kind = "host";
+            m.seconds = r.secondsMedian;
+            m.spread = r.secondsMax - r.secondsMin;
+            m.detail = r.verification() + "; " + std::to_string(r.runs) + " runs on " + std::to_string(r.threads) + " thread(s)";
+            std::string error;
+            project->addMeasurement(m, error);
+        }
+        out << (i ? ", " : "") << "{\"id\": " << f.storedId << ", \"status\": \"ok\", \"modeled\": " << f.result.seconds
+            << ", \"measured\": " << r.secondsMedian << ", \"min\": " << r.secondsMin << ", \"max\": " << r.secondsMax
+            << ", \"runs\": " << r.runs << ", \"threads\": " << r.threads << ", \"gflops\": " << r.gflops
+            << ", \"peak_fraction\": " << r.peakFraction << ", \"verification\": " << jsonString(r.verification()) << "}";
+        if (!json)
+            std::printf("  %-6s %12s %12s %7.2f %9.1f %5.0f%%  %s\n", id.c_str(), timeText(f.result.seconds).c_str(),
+                        timeText(r.secondsMedian).c_str(), r.secondsMedian / f.result.seconds, r.gflops,
+                        100 * r.peakFraction, r.verification().c_str());
+    }
+    out << "]";
+    const auto rho = spearman(modeled, measured);
+    if (!json)
+        std::printf("  rank correlation (Spearman's rho) over %zu schedules: %s\n", modeled.size(),
+                    rho ? std::to_string(*rho).c_str() : "n/a (fewer than two distinct figures)");
+    return "{\"schedules\": " + out.str() + ", \"spearman_rho\": " + (rho ? std::to_string(*rho) : "null") + "}";
+}
+
 // Simulates the `count` best modeled schedules on a virtual target and prints (or, for --json, returns
 // as a JSON array) measured against modeled with Spearman's rank correlation; stores each figure.
 std::string measureBest(const std::vector<Found>& found, const std::vector<schedule::Space>& spaces,
                         const ir::Kernel& kernel, const ir::Target& target, std::size_t count, store::Project* project,
-                        bool json) {
+                        bool json, const codegen::Options& codegenOptions) {
     if (count == 0)
         return "[]";
-    if (!target.features.empty()) {
-        std::fprintf(stderr, "isamap: --measure on a host target needs generated code, which this version cannot "
-                             "produce yet; nothing was measured\n");
-        return "[]";
-    }
+    if (!target.features.empty())
+        return measureOnHost(found, spaces, kernel, target, count, project, json, codegenOptions);
     std::vector<double> modeled, simulated;
     std::ostringstream out;
     out << "[";
@@ -267,12 +321,14 @@ std::string measureBest(const std::vector<Found>& found, const std::vector<sched
 } // namespace
 
 int tuneCommand(const std::vector<std::string>& args) {
-    auto split = splitArgs(args, {"target", "kernel", "strategy", "budget", "seed", "constraints", "project", "top", "measure"});
+    auto split = splitArgs(args, {"target", "kernel", "strategy", "budget", "seed", "constraints", "project", "top", "measure",
+                                  "threads", "emit"});
     if (!split.error.empty())
         return usage(split.error, kTuneUsage);
     for (const auto& [name, value] : split.options)
         if (name != "target" && name != "kernel" && name != "strategy" && name != "budget" && name != "seed" &&
-            name != "constraints" && name != "project" && name != "top" && name != "measure" && name != "json")
+            name != "constraints" && name != "project" && name != "top" && name != "measure" && name != "json" &&
+            name != "threads" && name != "emit" && name != "pack-kept")
             return usage("unknown option --" + name, kTuneUsage);
     if (split.positional.size() != 1 || !split.options.count("target"))
         return usage("tune takes one kernel and --target", kTuneUsage);
@@ -296,6 +352,15 @@ int tuneCommand(const std::vector<std::string>& args) {
     if (split.options.count("measure"))
         measure = static_cast<std::size_t>(std::max(0, std::atoi(split.options["measure"].c_str())));
     options.keepBest = std::max(top, measure);
+    codegen::Options codegenOptions;
+    if (split.options.count("threads"))
+        codegenOptions.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
+    codegenOptions.packKeptInputs = split.options.count("pack-kept") > 0;
+    const std::string emit = split.options.count("emit") ? split.options["emit"] : "";
+    if (!emit.empty() && emit != "llvm" && emit != "asm")
+        return usage("--emit takes llvm or asm", kTuneUsage);
+    if (!emit.empty() && json)
+        return usage("--emit prints code after the table; it does not combine with --json", kTuneUsage);
     const std::string strategyName = split.options.count("strategy") ? split.options["strategy"] : "annealing";
     std::string error;
     auto strategy = search::makeStrategy(strategyName, error);
@@ -443,7 +508,8 @@ int tuneCommand(const std::vector<std::string>& args) {
         found.resize(std::max(top, measure));
     for (auto& f : found)
         f.storedId = recorder.addSchedule(spaces[f.spaceIndex], f.result.schedule, f.result.seconds);
-    const auto measured = measureBest(found, spaces, *kernel, target->target, measure, project ? &*project : nullptr, json);
+    const auto measured =
+        measureBest(found, spaces, *kernel, target->target, measure, project ? &*project : nullptr, json, codegenOptions);
     if (found.size() > top)
         found.resize(top);
     recorder.finish(cancelled ? "cancelled" : found.empty() ? "failed" : "finished", evaluations,
@@ -496,6 +562,12 @@ int tuneCommand(const std::vector<std::string>& args) {
     if (project)
         std::printf("\nstored in %s as run %lld; show one with: isamap schedule show ID --project %s\n",
                     project->path().c_str(), static_cast<long long>(runId), project->path().c_str());
+    if (!emit.empty()) {
+        std::printf("\n%s of the best schedule:\n", emit == "llvm" ? "optimised LLVM IR" : "host assembly");
+        if (!printCode(*kernel, target->target, *bestFound.candidate, spaces[bestFound.spaceIndex],
+                       bestFound.result.schedule, codegenOptions, emit))
+            return 1;
+    }
     return cancelled ? 130 : 0;
 }
 
@@ -512,58 +584,19 @@ int scheduleCommand(const std::vector<std::string>& args) {
     } catch (...) {
         return usage("the schedule id is a number", line);
     }
-    std::string error;
-    auto project = store::Project::open(split.options["project"], error);
-    if (!project) {
-        std::cerr << "isamap: " << error << "\n";
+    auto stored = loadStoredSchedule(split.options["project"], id);
+    if (!stored)
         return 1;
-    }
-    auto record = project->schedule(id, error);
-    if (!record) {
-        std::cerr << "isamap: " << error << "\n";
-        return 1;
-    }
-    auto kernels = project->kernels(error);
-    auto targetsStored = kernels ? project->targets(error) : std::nullopt;
-    if (!targetsStored) {
-        std::cerr << "isamap: " << error << "\n";
-        return 1;
-    }
-    auto textOf = [](const auto& records, std::int64_t wanted) {
-        for (const auto& r : records)
-            if (r.id == wanted)
-                return r.text;
-        return std::string();
-    };
-    auto kernelModule = loadModule({"kernel #" + std::to_string(record->kernelId), textOf(*kernels, record->kernelId)});
-    auto targetModule = loadModule({"target #" + std::to_string(record->targetId), textOf(*targetsStored, record->targetId)});
-    if (!kernelModule || !targetModule || kernelModule->kernels.empty() || targetModule->targets.empty()) {
-        std::cerr << "isamap: schedule " << id << " refers to a kernel or target the project does not hold intact\n";
-        return 1;
-    }
-    const ir::Kernel& kernel = kernelModule->kernels.front();
-    const ir::Target& target = targetModule->targets.front();
-    const auto mapped = mapping::mapKernel(kernel, target);
-    const mapping::Candidate* candidate = nullptr;
-    for (const auto& c : mapped.candidates)
-        if (c.key == record->candidateKey)
-            candidate = &c;
-    if (!candidate) {
-        std::cerr << "isamap: schedule " << id << " uses candidate '" << record->candidateKey
-                  << "', which the mapper no longer finds for this kernel and target\n";
-        return 1;
-    }
-    auto space = schedule::makeSpace(kernel, target, *candidate, error);
-    auto s = space ? schedule::parseSchedule(*space, record->text, error) : std::nullopt;
-    if (!s) {
-        std::cerr << "isamap: schedule " << id << ": " << error << "\n";
-        return 1;
-    }
-    const auto b = cost::explain(*space, *s);
+    const auto& kernel = stored->kernel;
+    const auto& target = stored->target;
+    const auto& space = stored->space;
+    const auto& s = stored->schedule;
+    const auto& record = stored->record;
+    const auto b = cost::explain(space, s);
     std::printf("schedule %lld of run %lld: kernel %s (%s) on %s, modeled %s, %s\n\n%s", static_cast<long long>(id),
-                static_cast<long long>(record->runId), kernel.name.c_str(), paramsText(kernel.params).c_str(),
+                static_cast<long long>(record.runId), kernel.name.c_str(), paramsText(kernel.params).c_str(),
                 target.name.c_str(), timeText(b.seconds).c_str(), b.bound.c_str(),
-                schedule::printLoopNest(*space, *s).c_str());
+                schedule::printLoopNest(space, s).c_str());
     return 0;
 }
 

@@ -376,6 +376,75 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
     return std::nullopt;
 }
 
+namespace {
+// The kernel with the output's dimensions fixed at `point` and its result going to a one-element tensor.
+Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const std::string& scratch) {
+    Kernel one = k;
+    Statement& s = one.statements.front();
+    std::map<std::string, std::int64_t> fixed;
+    for (std::size_t i = 0; i < s.target.indices.size(); ++i)
+        fixed[s.target.indices[i].terms.front().dim] = point[i];
+    std::function<void(Expr&)> pin = [&](Expr& e) {
+        if (e.kind == Expr::Kind::Access)
+            for (auto& idx : e.access.indices) {
+                std::vector<AffineTerm> kept;
+                for (const auto& t : idx.terms) {
+                    const auto it = fixed.find(t.dim);
+                    if (it == fixed.end())
+                        kept.push_back(t);
+                    else
+                        idx.constant += t.coeff * it->second;
+                }
+                idx.terms = std::move(kept);
+            }
+        for (auto& a : e.args)
+            pin(a);
+    };
+    pin(s.value);
+    const TensorDecl* out = k.findTensor(s.target.tensor);
+    TensorDecl result;
+    result.name = scratch;
+    result.role = TensorRole::Out;
+    result.type = out->type;
+    result.shape = {SizeExpr::constant(1)};
+    // The whole output is not needed: dropping it saves allocating it for every sampled point.
+    const std::string original = out->name;
+    one.tensors.erase(std::remove_if(one.tensors.begin(), one.tensors.end(),
+                                     [&](const TensorDecl& t) { return t.name == original; }),
+                      one.tensors.end());
+    one.tensors.push_back(result);
+    s.target.tensor = scratch;
+    s.target.indices = {AffineExpr{}};
+    return one;
+}
+} // namespace
+
+std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
+                                    const std::vector<std::vector<std::int64_t>>& points, std::vector<double>& values) {
+    if (k.statements.size() != 1)
+        return "kernel '" + k.name + "' has more than one statement";
+    for (const auto& idx : k.statements.front().target.indices)
+        if (idx.terms.size() != 1 || idx.terms[0].coeff != 1 || idx.constant != 0)
+            return "kernel '" + k.name + "' writes its output through an index expression";
+    const std::string scratch = "__value";
+    values.clear();
+    for (const auto& point : points) {
+        Kernel one = pinnedAt(k, point, scratch);
+        Buffers buffers;
+        for (const auto& t : k.tensors)
+            if (t.role == TensorRole::In)
+                buffers[t.name] = inputs.at(t.name);
+        if (k.findTensor(k.statements.front().target.tensor)->role == TensorRole::InOut) {
+            // An inout output starts from its own value: fold it in after the statement.
+            return "kernel '" + k.name + "' accumulates into an inout tensor; sample it whole instead";
+        }
+        if (auto error = run(one, buffers))
+            return error;
+        values.push_back(buffers.at(scratch).at({0}));
+    }
+    return std::nullopt;
+}
+
 std::optional<std::string> run(const Graph& g, const Module& module, Buffers& buffers) {
     const ParamValues params = g.paramValues();
     for (const auto& t : g.tensors) {

@@ -1,0 +1,172 @@
+// isamap export and isamap worker: generated code written out for a user's program, and the process
+// in which measurements run; plus the helpers that load a stored schedule and print its code.
+#include "cli/commands.h"
+#include "cli/support.h"
+
+#include "codegen/codegen.h"
+#include "measure/measure.h"
+#include "support/resources.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+namespace isamap::cli {
+
+std::string selfExecutable() {
+    std::error_code ec;
+    const auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string("isamap") : path.string();
+}
+
+std::optional<StoredSchedule> loadStoredSchedule(const std::string& path, std::int64_t id) {
+    std::string error;
+    auto project = store::Project::open(path, error);
+    auto record = project ? project->schedule(id, error) : std::nullopt;
+    auto kernels = record ? project->kernels(error) : std::nullopt;
+    auto targets = kernels ? project->targets(error) : std::nullopt;
+    if (!targets) {
+        std::cerr << "isamap: " << error << "\n";
+        return std::nullopt;
+    }
+    auto textOf = [](const auto& records, std::int64_t wanted) {
+        for (const auto& r : records)
+            if (r.id == wanted)
+                return r.text;
+        return std::string();
+    };
+    auto kernelModule = loadModule({"kernel #" + std::to_string(record->kernelId), textOf(*kernels, record->kernelId)});
+    auto targetModule = loadModule({"target #" + std::to_string(record->targetId), textOf(*targets, record->targetId)});
+    if (!kernelModule || !targetModule || kernelModule->kernels.empty() || targetModule->targets.empty()) {
+        std::cerr << "isamap: schedule " << id << " refers to a kernel or target the project does not hold intact\n";
+        return std::nullopt;
+    }
+    StoredSchedule out;
+    out.record = *record;
+    out.kernel = kernelModule->kernels.front();
+    out.target = targetModule->targets.front();
+    const auto mapped = mapping::mapKernel(out.kernel, out.target);
+    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
+                                        [&](const mapping::Candidate& c) { return c.key == record->candidateKey; });
+    if (candidate == mapped.candidates.end()) {
+        std::cerr << "isamap: schedule " << id << " uses candidate '" << record->candidateKey
+                  << "', which the mapper no longer finds for this kernel and target\n";
+        return std::nullopt;
+    }
+    out.candidate = *candidate;
+    auto space = schedule::makeSpace(out.kernel, out.target, out.candidate, error);
+    auto s = space ? schedule::parseSchedule(*space, record->text, error) : std::nullopt;
+    if (!s) {
+        std::cerr << "isamap: schedule " << id << ": " << error << "\n";
+        return std::nullopt;
+    }
+    out.space = std::move(*space);
+    out.schedule = std::move(*s);
+    return out;
+}
+
+bool printCode(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+               const schedule::Space& space, const schedule::Schedule& s, const codegen::Options& options,
+               const std::string& what) {
+    std::string error;
+    auto code = codegen::generate(kernel, target, candidate, space, s, options, error);
+    if (!code) {
+        std::cerr << "isamap: cannot generate code: " << error << "\n";
+        return false;
+    }
+    if (what == "llvm") {
+        std::fputs(code->llvmIR().c_str(), stdout);
+        return true;
+    }
+    const std::string assembly = code->assembly(error);
+    if (assembly.empty()) {
+        std::cerr << "isamap: " << error << "\n";
+        return false;
+    }
+    std::fputs(assembly.c_str(), stdout);
+    return true;
+}
+
+namespace {
+
+bool writeText(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream out(path);
+    out << text;
+    if (!out) {
+        std::cerr << "isamap: cannot write " << path.string() << "\n";
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+int exportCommand(const std::vector<std::string>& args) {
+    const char* line = "export KERNEL --schedule ID --project P.isamap -o DIR [--threads N] [--name SYMBOL]";
+    auto split = splitArgs(args, {"schedule", "project", "o", "threads", "name"});
+    if (!split.error.empty())
+        return usage(split.error, line);
+    if (split.positional.size() != 1 || !split.options.count("schedule") || !split.options.count("project") ||
+        !split.options.count("o"))
+        return usage("export takes a kernel name, --schedule, --project and -o", line);
+    std::int64_t id = 0;
+    try {
+        id = std::stoll(split.options["schedule"]);
+    } catch (...) {
+        return usage("the schedule id is a number", line);
+    }
+    auto stored = loadStoredSchedule(split.options["project"], id);
+    if (!stored)
+        return 1;
+    if (stored->kernel.name != split.positional[0]) {
+        std::cerr << "isamap: schedule " << id << " is a schedule of kernel " << stored->kernel.name << ", not "
+                  << split.positional[0] << "\n";
+        return 1;
+    }
+    codegen::Options options;
+    if (split.options.count("threads"))
+        options.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
+    options.functionName = split.options.count("name") ? split.options["name"] : "";
+    std::string error;
+    auto code = codegen::generate(stored->kernel, stored->target, stored->candidate, stored->space, stored->schedule,
+                                  options, error);
+    if (!code) {
+        std::cerr << "isamap: cannot generate code: " << error << "\n";
+        return 1;
+    }
+    const std::filesystem::path dir = split.options["o"];
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        std::cerr << "isamap: cannot create " << dir.string() << ": " << ec.message() << "\n";
+        return 1;
+    }
+    const auto object = dir / (code->functionName() + ".o");
+    const auto header = dir / (code->functionName() + ".h");
+    const auto runtime = dir / "isamap_runtime.c";
+    if (!code->writeObject(object.string(), error)) {
+        std::cerr << "isamap: " << error << "\n";
+        return 1;
+    }
+    std::ifstream runtimeSource(resourcePath("runtime/isamap_runtime.c"));
+    const std::string runtimeText((std::istreambuf_iterator<char>(runtimeSource)), std::istreambuf_iterator<char>());
+    if (runtimeText.empty()) {
+        std::cerr << "isamap: the runtime source runtime/isamap_runtime.c is missing from the resources\n";
+        return 1;
+    }
+    if (!writeText(header, code->cHeader()) || !writeText(runtime, runtimeText))
+        return 1;
+    std::printf("wrote %s, %s and %s\nbuild: cc -O2 your_program.c %s %s -lpthread\n", object.string().c_str(),
+                header.string().c_str(), runtime.string().c_str(), object.filename().string().c_str(),
+                runtime.filename().string().c_str());
+    return 0;
+}
+
+int workerCommand(const std::vector<std::string>& args) {
+    if (!args.empty())
+        return usage("worker takes no arguments: it reads a job on its standard input", "worker");
+    return measure::serveWorker(stdin, stdout);
+}
+
+} // namespace isamap::cli

@@ -1,0 +1,94 @@
+// Code generation through LLVM for host targets: a scheduled kernel becomes native code.
+//
+// Takes a checked kernel, a host target, one valid mapping candidate, its schedule space and a legal
+// schedule. Gives LLVM IR that runs the loop nest the schedule says:
+//   - the outermost level's parallel loops spread over a small thread pool (runtime.h);
+//   - each level's loops stepping through its tile in tiles of the level below, in the level's order;
+//   - the innermost (register) tile fully unrolled into calls of the mapped instruction, lowered
+//     through the instruction's own `lower llvm` steps (docs/targets.md);
+//   - the output's register tile kept in registers for as long as the innermost loops leave it in
+//     place (the reduction sweep), loaded or zeroed before and stored after;
+//   - inputs whose layout the instruction cannot read directly (a transposed operand, interleaved
+//     pairs for a dot-product instruction, a padded convolution input) packed into the instruction's
+//     operand layout at the schedule's cache level, zero-filled past the edges;
+//   - tiles that do not divide the problem handled by masked loads and stores and clamped calls.
+// The code can be optimised and shown (LLVM IR, assembly), compiled in process (jit.h), or written
+// as an object file with a C header for a user's program.
+//
+//   std::string error;
+//   auto code = codegen::generate(kernel, target, candidate, space, schedule, {}, error);
+//   std::string ir = code->llvmIR();
+#pragma once
+
+#include "ir/ir.h"
+#include "mapping/mapping.h"
+#include "schedule/schedule.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace isamap::codegen {
+
+struct Options {
+    int threads = 0;                // workers for the parallel loops; 0: the target unit's count
+    // Pack every input the schedule keeps in a cache level (at the outermost such level), as BLAS
+    // libraries pack their panels; otherwise only where the instruction cannot read the layout.
+    bool packKeptInputs = false;
+    // Software prefetch of the next reduction step's input lines, through the target's line moves.
+    bool prefetch = true;
+    // Plants a fault in the generated code (for testing the measuring worker): a store through a null
+    // pointer, or a loop that never ends.
+    enum class Fault { None, Crash, Hang };
+    Fault fault = Fault::None;
+    std::string functionName;       // the exported symbol; empty: "isamap_" + the kernel's name
+};
+
+// One argument of the generated function: a pointer to a kernel tensor's storage.
+struct Argument {
+    std::string tensor;
+    ir::ScalarType type = ir::ScalarType::f32;
+    std::vector<std::int64_t> shape;
+    std::int64_t storageElements = 0; // elements the pointer must reach (from its strides)
+    bool output = false;
+};
+
+// What the plan decided, in words, for the code view and the command line.
+struct Decisions {
+    std::vector<std::string> lines;
+};
+
+class Code {
+public:
+    ~Code();
+    Code(const Code&) = delete;
+    Code& operator=(const Code&) = delete;
+
+    const std::string& functionName() const;
+    const std::vector<Argument>& arguments() const;
+    const Decisions& decisions() const;
+    int threads() const;
+
+    std::string llvmIR() const; // after optimisation
+    // Host assembly, or empty with `error`.
+    std::string assembly(std::string& error) const;
+    bool writeObject(const std::string& path, std::string& error) const;
+    // A C header declaring the function, with the arguments' shapes and the runtime it needs.
+    std::string cHeader() const;
+
+    struct Impl;
+    explicit Code(std::unique_ptr<Impl> impl);
+    Impl& impl() { return *impl_; }
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// Lowers and optimises for this CPU. Empty with `error` when the target is not a host target, the CPU
+// lacks a feature the instruction needs, the schedule is illegal, or a construct has no lowering.
+std::unique_ptr<Code> generate(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                               const schedule::Space& space, const schedule::Schedule& schedule,
+                               const Options& options, std::string& error);
+
+} // namespace isamap::codegen

@@ -1,0 +1,761 @@
+#include "codegen/emit.h"
+
+#include "ir/types.h"
+
+#include <llvm/IR/Function.h>
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Module.h>
+
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace isamap::codegen {
+
+using namespace llvm;
+
+namespace {
+
+std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+std::vector<std::string> words(const std::string& step) {
+    std::istringstream in(step);
+    std::vector<std::string> out;
+    for (std::string w; in >> w;)
+        out.push_back(w);
+    return out;
+}
+
+// The current range of positions [lo, hi) of each loop dimension.
+struct Range {
+    Value* lo = nullptr;
+    Value* hi = nullptr;
+};
+using Ranges = std::vector<Range>;
+using Values = std::vector<Value*>;
+
+class Emitter {
+public:
+    Emitter(const Plan& plan, Module& module) : p_(plan), m_(module), c_(module.getContext()), b_(c_) {
+        i1_ = b_.getInt1Ty();
+        i32_ = b_.getInt32Ty();
+        i64_ = b_.getInt64Ty();
+        ptr_ = b_.getPtrTy();
+    }
+
+    bool run(std::string& error) {
+        Function* task = emitTask(error);
+        if (!task)
+            return false;
+        Function* args = emitArgsEntry(task);
+        emitTypedEntry(args);
+        return true;
+    }
+
+private:
+    // ---- types and small helpers -------------------------------------------------------------
+
+    Type* elementType(ir::ScalarType t) const {
+        switch (t) {
+        case ir::ScalarType::f32: return b_.getFloatTy();
+        case ir::ScalarType::f16: return b_.getHalfTy();
+        case ir::ScalarType::bf16: return b_.getInt16Ty(); // raw bits; the instruction's lowering reinterprets them
+        case ir::ScalarType::i8:
+        case ir::ScalarType::u8: return b_.getInt8Ty();
+        case ir::ScalarType::i32: return b_.getInt32Ty();
+        }
+        return b_.getFloatTy();
+    }
+    Type* operandType(const PlannedOperand& op) const {
+        Type* e = elementType(op.type);
+        return op.scalar ? e : FixedVectorType::get(e, static_cast<unsigned>(op.elements));
+    }
+    Value* constant(std::int64_t v) { return b_.getInt64(static_cast<std::uint64_t>(v)); }
+    Value* minimum(Value* a, Value* b) { return b_.CreateSelect(b_.CreateICmpSLT(a, b), a, b); }
+    Value* all(const Values& conditions) {
+        Value* v = b_.getTrue();
+        for (Value* c : conditions)
+            v = b_.CreateAnd(v, c);
+        return v;
+    }
+    Value* elementAddress(Value* base, ir::ScalarType t, Value* offset) {
+        return b_.CreateGEP(elementType(t), base, offset);
+    }
+
+    // A counted loop [0, trip) carrying `carried` through phis; `body` gets the counter and the carried
+    // values and gives the values for the next iteration. Returns the values after the last iteration.
+    Values loop(Value* trip, const Values& carried, const std::function<Values(Value*, const Values&)>& body) {
+        Function* f = b_.GetInsertBlock()->getParent();
+        BasicBlock* before = b_.GetInsertBlock();
+        BasicBlock* header = BasicBlock::Create(c_, "loop", f);
+        BasicBlock* exit = BasicBlock::Create(c_, "loop.end", f);
+        b_.CreateBr(header);
+        b_.SetInsertPoint(header);
+        PHINode* counter = b_.CreatePHI(i64_, 2);
+        counter->addIncoming(constant(0), before);
+        std::vector<PHINode*> phis;
+        Values current;
+        for (Value* v : carried) {
+            PHINode* phi = b_.CreatePHI(v->getType(), 2);
+            phi->addIncoming(v, before);
+            phis.push_back(phi);
+            current.push_back(phi);
+        }
+        Values next = body(counter, current);
+        Value* advanced = b_.CreateAdd(counter, constant(1));
+        BasicBlock* latch = b_.GetInsertBlock();
+        counter->addIncoming(advanced, latch);
+        for (std::size_t i = 0; i < phis.size(); ++i)
+            phis[i]->addIncoming(next[i], latch);
+        b_.CreateCondBr(b_.CreateICmpSLT(advanced, trip), header, exit);
+        b_.SetInsertPoint(exit);
+        return next;
+    }
+
+    // Runs `whenTrue` or `whenFalse` on `condition`, merging the values each gives.
+    Values branch(Value* condition, const std::function<Values()>& whenTrue, const std::function<Values()>& whenFalse) {
+        Function* f = b_.GetInsertBlock()->getParent();
+        BasicBlock* yes = BasicBlock::Create(c_, "full", f);
+        BasicBlock* no = BasicBlock::Create(c_, "edge", f);
+        BasicBlock* join = BasicBlock::Create(c_, "join", f);
+        b_.CreateCondBr(condition, yes, no);
+        b_.SetInsertPoint(yes);
+        Values a = whenTrue();
+        BasicBlock* yesEnd = b_.GetInsertBlock();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(no);
+        Values c = whenFalse();
+        BasicBlock* noEnd = b_.GetInsertBlock();
+        b_.CreateBr(join);
+        b_.SetInsertPoint(join);
+        Values merged;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            PHINode* phi = b_.CreatePHI(a[i]->getType(), 2);
+            phi->addIncoming(a[i], yesEnd);
+            phi->addIncoming(c[i], noEnd);
+            merged.push_back(phi);
+        }
+        return merged;
+    }
+
+    // ---- the task: one worker's share of the parallel iterations --------------------------------
+
+    Function* emitTask(std::string& error) {
+        auto* type = FunctionType::get(b_.getVoidTy(), {ptr_, i64_, i64_}, false);
+        Function* task = Function::Create(type, Function::InternalLinkage, p_.functionName + "_task", m_);
+        task->addParamAttr(0, Attribute::NoAlias);
+        b_.SetInsertPoint(BasicBlock::Create(c_, "entry", task));
+        Value* args = task->getArg(0);
+        for (const auto& op : p_.operands) {
+            const auto argument = std::find_if(p_.arguments.begin(), p_.arguments.end(),
+                                               [&](const Argument& a) { return a.tensor == op.tensor; });
+            Value* slot = b_.CreateGEP(ptr_, args, constant(argument - p_.arguments.begin()));
+            base_.push_back(b_.CreateLoad(ptr_, slot, op.tensor));
+        }
+        allocatePackBuffers();
+        Ranges whole;
+        for (auto e : p_.extents)
+            whole.push_back({constant(0), constant(e)});
+        Value* count = b_.CreateSub(task->getArg(2), task->getArg(1));
+        loop(count, {}, [&](Value* i, const Values&) {
+            Ranges r = whole;
+            decomposeParallel(b_.CreateAdd(task->getArg(1), i), r);
+            emitPacksAfter(static_cast<int>(p_.parallelLoops) - 1, r, true);
+            emitLoops(p_.parallelLoops, r);
+            return Values{};
+        });
+        if (!error_.empty()) {
+            error = error_;
+            return nullptr;
+        }
+        freePackBuffers();
+        b_.CreateRetVoid();
+        return task;
+    }
+
+    std::int64_t parallelCount() const {
+        std::int64_t n = 1;
+        for (std::size_t i = 0; i < p_.parallelLoops; ++i)
+            n *= ceilDiv(p_.loops[i].tile, p_.loops[i].step);
+        return n;
+    }
+
+    // The parallel loops' positions of flat iteration `index` (the last loop varying fastest).
+    void decomposeParallel(Value* index, Ranges& r) {
+        for (std::size_t i = p_.parallelLoops; i-- > 0;) {
+            const auto& l = p_.loops[i];
+            const std::int64_t trips = ceilDiv(l.tile, l.step);
+            Value* position = b_.CreateURem(index, constant(trips));
+            index = b_.CreateUDiv(index, constant(trips));
+            auto& range = r[static_cast<std::size_t>(l.dim)];
+            Value* lo = b_.CreateAdd(range.lo, b_.CreateMul(position, constant(l.step)));
+            range = {lo, minimum(b_.CreateAdd(lo, constant(l.step)), range.hi)};
+        }
+    }
+
+    void allocatePackBuffers() {
+        FunctionCallee alloc = m_.getOrInsertFunction("aligned_alloc", FunctionType::get(ptr_, {i64_, i64_}, false));
+        packBuffer_.assign(p_.operands.size(), nullptr);
+        packLo_.assign(p_.operands.size(), Values(p_.extents.size(), nullptr));
+        for (std::size_t o = 0; o < p_.operands.size(); ++o) {
+            const auto& op = p_.operands[o];
+            if (!op.packed)
+                continue;
+            std::int64_t bytes = op.packCalls * op.elements * ir::byteSize(op.type);
+            bytes = (bytes + 63) / 64 * 64;
+            packBuffer_[o] = b_.CreateCall(alloc, {constant(64), constant(bytes)}, op.tensor + ".packed");
+        }
+    }
+    void freePackBuffers() {
+        FunctionCallee release = m_.getOrInsertFunction("free", FunctionType::get(b_.getVoidTy(), {ptr_}, false));
+        for (Value* buffer : packBuffer_)
+            if (buffer)
+                b_.CreateCall(release, {buffer});
+    }
+
+    // ---- the loop nest ------------------------------------------------------------------------
+
+    void emitLoops(std::size_t i, const Ranges& r) {
+        if (i == p_.sweepBegin) {
+            emitRegisterTile(r);
+            return;
+        }
+        stepLoop(i, r, {}, [&](const Ranges& child, const Values&) {
+            emitLoops(i + 1, child);
+            return Values{};
+        });
+    }
+
+    // Loop i of the plan over the current range of its dimension, in steps of the level below.
+    Values stepLoop(std::size_t i, const Ranges& r, const Values& carried,
+                    const std::function<Values(const Ranges&, const Values&)>& body) {
+        const auto& l = p_.loops[i];
+        const Range range = r[static_cast<std::size_t>(l.dim)];
+        Value* trip = b_.CreateUDiv(b_.CreateAdd(b_.CreateSub(range.hi, range.lo), constant(l.step - 1)), constant(l.step));
+        return loop(trip, carried, [&](Value* counter, const Values& values) {
+            Ranges child = r;
+            Value* lo = b_.CreateAdd(range.lo, b_.CreateMul(counter, constant(l.step)));
+            child[static_cast<std::size_t>(l.dim)] = {lo, minimum(b_.CreateAdd(lo, constant(l.step)), range.hi)};
+            emitPacksAfter(static_cast<int>(i), child, false);
+            return body(child, values);
+        });
+    }
+
+    // A range holds a whole register tile whose calls all reach the kernel (no masked lanes).
+    Value* wholeTile(const Ranges& r, bool outputDims) {
+        const auto& out = p_.operands[p_.output];
+        Values conditions;
+        for (std::size_t d = 0; d < p_.extents.size(); ++d) {
+            if (out.dependsOn[d] != outputDims)
+                continue;
+            conditions.push_back(b_.CreateICmpEQ(b_.CreateSub(r[d].hi, r[d].lo), constant(p_.registerTile[d])));
+            if (raggedDim(d))
+                conditions.push_back(b_.CreateICmpSLT(r[d].hi, constant(p_.extents[d])));
+        }
+        return all(conditions);
+    }
+    // A mapped dimension whose last instruction tile runs past the kernel's extent.
+    bool raggedDim(std::size_t d) const {
+        for (std::size_t e = 0; e < p_.loopOfInstructionDim.size(); ++e)
+            if (p_.loopOfInstructionDim[e] == static_cast<int>(d))
+                return p_.kernelExtentOf[e] % p_.instructionExtents[e] != 0;
+        return false;
+    }
+
+    void emitRegisterTile(const Ranges& r) {
+        branch(
+            wholeTile(r, true), [&] { registerTile(r, true); return Values{}; },
+            [&] { registerTile(r, false); return Values{}; });
+    }
+
+    // The output's register tile: accumulators loaded (or started at the identity), the sweep, stored.
+    void registerTile(const Ranges& r, bool whole) {
+        const auto slots = accumulatorSlots();
+        Value* first = firstVisit(r);
+        Values acc;
+        for (const auto& q : slots)
+            acc.push_back(initialAccumulator(r, q, whole, first));
+        acc = sweep(p_.sweepBegin, r, acc, whole);
+        for (std::size_t i = 0; i < slots.size(); ++i)
+            storeAccumulator(r, slots[i], whole, acc[i]);
+    }
+
+    Values sweep(std::size_t i, const Ranges& r, const Values& acc, bool wholeOutput) {
+        if (i == p_.loops.size()) {
+            if (!wholeOutput)
+                return calls(r, acc, false);
+            return branch(
+                wholeTile(r, false), [&] { return calls(r, acc, true); }, [&] { return calls(r, acc, false); });
+        }
+        return stepLoop(i, r, acc, [&](const Ranges& child, const Values& values) {
+            return sweep(i + 1, child, values, wholeOutput);
+        });
+    }
+
+    // The accumulators: one per register-tile position of the dimensions the output depends on.
+    std::vector<std::vector<std::int64_t>> accumulatorSlots() const {
+        const auto& out = p_.operands[p_.output];
+        std::vector<std::vector<std::int64_t>> slots{std::vector<std::int64_t>(p_.extents.size(), 0)};
+        for (std::size_t d = 0; d < p_.extents.size(); ++d) {
+            if (!out.dependsOn[d])
+                continue;
+            std::vector<std::vector<std::int64_t>> grown;
+            for (const auto& s : slots)
+                for (std::int64_t q = 0; q < p_.registerTile[d]; ++q) {
+                    auto t = s;
+                    t[d] = q;
+                    grown.push_back(t);
+                }
+            slots = std::move(grown);
+        }
+        return slots;
+    }
+    std::size_t slotOf(const std::vector<std::int64_t>& q) const {
+        const auto& out = p_.operands[p_.output];
+        std::size_t slot = 0;
+        for (std::size_t d = 0; d < p_.extents.size(); ++d)
+            if (out.dependsOn[d])
+                slot = slot * static_cast<std::size_t>(p_.registerTile[d]) + static_cast<std::size_t>(q[d]);
+        return slot;
+    }
+
+    // True on the register tile's first visit: every dimension the output does not depend on at 0.
+    Value* firstVisit(const Ranges& r) {
+        const auto& out = p_.operands[p_.output];
+        Values conditions;
+        for (std::size_t d = 0; d < p_.extents.size(); ++d)
+            if (!out.dependsOn[d])
+                conditions.push_back(b_.CreateICmpEQ(r[d].lo, constant(0)));
+        return all(conditions);
+    }
+
+    // Positions of a call at offset `q` in the register tile; clamped into the range when the tile is
+    // cut by an edge, with `valid` saying whether the call is real.
+    Values callPositions(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value*& valid) {
+        Values pos;
+        Values conditions;
+        for (std::size_t d = 0; d < p_.extents.size(); ++d) {
+            Value* at = b_.CreateAdd(r[d].lo, constant(q[d]));
+            if (!whole && q[d] > 0) {
+                Value* inside = b_.CreateICmpSLT(at, r[d].hi);
+                conditions.push_back(inside);
+                at = b_.CreateSelect(inside, at, b_.CreateSub(r[d].hi, constant(1)));
+            }
+            pos.push_back(at);
+        }
+        valid = all(conditions);
+        return pos;
+    }
+
+    // Per element of the operand: is it a real kernel point at these positions (not padding)?
+    Value* laneMask(const PlannedOperand& op, const Values& pos) {
+        const auto lanes = static_cast<unsigned>(op.elements);
+        Value* mask = ConstantVector::getSplat(ElementCount::getFixed(lanes), b_.getTrue());
+        for (std::size_t e = 0; e < p_.instructionExtents.size(); ++e) {
+            std::vector<Constant*> index;
+            for (const auto& element : op.elementIndex)
+                index.push_back(b_.getInt64(static_cast<std::uint64_t>(element[e])));
+            Value* lane = ConstantVector::get(index);
+            Value* remaining;
+            if (p_.loopOfInstructionDim[e] < 0)
+                remaining = constant(1);
+            else
+                remaining = b_.CreateSub(constant(p_.kernelExtentOf[e]),
+                                         b_.CreateMul(pos[static_cast<std::size_t>(p_.loopOfInstructionDim[e])],
+                                                      constant(p_.instructionExtents[e])));
+            mask = b_.CreateAnd(mask, b_.CreateICmpSLT(lane, b_.CreateVectorSplat(lanes, remaining)));
+        }
+        return mask;
+    }
+
+    Value* directOffset(const PlannedOperand& op, const Values& pos) {
+        Value* offset = constant(0);
+        for (std::size_t d = 0; d < pos.size(); ++d)
+            if (op.positionCoeff[d] != 0)
+                offset = b_.CreateAdd(offset, b_.CreateMul(pos[d], constant(op.positionCoeff[d])));
+        return offset;
+    }
+
+    // Pointers to each element of a non-consecutive output, for gathers and scatters.
+    Value* elementPointers(const PlannedOperand& op, Value* base) {
+        std::vector<Constant*> offsets;
+        for (auto o : op.laneOffsets)
+            offsets.push_back(b_.getInt64(static_cast<std::uint64_t>(o)));
+        return b_.CreateGEP(elementType(op.type), base, ConstantVector::get(offsets));
+    }
+
+    Value* initialAccumulator(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* first) {
+        const auto& out = p_.operands[p_.output];
+        Type* type = operandType(out);
+        if (p_.update == ir::Update::Assign)
+            return Constant::getNullValue(type);
+        Value* valid = nullptr;
+        const Values pos = callPositions(r, q, whole, valid);
+        Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
+        const Align align(ir::byteSize(out.type));
+        Value* loaded;
+        if (out.scalar)
+            loaded = b_.CreateAlignedLoad(type, address, align);
+        else if (out.contiguous && whole)
+            loaded = b_.CreateAlignedLoad(type, address, align);
+        else {
+            Value* mask = b_.CreateAnd(laneMask(out, pos), b_.CreateVectorSplat(static_cast<unsigned>(out.elements), valid));
+            loaded = out.contiguous ? b_.CreateMaskedLoad(type, address, align, mask, Constant::getNullValue(type))
+                                    : b_.CreateMaskedGather(type, elementPointers(out, address), align, mask,
+                                                            Constant::getNullValue(type));
+        }
+        if (p_.outputIsInOut)
+            return loaded;
+        return b_.CreateSelect(first, identity(type), loaded);
+    }
+
+    Value* identity(Type* type) {
+        if (p_.update != ir::Update::Max)
+            return Constant::getNullValue(type);
+        Type* e = type->getScalarType();
+        Constant* lowest = e->isFloatingPointTy() ? ConstantFP::getInfinity(e, true)
+                                                  : ConstantInt::get(e, APInt::getSignedMinValue(e->getIntegerBitWidth()));
+        return type->isVectorTy() ? ConstantVector::getSplat(cast<VectorType>(type)->getElementCount(), lowest) : lowest;
+    }
+
+    void storeAccumulator(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* value) {
+        const auto& out = p_.operands[p_.output];
+        Value* valid = nullptr;
+        const Values pos = callPositions(r, q, whole, valid);
+        Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
+        const Align align(ir::byteSize(out.type));
+        if (out.scalar) {
+            if (whole) {
+                b_.CreateAlignedStore(value, address, align);
+                return;
+            }
+            branch(valid, [&] { b_.CreateAlignedStore(value, address, align); return Values{}; }, [] { return Values{}; });
+            return;
+        }
+        if (out.contiguous && whole) {
+            b_.CreateAlignedStore(value, address, align);
+            return;
+        }
+        Value* mask = b_.CreateAnd(laneMask(out, pos), b_.CreateVectorSplat(static_cast<unsigned>(out.elements), valid));
+        if (out.contiguous)
+            b_.CreateMaskedStore(value, address, align, mask);
+        else
+            b_.CreateMaskedScatter(value, elementPointers(out, address), align, mask);
+    }
+
+    // ---- the calls of one register tile -------------------------------------------------------
+
+    Values calls(const Ranges& r, Values acc, bool whole) {
+        std::vector<std::int64_t> q(p_.extents.size(), 0);
+        std::function<void(std::size_t)> walk = [&](std::size_t i) {
+            if (i == p_.registerOrder.size()) {
+                oneCall(r, q, whole, acc);
+                return;
+            }
+            const auto d = static_cast<std::size_t>(p_.registerOrder[i]);
+            for (q[d] = 0; q[d] < p_.registerTile[d]; ++q[d])
+                walk(i + 1);
+            q[d] = 0;
+        };
+        walk(0);
+        return acc;
+    }
+
+    void oneCall(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Values& acc) {
+        Value* valid = nullptr;
+        const Values pos = callPositions(r, q, whole, valid);
+        std::map<std::string, Value*> env;
+        for (std::size_t o = 0; o < p_.operands.size(); ++o)
+            if (o != p_.output)
+                env[p_.operands[o].instructionOperand] = loadInput(o, pos, whole);
+        const std::size_t slot = slotOf(q);
+        env[p_.outputOperand] = acc[slot];
+        Value* result = lowerSteps(env);
+        if (!result)
+            return;
+        acc[slot] = whole ? result : b_.CreateSelect(valid, result, acc[slot]);
+    }
+
+    Value* loadInput(std::size_t o, const Values& pos, bool whole) {
+        const auto& op = p_.operands[o];
+        Type* type = operandType(op);
+        const Align align(ir::byteSize(op.type));
+        if (op.packed) {
+            Value* index = constant(0);
+            for (std::size_t d = 0; d < pos.size(); ++d)
+                if (op.packStride[d] != 0)
+                    index = b_.CreateAdd(index, b_.CreateMul(b_.CreateSub(pos[d], packLo_[o][d]), constant(op.packStride[d])));
+            Value* address = elementAddress(packBuffer_[o], op.type, b_.CreateMul(index, constant(op.elements)));
+            return b_.CreateAlignedLoad(type, address, align);
+        }
+        Value* address = elementAddress(base_[o], op.type, directOffset(op, pos));
+        if (whole || op.scalar)
+            return b_.CreateAlignedLoad(type, address, align);
+        return b_.CreateMaskedLoad(type, address, align, laneMask(op, pos), Constant::getNullValue(type));
+    }
+
+    // ---- the instruction's own lowering -------------------------------------------------------
+
+    // Runs the `lower llvm` steps over the operands' values; the last step's value is the output's.
+    Value* lowerSteps(std::map<std::string, Value*>& env) {
+        Type* outType = env.at(p_.outputOperand)->getType();
+        const unsigned outBits = outType->getPrimitiveSizeInBits().getFixedValue();
+        Value* last = nullptr;
+        for (const auto& step : p_.steps) {
+            const auto w = words(step);
+            if (w.empty())
+                continue;
+            auto operand = [&](std::size_t i) -> Value* {
+                if (i >= w.size()) {
+                    fail("step \"" + step + "\" of " + p_.instruction + " lacks an operand");
+                    return nullptr;
+                }
+                const auto it = env.find(w[i]);
+                if (it != env.end())
+                    return it->second;
+                char* end = nullptr;
+                const long long literal = std::strtoll(w[i].c_str(), &end, 10);
+                if (end && *end == 0)
+                    return b_.getInt32(static_cast<std::uint32_t>(literal));
+                fail("step \"" + step + "\" of " + p_.instruction + " names " + w[i] + ", which is no operand");
+                return nullptr;
+            };
+            if (w[0] == "splat" || w[0] == "splat32") {
+                Value* v = operand(1);
+                if (!v)
+                    return nullptr;
+                if (w[0] == "splat32")
+                    v = b_.CreateBitCast(v, i32_);
+                const unsigned lanes = outBits / v->getType()->getPrimitiveSizeInBits().getFixedValue();
+                env[w[1]] = last = b_.CreateVectorSplat(lanes, v);
+            } else if (w[0] == "zero") {
+                env["zero"] = last = Constant::getNullValue(outType);
+            } else if (w[0] == "fadd" || w[0] == "fmul" || w[0] == "fsub" || w[0] == "add" || w[0] == "mul") {
+                Value* a = operand(1);
+                Value* c = operand(2);
+                if (!a || !c)
+                    return nullptr;
+                const auto opcode = w[0] == "fadd" ? Instruction::FAdd
+                                    : w[0] == "fmul" ? Instruction::FMul
+                                    : w[0] == "fsub" ? Instruction::FSub
+                                    : w[0] == "add"  ? Instruction::Add
+                                                     : Instruction::Mul;
+                last = b_.CreateBinOp(opcode, a, c);
+            } else if (w[0].rfind("llvm.", 0) == 0) {
+                last = callIntrinsic(step, w, operand, outType);
+                if (!last)
+                    return nullptr;
+            } else {
+                fail("step \"" + step + "\" of " + p_.instruction + " is not a known lowering step (see docs/targets.md)");
+                return nullptr;
+            }
+        }
+        if (!last) {
+            fail("instruction " + p_.instruction + " has no lowering steps");
+            return nullptr;
+        }
+        return b_.CreateBitCast(last, outType);
+    }
+
+    Value* callIntrinsic(const std::string& step, const std::vector<std::string>& w,
+                         const std::function<Value*(std::size_t)>& operand, Type* outType) {
+        const Intrinsic::ID id = Function::lookupIntrinsicID(w[0]);
+        if (id == Intrinsic::not_intrinsic) {
+            fail("step \"" + step + "\" of " + p_.instruction + " calls " + w[0] + ", which LLVM does not know");
+            return nullptr;
+        }
+        Function* callee = Intrinsic::isOverloaded(id) ? Intrinsic::getDeclaration(&m_, id, {outType})
+                                                       : Intrinsic::getDeclaration(&m_, id);
+        FunctionType* type = callee->getFunctionType();
+        if (type->getNumParams() != w.size() - 1) {
+            fail("step \"" + step + "\": " + w[0] + " takes " + std::to_string(type->getNumParams()) + " operands");
+            return nullptr;
+        }
+        Values args;
+        for (std::size_t i = 1; i < w.size(); ++i) {
+            Value* v = operand(i);
+            if (!v)
+                return nullptr;
+            Type* want = type->getParamType(static_cast<unsigned>(i - 1));
+            if (v->getType() != want) {
+                if (v->getType()->getPrimitiveSizeInBits() != want->getPrimitiveSizeInBits()) {
+                    fail("step \"" + step + "\": operand " + w[i] + " has the wrong size for " + w[0]);
+                    return nullptr;
+                }
+                v = b_.CreateBitCast(v, want);
+            }
+            args.push_back(v);
+        }
+        return b_.CreateCall(callee, args);
+    }
+
+    // ---- packing ------------------------------------------------------------------------------
+
+    void emitPacksAfter(int loopIndex, const Ranges& r, bool atTaskStart) {
+        for (std::size_t o = 0; o < p_.operands.size(); ++o) {
+            const auto& op = p_.operands[o];
+            if (op.packed && (op.packAfter == loopIndex || (atTaskStart && op.packAfter < loopIndex)))
+                pack(o, r);
+        }
+    }
+
+    // Copies operand o's tile into its buffer in the instruction's layout, zero past the edges.
+    void pack(std::size_t o, const Ranges& r) {
+        const auto& op = p_.operands[o];
+        for (int d : op.packOrder)
+            packLo_[o][static_cast<std::size_t>(d)] = r[static_cast<std::size_t>(d)].lo;
+        Values pos(p_.extents.size(), constant(0));
+        std::function<void(std::size_t)> nest = [&](std::size_t i) {
+            if (i == op.packOrder.size()) {
+                packCall(o, pos);
+                return;
+            }
+            const auto d = static_cast<std::size_t>(op.packOrder[i]);
+            loop(b_.CreateSub(r[d].hi, r[d].lo), {}, [&](Value* counter, const Values&) {
+                pos[d] = b_.CreateAdd(r[d].lo, counter);
+                nest(i + 1);
+                return Values{};
+            });
+        };
+        nest(0);
+    }
+
+    void packCall(std::size_t o, const Values& pos) {
+        const auto& op = p_.operands[o];
+        Type* e = elementType(op.type);
+        Value* index = constant(0);
+        for (std::size_t d = 0; d < pos.size(); ++d)
+            if (op.packStride[d] != 0)
+                index = b_.CreateAdd(index, b_.CreateMul(b_.CreateSub(pos[d], packLo_[o][d]), constant(op.packStride[d])));
+        Value* destination = elementAddress(packBuffer_[o], op.type, b_.CreateMul(index, constant(op.elements)));
+        for (std::size_t j = 0; j < op.elementIndex.size(); ++j) {
+            Value* ok = nullptr;
+            Value* offset = tensorOffset(op, pos, op.elementIndex[j], ok);
+            Value* value = b_.CreateAlignedLoad(e, elementAddress(base_[o], op.type, b_.CreateSelect(ok, offset, constant(0))),
+                                                Align(ir::byteSize(op.type)));
+            value = b_.CreateSelect(ok, value, Constant::getNullValue(e));
+            b_.CreateAlignedStore(value, b_.CreateGEP(e, destination, constant(static_cast<std::int64_t>(j))),
+                                  Align(ir::byteSize(op.type)));
+        }
+    }
+
+    // The tensor offset of one instruction element at loop positions `pos`; `ok` when it is a real
+    // kernel point inside the tensor (outside: the zero halo or the padding of a partial tile).
+    Value* tensorOffset(const PlannedOperand& op, const Values& pos, const std::vector<std::int64_t>& lane, Value*& ok) {
+        Values conditions;
+        for (std::size_t e = 0; e < lane.size(); ++e) {
+            const int d = p_.loopOfInstructionDim[e];
+            if (d < 0) {
+                if (lane[e] != 0)
+                    conditions.push_back(b_.getFalse());
+                continue;
+            }
+            Value* f = b_.CreateAdd(b_.CreateMul(pos[static_cast<std::size_t>(d)], constant(p_.instructionExtents[e])),
+                                    constant(lane[e]));
+            conditions.push_back(b_.CreateICmpSLT(f, constant(p_.kernelExtentOf[e])));
+        }
+        Values kernelPoint;
+        for (const auto& src : p_.kernelDims) {
+            Value* f = pos[static_cast<std::size_t>(src.loopDim)];
+            if (src.instructionDim >= 0)
+                f = b_.CreateAdd(b_.CreateMul(f, constant(src.instructionExtent)),
+                                 constant(lane[static_cast<std::size_t>(src.instructionDim)]));
+            if (src.innerProduct != 1)
+                f = b_.CreateUDiv(f, constant(src.innerProduct));
+            if (src.instructionDim >= 0)
+                f = b_.CreateURem(f, constant(src.extent));
+            kernelPoint.push_back(f);
+        }
+        Value* offset = constant(0);
+        for (std::size_t t = 0; t < op.indexCoeff.size(); ++t) {
+            Value* v = constant(op.indexConstant[t]);
+            for (std::size_t k = 0; k < kernelPoint.size(); ++k)
+                if (op.indexCoeff[t][k] != 0)
+                    v = b_.CreateAdd(v, b_.CreateMul(kernelPoint[k], constant(op.indexCoeff[t][k])));
+            if (op.halo) {
+                conditions.push_back(b_.CreateICmpSGE(v, constant(0)));
+                conditions.push_back(b_.CreateICmpSLT(v, constant(op.shape[t])));
+            }
+            offset = b_.CreateAdd(offset, b_.CreateMul(v, constant(op.strides[t])));
+        }
+        ok = all(conditions);
+        return offset;
+    }
+
+    // ---- entries ------------------------------------------------------------------------------
+
+    Function* emitArgsEntry(Function* task) {
+        auto* type = FunctionType::get(b_.getVoidTy(), {ptr_}, false);
+        Function* f = Function::Create(type, Function::ExternalLinkage, p_.functionName + "_args", m_);
+        b_.SetInsertPoint(BasicBlock::Create(c_, "entry", f));
+        plantFault();
+        Value* args = f->getArg(0);
+        if (p_.threads > 1) {
+            FunctionCallee parallelFor = m_.getOrInsertFunction(
+                parallelForSymbol, FunctionType::get(b_.getVoidTy(), {ptr_, ptr_, i64_, i64_}, false));
+            b_.CreateCall(parallelFor, {task, args, constant(parallelCount()), constant(p_.threads)});
+        } else {
+            b_.CreateCall(task, {args, constant(0), constant(parallelCount())});
+        }
+        b_.CreateRetVoid();
+        return f;
+    }
+
+    void emitTypedEntry(Function* argsEntry) {
+        std::vector<Type*> params(p_.arguments.size(), ptr_);
+        auto* type = FunctionType::get(b_.getVoidTy(), params, false);
+        Function* f = Function::Create(type, Function::ExternalLinkage, p_.functionName, m_);
+        b_.SetInsertPoint(BasicBlock::Create(c_, "entry", f));
+        Type* arrayType = ArrayType::get(ptr_, p_.arguments.size());
+        Value* array = b_.CreateAlloca(arrayType);
+        for (std::size_t i = 0; i < p_.arguments.size(); ++i) {
+            llvm::Argument* arg = f->getArg(static_cast<unsigned>(i));
+            arg->setName(p_.arguments[i].tensor);
+            b_.CreateStore(arg, b_.CreateConstGEP2_64(arrayType, array, 0, i));
+        }
+        b_.CreateCall(argsEntry, {array});
+        b_.CreateRetVoid();
+    }
+
+    void plantFault() {
+        if (p_.fault == Options::Fault::Crash) {
+            b_.CreateStore(b_.getInt32(0), ConstantPointerNull::get(cast<PointerType>(ptr_)), true);
+        } else if (p_.fault == Options::Fault::Hang) {
+            Function* f = b_.GetInsertBlock()->getParent();
+            BasicBlock* spin = BasicBlock::Create(c_, "hang", f);
+            b_.CreateBr(spin);
+            b_.SetInsertPoint(spin);
+            Value* slot = b_.CreateAlloca(i32_);
+            b_.CreateLoad(i32_, slot, true);
+            b_.CreateBr(spin);
+            b_.SetInsertPoint(BasicBlock::Create(c_, "never", f));
+        }
+    }
+
+    void fail(const std::string& message) {
+        if (error_.empty())
+            error_ = message;
+    }
+
+    const Plan& p_;
+    Module& m_;
+    LLVMContext& c_;
+    mutable IRBuilder<> b_;
+    Type* i1_ = nullptr;
+    Type* i32_ = nullptr;
+    Type* i64_ = nullptr;
+    Type* ptr_ = nullptr;
+    Values base_;
+    Values packBuffer_;
+    std::vector<Values> packLo_;
+    std::string error_;
+};
+
+} // namespace
+
+bool emitPlan(const Plan& plan, Module& module, std::string& error) {
+    return Emitter(plan, module).run(error);
+}
+
+} // namespace isamap::codegen

@@ -1,0 +1,38 @@
+// Compiling generated code into this process with LLVM's ORC LLJIT.
+//
+//   auto code = codegen::generate(...);
+//   auto kernel = codegen::JitKernel::compile(std::move(code), error);
+//   void* args[] = {a, b, c};      // one pointer per Code::arguments(), in that order
+//   kernel->run(args);
+#pragma once
+
+#include "codegen/codegen.h"
+
+#include <memory>
+#include <string>
+
+namespace isamap::codegen {
+
+class JitKernel {
+public:
+    ~JitKernel();
+    // Takes the code (its LLVM module moves into the JIT). Empty with `error` when LLVM fails.
+    static std::unique_ptr<JitKernel> compile(std::unique_ptr<Code> code, std::string& error);
+
+    void run(void* const* arguments) const { entry_(arguments); }
+    const std::vector<Argument>& arguments() const { return arguments_; }
+
+    struct Impl;
+
+private:
+    JitKernel() = default;
+    std::unique_ptr<Impl> impl_;
+    void (*entry_)(void* const*) = nullptr;
+    std::vector<Argument> arguments_;
+};
+
+// Compiles a tiny LLVM function and times it: the machine's peak multiply-add rate per thread in
+// GFLOP/s for f32 (16-lane fused multiply-adds on independent chains), measured once per process.
+double measuredPeakGflopsPerThread(std::string& error);
+
+} // namespace isamap::codegen

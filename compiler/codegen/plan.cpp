@@ -1,0 +1,431 @@
+#include "codegen/plan.h"
+
+#include "ir/types.h"
+#include "targets/host.h"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+namespace isamap::codegen {
+
+using namespace ir;
+
+namespace {
+
+std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+std::string joined(const std::vector<std::string>& parts, const char* separator) {
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : separator) + p;
+    return out;
+}
+
+// The instruction index each element of an instruction operand stands for. The bundled instructions
+// index their operands by plain dimensions (`a[i, p]`); anything else has no lowering here.
+bool elementIndices(const Instruction& ins, const TensorDecl& decl, const Access& access,
+                    std::vector<std::vector<std::int64_t>>& out, std::string& error) {
+    std::vector<int> dimOfIndex;
+    for (const auto& idx : access.indices) {
+        if (idx.terms.size() != 1 || idx.terms[0].coeff != 1 || idx.constant != 0) {
+            error = "instruction " + ins.name + " indexes operand " + decl.name +
+                    " by an expression; code generation needs plain dimensions";
+            return false;
+        }
+        const auto it = std::find_if(ins.body.dims.begin(), ins.body.dims.end(),
+                                     [&](const DimDecl& d) { return d.name == idx.terms[0].dim; });
+        dimOfIndex.push_back(static_cast<int>(it - ins.body.dims.begin()));
+    }
+    const auto shape = ir::shape(decl, {});
+    std::int64_t count = 1;
+    for (auto e : *shape)
+        count *= e;
+    for (std::int64_t flat = 0; flat < count; ++flat) {
+        std::vector<std::int64_t> index(ins.body.dims.size(), 0);
+        std::int64_t rest = flat;
+        for (std::size_t t = shape->size(); t-- > 0;) {
+            index[static_cast<std::size_t>(dimOfIndex[t])] = rest % (*shape)[t];
+            rest /= (*shape)[t];
+        }
+        out.push_back(std::move(index));
+    }
+    return true;
+}
+
+class Planner {
+public:
+    Planner(const Kernel& k, const Target& t, const mapping::Candidate& c, const schedule::Space& space,
+            const schedule::Schedule& s, const Options& options, Plan& plan)
+        : k_(k), t_(t), c_(c), space_(space), s_(s), options_(options), plan_(plan) {}
+
+    bool run(std::string& error) {
+        return checkTarget(error) && planDims(error) && planLoops(error) && planOperands(error) && planSweep(error) &&
+               planArguments(error);
+    }
+
+private:
+    bool checkTarget(std::string& error) {
+        if (k_.statements.size() != 1) {
+            error = "kernel " + k_.name + " has " + std::to_string(k_.statements.size()) +
+                    " statements; code generation lowers single-statement kernels (run each statement as its own kernel)";
+            return false;
+        }
+        ins_ = t_.findInstruction(c_.instruction);
+        if (!ins_) {
+            error = "target " + t_.name + " has no instruction " + c_.instruction;
+            return false;
+        }
+        for (const auto& l : ins_->lowerings)
+            if (l.backend == "llvm")
+                plan_.steps = l.steps;
+        if (plan_.steps.empty()) {
+            error = "instruction " + ins_->name + " of target " + t_.name +
+                    " has no `lower llvm` steps: it is not a host instruction (a virtual target runs on the simulator)";
+            return false;
+        }
+        const auto missing = targets::missingFeatures(targets::detectHost(), t_.features);
+        if (!missing.empty()) {
+            error = "this CPU lacks " + joined(missing, ", ") + ", which target " + t_.name + " needs";
+            return false;
+        }
+        if (auto why = schedule::illegal(space_, s_)) {
+            error = "the schedule is illegal: " + *why;
+            return false;
+        }
+        const Statement& st = ins_->body.statements.front();
+        plan_.instruction = ins_->name;
+        plan_.outputOperand = st.target.tensor;
+        plan_.update = st.update;
+        plan_.fault = options_.fault;
+        plan_.functionName = options_.functionName.empty() ? "isamap_" + k_.name : options_.functionName;
+        for (auto& ch : plan_.functionName)
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
+                ch = '_';
+        return true;
+    }
+
+    bool planDims(std::string& error) {
+        for (const auto& d : ins_->body.dims)
+            plan_.instructionExtents.push_back(*evaluate(d.extent, {}));
+        plan_.kernelExtentOf.assign(plan_.instructionExtents.size(), 0);
+        plan_.loopOfInstructionDim.assign(plan_.instructionExtents.size(), -1);
+        for (std::size_t e = 0; e < c_.dims.size() && e < plan_.instructionExtents.size(); ++e)
+            if (!c_.dims[e].kernelDims.empty())
+                plan_.kernelExtentOf[e] = c_.dims[e].kernelExtent;
+        for (std::size_t d = 0; d < space_.dims.size(); ++d) {
+            plan_.extents.push_back(space_.dims[d].extent);
+            if (space_.dims[d].instructionDim >= 0)
+                plan_.loopOfInstructionDim[static_cast<std::size_t>(space_.dims[d].instructionDim)] = static_cast<int>(d);
+        }
+        for (const auto& kd : space_.kernelDims) {
+            KernelDimSource src;
+            src.loopDim = kd.loopDim;
+            src.instructionDim = space_.dims[static_cast<std::size_t>(kd.loopDim)].instructionDim;
+            src.instructionExtent = space_.dims[static_cast<std::size_t>(kd.loopDim)].elementsPerStep;
+            src.innerProduct = kd.innerProduct;
+            src.extent = kd.extent;
+            plan_.kernelDims.push_back(src);
+        }
+        const auto& regs = s_.levels.back();
+        plan_.registerTile = regs.tiles;
+        plan_.registerOrder = regs.order;
+        if (space_.levels.size() < 3) {
+            error = "target " + t_.name + " has fewer than three memory levels; code generation needs memory, a cache "
+                    "level and registers";
+            return false;
+        }
+        return true;
+    }
+
+    bool planLoops(std::string& error) {
+        const std::size_t innermost = s_.levels.size() - 1;
+        std::vector<PlannedLoop> parallel, rest;
+        for (std::size_t l = 0; l < innermost; ++l)
+            for (int d : s_.levels[l].order) {
+                const auto du = static_cast<std::size_t>(d);
+                PlannedLoop loop;
+                loop.level = static_cast<int>(l);
+                loop.dim = d;
+                loop.tile = l == 0 ? space_.dims[du].extent : s_.levels[l].tiles[du];
+                loop.step = s_.levels[l + 1].tiles[du];
+                if (ceilDiv(loop.tile, loop.step) <= 1)
+                    continue;
+                loop.parallel = l == 0 && du < s_.parallel.size() && s_.parallel[du];
+                (loop.parallel ? parallel : rest).push_back(loop);
+            }
+        plan_.parallelLoops = parallel.size();
+        plan_.loops = parallel;
+        plan_.loops.insert(plan_.loops.end(), rest.begin(), rest.end());
+        const Unit* unit = t_.findUnit(ins_->unit);
+        const int units = unit ? static_cast<int>(unit->count) : 1;
+        plan_.threads = parallel.empty() ? 1 : std::max(1, options_.threads > 0 ? options_.threads : units);
+        return true;
+    }
+
+    // Offset in elements of instruction element `lane` (an instruction index) at loop positions `pos`,
+    // and whether that element lies inside the tensor; also whether the lane is a real kernel point.
+    struct Element {
+        std::int64_t offset = 0;
+        bool inside = true;
+        bool real = true;
+    };
+    Element element(const PlannedOperand& op, const std::vector<std::int64_t>& pos,
+                    const std::vector<std::int64_t>& lane) const {
+        Element out;
+        std::vector<std::int64_t> kp(plan_.kernelDims.size(), 0);
+        for (std::size_t e = 0; e < lane.size(); ++e) {
+            if (plan_.loopOfInstructionDim[e] < 0 && lane[e] != 0)
+                out.real = false;
+            else if (plan_.loopOfInstructionDim[e] >= 0 &&
+                     pos[static_cast<std::size_t>(plan_.loopOfInstructionDim[e])] * plan_.instructionExtents[e] + lane[e] >=
+                         plan_.kernelExtentOf[e])
+                out.real = false;
+        }
+        for (std::size_t k = 0; k < kp.size(); ++k) {
+            const auto& src = plan_.kernelDims[k];
+            std::int64_t f = pos[static_cast<std::size_t>(src.loopDim)];
+            if (src.instructionDim >= 0)
+                f = f * src.instructionExtent + lane[static_cast<std::size_t>(src.instructionDim)];
+            kp[k] = (f / src.innerProduct) % src.extent;
+        }
+        for (std::size_t t = 0; t < op.indexCoeff.size(); ++t) {
+            std::int64_t v = op.indexConstant[t];
+            for (std::size_t k = 0; k < kp.size(); ++k)
+                v += op.indexCoeff[t][k] * kp[k];
+            out.inside = out.inside && v >= 0 && v < op.shape[t];
+            out.offset += v * op.strides[t];
+        }
+        return out;
+    }
+
+    // Direct access needs the offset affine in each position, and the operand's elements consecutive.
+    void checkDirectAccess(PlannedOperand& op) const {
+        const std::size_t dims = plan_.extents.size();
+        const std::vector<std::int64_t> origin(dims, 0);
+        const std::vector<std::int64_t> lane0(plan_.instructionExtents.size(), 0);
+        const std::int64_t base = element(op, origin, lane0).offset;
+        op.affine = base == 0;
+        op.positionCoeff.assign(dims, 0);
+        for (std::size_t d = 0; d < dims && op.affine; ++d) {
+            std::vector<std::int64_t> pos = origin;
+            pos[d] = 1;
+            op.positionCoeff[d] = plan_.extents[d] > 1 ? element(op, pos, lane0).offset - base : 0;
+            for (std::int64_t p = 2; p < plan_.extents[d] && op.affine; ++p) {
+                pos[d] = p;
+                op.affine = element(op, pos, lane0).offset == p * op.positionCoeff[d];
+            }
+        }
+        op.contiguous = op.affine;
+        for (const auto& lane : op.elementIndex) {
+            const Element e = element(op, origin, lane);
+            op.laneOffsets.push_back(e.real ? e.offset - base : 0);
+        }
+        // The same lane offsets at the far corner, or the operand cannot be reached by them.
+        std::vector<std::int64_t> far(dims, 0);
+        for (std::size_t d = 0; d < dims; ++d)
+            far[d] = std::max<std::int64_t>(0, plan_.extents[d] - 2);
+        const std::int64_t farBase = element(op, far, lane0).offset;
+        for (std::size_t j = 0; j < op.elementIndex.size() && op.affine; ++j) {
+            const Element e = element(op, far, op.elementIndex[j]);
+            if (e.real && e.offset - farBase != op.laneOffsets[j])
+                op.affine = false;
+        }
+        for (std::size_t d = 0; d < dims && op.contiguous; ++d)
+            for (std::int64_t p : {std::int64_t{0}, plan_.extents[d] - 1}) {
+                std::vector<std::int64_t> pos = origin;
+                pos[d] = p;
+                const std::int64_t at = element(op, pos, lane0).offset;
+                for (std::size_t j = 0; j < op.elementIndex.size() && op.contiguous; ++j) {
+                    const Element e = element(op, pos, op.elementIndex[j]);
+                    if (!e.real && !op.output)
+                        op.contiguous = false; // an idle lane would read a neighbour's value
+                    else if (e.real && e.offset != at + static_cast<std::int64_t>(j))
+                        op.contiguous = false;
+                }
+            }
+    }
+
+    bool planOperands(std::string& error) {
+        const Statement& ks = k_.statements.front();
+        const Statement& is = ins_->body.statements.front();
+        const ParamValues params = k_.paramValues();
+        std::map<std::string, std::size_t> kernelDimIndex;
+        for (std::size_t i = 0; i < space_.kernelDims.size(); ++i)
+            kernelDimIndex[space_.kernelDims[i].name] = i;
+        for (std::size_t o = 0; o < space_.operands.size(); ++o) {
+            const auto& so = space_.operands[o];
+            PlannedOperand op;
+            op.operand = o;
+            op.tensor = so.tensor;
+            op.instructionOperand = so.instructionOperand;
+            op.output = so.output;
+            op.dependsOn = so.dependsOn;
+            const TensorDecl* kt = k_.findTensor(so.tensor);
+            const TensorDecl* it = ins_->body.findTensor(so.instructionOperand);
+            const Access* ka = findAccess(ks, so.tensor);
+            const Access* ia = findAccess(is, so.instructionOperand);
+            if (!kt || !it || !ka || !ia) {
+                error = "operand " + so.tensor + " is not accessed as the candidate says";
+                return false;
+            }
+            op.type = kt->type;
+            op.halo = !kt->padding.empty();
+            op.strides = *ir::strides(*kt, params);
+            op.shape = *ir::shape(*kt, params);
+            for (const auto& idx : ka->indices) {
+                std::vector<std::int64_t> row(space_.kernelDims.size(), 0);
+                for (const auto& term : idx.terms)
+                    row[kernelDimIndex.at(term.dim)] = term.coeff;
+                op.indexCoeff.push_back(std::move(row));
+                op.indexConstant.push_back(idx.constant);
+            }
+            if (!elementIndices(*ins_, *it, *ia, op.elementIndex, error))
+                return false;
+            op.elements = static_cast<std::int64_t>(op.elementIndex.size());
+            op.scalar = ia->indices.empty();
+            checkDirectAccess(op);
+            if (op.output) {
+                if (!op.affine || op.halo) {
+                    error = "output " + op.tensor + "'s offset is not affine in the loop positions; code generation "
+                            "cannot write it in place";
+                    return false;
+                }
+                plan_.output = plan_.operands.size();
+                plan_.outputIsInOut = kt->role == TensorRole::InOut;
+                plan_.decisions.lines.push_back(
+                    op.tensor + ": " +
+                    (op.contiguous ? "loaded and stored as whole vectors"
+                                   : "loaded and stored lane by lane (its elements are not consecutive in memory)"));
+            } else {
+                planPacking(op);
+            }
+            plan_.operands.push_back(std::move(op));
+        }
+        return true;
+    }
+
+    void planPacking(PlannedOperand& op) {
+        const std::size_t innermost = s_.levels.size() - 1;
+        int kept = -1;
+        for (std::size_t l = 1; l < innermost && kept < 0; ++l)
+            if (s_.levels[l].keeps[op.operand])
+                kept = static_cast<int>(l);
+        if (op.halo)
+            op.why = "its reads past the edge must give the zero halo";
+        else if (!op.affine)
+            op.why = "its offset is not affine in the loop positions";
+        else if (!op.contiguous)
+            op.why = "the instruction reads its " + std::to_string(op.elements) +
+                     " elements as one vector but they are not consecutive in memory";
+        else if (options_.packKeptInputs && kept >= 0)
+            op.why = "the schedule keeps it there";
+        op.packed = !op.why.empty();
+        if (!op.packed) {
+            plan_.decisions.lines.push_back(op.tensor + ": read in place" +
+                                            (op.scalar ? " (one element per call, broadcast)" : " as whole vectors"));
+            return;
+        }
+        op.packLevel = kept >= 0 ? kept : 1;
+        for (std::size_t i = 0; i < plan_.loops.size(); ++i)
+            if (plan_.loops[i].level < op.packLevel && op.dependsOn[static_cast<std::size_t>(plan_.loops[i].dim)])
+                op.packAfter = static_cast<int>(i);
+        // Dimensions stepped innermost go innermost in the buffer, so the calls read it in order.
+        const std::size_t dims = plan_.extents.size();
+        std::vector<int> lastUse(dims, -1);
+        int position = 0;
+        for (const auto& loop : plan_.loops)
+            lastUse[static_cast<std::size_t>(loop.dim)] = position++;
+        for (int d : plan_.registerOrder)
+            lastUse[static_cast<std::size_t>(d)] = position++;
+        for (std::size_t d = 0; d < dims; ++d)
+            if (op.dependsOn[d])
+                op.packOrder.push_back(static_cast<int>(d));
+        std::stable_sort(op.packOrder.begin(), op.packOrder.end(),
+                         [&](int a, int b) { return lastUse[static_cast<std::size_t>(a)] < lastUse[static_cast<std::size_t>(b)]; });
+        op.packExtent.assign(dims, 1);
+        op.packStride.assign(dims, 0);
+        const auto& tiles = s_.levels[static_cast<std::size_t>(op.packLevel)].tiles;
+        std::int64_t stride = 1;
+        for (auto it = op.packOrder.rbegin(); it != op.packOrder.rend(); ++it) {
+            const auto d = static_cast<std::size_t>(*it);
+            op.packExtent[d] = tiles[d];
+            op.packStride[d] = stride;
+            stride *= tiles[d];
+        }
+        op.packCalls = stride;
+        plan_.decisions.lines.push_back(op.tensor + ": packed into the instruction's layout at " +
+                                        space_.levels[static_cast<std::size_t>(op.packLevel)].memory + " (" +
+                                        std::to_string(op.packCalls * op.elements * byteSize(op.type) / 1024) +
+                                        " KiB per worker), because " + op.why);
+    }
+
+    bool planSweep(std::string& error) {
+        const PlannedOperand& out = plan_.operands[plan_.output];
+        // A parallel loop over a dimension the output does not depend on would race on the output.
+        for (std::size_t i = 0; i < plan_.parallelLoops; ++i)
+            if (!out.dependsOn[static_cast<std::size_t>(plan_.loops[i].dim)]) {
+                error = "the schedule runs loop " + space_.dims[static_cast<std::size_t>(plan_.loops[i].dim)].name +
+                        " in parallel, but " + out.tensor + " does not depend on it: the workers would race";
+                return false;
+            }
+        plan_.sweepBegin = plan_.loops.size();
+        while (plan_.sweepBegin > plan_.parallelLoops &&
+               !out.dependsOn[static_cast<std::size_t>(plan_.loops[plan_.sweepBegin - 1].dim)])
+            --plan_.sweepBegin;
+        std::int64_t accumulators = 1;
+        for (std::size_t d = 0; d < plan_.extents.size(); ++d)
+            if (out.dependsOn[d])
+                accumulators *= plan_.registerTile[d];
+        std::vector<std::string> swept;
+        for (std::size_t i = plan_.sweepBegin; i < plan_.loops.size(); ++i)
+            swept.push_back(space_.dims[static_cast<std::size_t>(plan_.loops[i].dim)].name + " (" +
+                            space_.levels[static_cast<std::size_t>(plan_.loops[i].level)].memory + ")");
+        plan_.decisions.lines.push_back(
+            out.tensor + ": " + std::to_string(accumulators) + " accumulator" + (accumulators == 1 ? "" : "s") +
+            " in registers" + (swept.empty() ? ", loaded and stored around every register tile" : " across the loops over " + joined(swept, ", ")));
+        plan_.decisions.lines.push_back(
+            plan_.threads > 1 ? std::to_string(plan_.parallelLoops) + " parallel loop(s) over " + std::to_string(plan_.threads) + " workers"
+                              : "one worker");
+        return true;
+    }
+
+    bool planArguments(std::string& error) {
+        for (const auto& t : k_.tensors) {
+            if (t.role == TensorRole::Tmp) {
+                error = "kernel " + k_.name + " has a temporary tensor " + t.name + "; code generation lowers kernels without";
+                return false;
+            }
+            Argument a;
+            a.tensor = t.name;
+            a.type = t.type;
+            a.shape = *ir::shape(t, k_.paramValues());
+            const auto strides = *ir::strides(t, k_.paramValues());
+            a.storageElements = 1;
+            for (std::size_t i = 0; i < a.shape.size(); ++i)
+                a.storageElements += (a.shape[i] - 1) * strides[i];
+            a.output = t.role != TensorRole::In;
+            plan_.arguments.push_back(std::move(a));
+        }
+        return true;
+    }
+
+    const Kernel& k_;
+    const Target& t_;
+    const mapping::Candidate& c_;
+    const schedule::Space& space_;
+    const schedule::Schedule& s_;
+    const Options& options_;
+    Plan& plan_;
+    const Instruction* ins_ = nullptr;
+};
+
+} // namespace
+
+bool makePlan(const Kernel& kernel, const Target& target, const mapping::Candidate& candidate,
+              const schedule::Space& space, const schedule::Schedule& s, const Options& options, Plan& plan,
+              std::string& error) {
+    return Planner(kernel, target, candidate, space, s, options, plan).run(error);
+}
+
+} // namespace isamap::codegen

@@ -1,0 +1,319 @@
+#include "measure/measure.h"
+
+#include "codegen/jit.h"
+#include "interp/interpreter.h"
+#include "support/statistics.h"
+#include "targets/host.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <set>
+
+namespace isamap::measure {
+
+const char* statusName(Status s) {
+    switch (s) {
+    case Status::Ok: return "ok";
+    case Status::Mismatch: return "mismatch";
+    case Status::Error: return "error";
+    case Status::Crashed: return "crashed";
+    case Status::TimedOut: return "timeout";
+    }
+    return "error";
+}
+
+std::string Result::verification() const {
+    char text[256];
+    std::snprintf(text, sizeof text, "%s %lld output element%s against the interpreter: largest difference %.3g (tolerance %.3g)%s%s",
+                  sampled ? "checked a random sample of" : "checked all", static_cast<long long>(checkedElements),
+                  checkedElements == 1 ? "" : "s", largestError, tolerance, worstAt.empty() ? "" : " at ",
+                  worstAt.c_str());
+    return text;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// A kernel tensor in the generated code's representation: 64-byte aligned native elements.
+class NativeTensor {
+public:
+    NativeTensor(const codegen::Argument& a, const interp::Buffer& values) : arg_(a), layout_(values) {
+        const std::size_t bytes = static_cast<std::size_t>(a.storageElements) * static_cast<std::size_t>(ir::byteSize(a.type));
+        memory_.reset(static_cast<unsigned char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
+        std::memset(memory_.get(), 0, bytes);
+        values.forEach([&](const std::vector<std::int64_t>& index) { set(values.offsetOf(index), values.at(index)); });
+    }
+    void* data() { return memory_.get(); }
+    double get(const std::vector<std::int64_t>& index) const { return getAt(layout_.offsetOf(index)); }
+
+private:
+    void set(std::int64_t at, double v) {
+        unsigned char* p = memory_.get();
+        const auto i = static_cast<std::size_t>(at);
+        switch (arg_.type) {
+        case ir::ScalarType::f32: reinterpret_cast<float*>(p)[i] = static_cast<float>(v); break;
+        case ir::ScalarType::bf16: {
+            const float f = static_cast<float>(v); // exactly a bf16: the random inputs are
+            std::uint32_t bits;
+            std::memcpy(&bits, &f, 4);
+            reinterpret_cast<std::uint16_t*>(p)[i] = static_cast<std::uint16_t>(bits >> 16);
+            break;
+        }
+        case ir::ScalarType::f16: break; // refused before (no host lowering)
+        case ir::ScalarType::i8: reinterpret_cast<std::int8_t*>(p)[i] = static_cast<std::int8_t>(v); break;
+        case ir::ScalarType::u8: p[i] = static_cast<std::uint8_t>(v); break;
+        case ir::ScalarType::i32: reinterpret_cast<std::int32_t*>(p)[i] = static_cast<std::int32_t>(v); break;
+        }
+    }
+    double getAt(std::int64_t at) const {
+        const unsigned char* p = memory_.get();
+        const auto i = static_cast<std::size_t>(at);
+        switch (arg_.type) {
+        case ir::ScalarType::f32: return reinterpret_cast<const float*>(p)[i];
+        case ir::ScalarType::bf16: {
+            const std::uint32_t bits = static_cast<std::uint32_t>(reinterpret_cast<const std::uint16_t*>(p)[i]) << 16;
+            float f;
+            std::memcpy(&f, &bits, 4);
+            return f;
+        }
+        case ir::ScalarType::f16: return 0;
+        case ir::ScalarType::i8: return reinterpret_cast<const std::int8_t*>(p)[i];
+        case ir::ScalarType::u8: return p[i];
+        case ir::ScalarType::i32: return reinterpret_cast<const std::int32_t*>(p)[i];
+        }
+        return 0;
+    }
+
+    struct Free {
+        void operator()(unsigned char* p) const { std::free(p); }
+    };
+    codegen::Argument arg_;
+    interp::Buffer layout_;
+    std::unique_ptr<unsigned char, Free> memory_;
+};
+
+std::int64_t iterationPoints(const ir::Kernel& k) {
+    std::int64_t n = 1;
+    for (const auto& d : k.dims)
+        n *= *ir::evaluate(d.extent, k.paramValues());
+    return n;
+}
+
+// Points one output element folds together: the extents of the dimensions the output does not use.
+std::int64_t reductionPoints(const ir::Kernel& k) {
+    std::set<std::string> used;
+    for (const auto& idx : k.statements.front().target.indices)
+        for (const auto& t : idx.terms)
+            used.insert(t.dim);
+    std::int64_t n = 1;
+    for (const auto& d : k.dims)
+        if (!used.count(d.name))
+            n *= *ir::evaluate(d.extent, k.paramValues());
+    return n;
+}
+
+// Float results differ from the interpreter's (double, one rounding) by the f32 rounding of each
+// partial sum; inputs are within [-1, 1], so a bound linear in the reduction length holds.
+double toleranceFor(const ir::Kernel& k, ir::ScalarType outputType) {
+    if (!ir::isFloat(outputType))
+        return 0.5;
+    return 1e-6 + std::ldexp(1.0, -22) * static_cast<double>(reductionPoints(k));
+}
+
+std::string indexText(const std::string& tensor, const std::vector<std::int64_t>& index) {
+    std::string s = tensor + "[";
+    for (std::size_t i = 0; i < index.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(index[i]);
+    return s + "]";
+}
+
+struct Comparison {
+    double largest = 0;
+    std::vector<std::int64_t> at;
+    std::int64_t checked = 0;
+};
+
+void compareAt(const NativeTensor& got, const std::vector<std::int64_t>& index, double expected, Comparison& c) {
+    const double diff = std::fabs(got.get(index) - expected);
+    ++c.checked;
+    if (diff > c.largest || std::isnan(diff)) {
+        c.largest = std::isnan(diff) ? INFINITY : diff;
+        c.at = index;
+    }
+}
+
+// Compares the generated output with the interpreter's: all of it, or a random sample.
+std::optional<Comparison> verify(const ir::Kernel& kernel, const interp::Buffers& inputs, const std::string& output,
+                                 const NativeTensor& got, const Options& options, bool& sampled, std::string& error) {
+    Comparison c;
+    sampled = iterationPoints(kernel) > options.fullCheckPoints;
+    if (!sampled) {
+        interp::Buffers reference = inputs;
+        if (auto why = interp::run(kernel, reference)) {
+            error = "the reference interpreter failed: " + *why;
+            return std::nullopt;
+        }
+        const interp::Buffer& expected = reference.at(output);
+        expected.forEach([&](const std::vector<std::int64_t>& index) { compareAt(got, index, expected.at(index), c); });
+        return c;
+    }
+    const interp::Buffer& shape = inputs.at(output);
+    std::mt19937_64 random(options.seed * 7919 + 1);
+    std::vector<std::vector<std::int64_t>> points;
+    for (int i = 0; i < options.sampledOutputs; ++i) {
+        std::vector<std::int64_t> p;
+        for (auto extent : shape.shape)
+            p.push_back(static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(extent)));
+        points.push_back(std::move(p));
+    }
+    // The corners, where edge handling would go wrong first.
+    points.push_back(std::vector<std::int64_t>(shape.shape.size(), 0));
+    std::vector<std::int64_t> last;
+    for (auto extent : shape.shape)
+        last.push_back(extent - 1);
+    points.push_back(last);
+    std::vector<double> values;
+    if (auto why = interp::valuesAt(kernel, inputs, points, values)) {
+        error = "the reference interpreter failed: " + *why;
+        return std::nullopt;
+    }
+    for (std::size_t i = 0; i < points.size(); ++i)
+        compareAt(got, points[i], values[i], c);
+    return c;
+}
+
+// A buffer larger than the last-level cache, written between timed runs to evict the operands.
+void flushCaches() {
+    static std::vector<unsigned char> junk(64u << 20);
+    static unsigned char round = 0;
+    std::memset(junk.data(), ++round, junk.size());
+}
+
+std::string peakCachePath() {
+    const char* cache = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    if (cache && *cache)
+        return std::string(cache) + "/isamap-studio-fma-peak";
+    if (home && *home)
+        return std::string(home) + "/.cache/isamap-studio-fma-peak";
+    return {};
+}
+
+// The FMA peak per thread, measured once per machine and kept in the user's cache directory.
+double peakPerThread() {
+    const std::string path = peakCachePath();
+    const std::string cpu = targets::detectHost().name;
+    if (!path.empty()) {
+        std::ifstream in(path);
+        std::string name;
+        double value = 0;
+        if (in >> name >> value && name == cpu && value > 0)
+            return value;
+    }
+    std::string error;
+    const double peak = codegen::measuredPeakGflopsPerThread(error);
+    if (peak > 0 && !path.empty()) {
+        std::error_code ignored; // without a cache directory the peak is measured again next time
+        std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
+        std::ofstream(path) << cpu << " " << peak << "\n";
+    }
+    return peak;
+}
+
+} // namespace
+
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        const std::function<void(const std::string&)>& progress) {
+    Result r;
+    auto say = [&](const std::string& what) {
+        if (progress)
+            progress(what);
+    };
+    for (const auto& t : kernel.tensors)
+        if (t.type == ir::ScalarType::f16) {
+            r.message = "tensor " + t.name + " is f16, which has no host lowering";
+            return r;
+        }
+    say("generating code");
+    const auto compileStart = Clock::now();
+    std::string error;
+    auto code = codegen::generate(kernel, target, candidate, space, schedule, options.codegen, error);
+    if (!code) {
+        r.message = error;
+        return r;
+    }
+    r.threads = code->threads();
+    auto jit = codegen::JitKernel::compile(std::move(code), error);
+    if (!jit) {
+        r.message = "compiling: " + error;
+        return r;
+    }
+    r.compileSeconds = secondsSince(compileStart);
+
+    say("verifying against the interpreter");
+    interp::Buffers inputs = interp::randomInputs(kernel, options.seed);
+    std::vector<NativeTensor> tensors;
+    std::vector<void*> pointers;
+    std::string output;
+    std::size_t outputIndex = 0;
+    for (const auto& a : jit->arguments()) {
+        if (a.output) {
+            output = a.tensor;
+            outputIndex = tensors.size();
+        }
+        tensors.emplace_back(a, inputs.at(a.tensor));
+        pointers.push_back(tensors.back().data());
+    }
+    jit->run(pointers.data());
+    auto comparison = verify(kernel, inputs, output, tensors[outputIndex], options, r.sampled, error);
+    if (!comparison) {
+        r.message = error;
+        return r;
+    }
+    r.largestError = comparison->largest;
+    r.checkedElements = comparison->checked;
+    r.tolerance = toleranceFor(kernel, kernel.findTensor(output)->type);
+    r.worstAt = comparison->at.empty() ? "" : indexText(output, comparison->at);
+    if (!(r.largestError <= r.tolerance)) {
+        r.status = Status::Mismatch;
+        r.message = "the generated code's result differs from the interpreter's by " + std::to_string(r.largestError) +
+                    " at " + r.worstAt + " (tolerance " + std::to_string(r.tolerance) + ")";
+        return r;
+    }
+
+    say("timing");
+    std::vector<double> times;
+    const auto start = Clock::now();
+    while (static_cast<int>(times.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
+        if (options.flushCaches)
+            flushCaches();
+        const auto t0 = Clock::now();
+        jit->run(pointers.data());
+        times.push_back(secondsSince(t0));
+        if (times.size() >= 100000)
+            break;
+    }
+    std::sort(times.begin(), times.end());
+    r.runs = static_cast<int>(times.size());
+    r.secondsMedian = *median(times);
+    r.secondsMin = times.front();
+    r.secondsMax = times.back();
+    r.gflops = space.usefulFlops / r.secondsMedian / 1e9;
+    r.peakGflops = peakPerThread() * r.threads;
+    r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
+    r.status = Status::Ok;
+    return r;
+}
+
+} // namespace isamap::measure

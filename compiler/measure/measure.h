@@ -1,0 +1,86 @@
+// Measuring generated code on the host CPU: verified first, timed in isolation.
+//
+// Takes a kernel, a host target, a mapping candidate and a schedule. Generates the code (codegen.h),
+// runs it on random inputs and compares the result with the reference interpreter — the whole output
+// for kernels of up to `Options::fullCheckPoints` iteration points, else a random sample of output
+// elements — with a tolerance by data type. A mismatch is an error naming the largest difference and
+// its index, never a data point. Then times it: a warm-up call, then calls until both `minRuns` and
+// `minSeconds` are reached (optionally flushing the caches between calls); median, minimum, maximum.
+//
+// In a worker process (`measureInWorker`), a kernel that crashes or hangs is reported as such: the
+// worker is the command-line tool's `isamap worker`, spoken to over its standard input and output.
+//
+//   measure::Job job = measure::makeJob(kernel, target, candidate, space, schedule, options);
+//   measure::Result r = measure::measureInWorker(isamapPath, job);
+//   if (r.status == measure::Status::Ok) ... r.secondsMedian, r.gflops
+#pragma once
+
+#include "codegen/codegen.h"
+#include "ir/ir.h"
+#include "mapping/mapping.h"
+#include "schedule/schedule.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace isamap::measure {
+
+struct Options {
+    int minRuns = 5;
+    double minSeconds = 0.2;
+    bool flushCaches = false;       // overwrite a buffer larger than the last-level cache between runs
+    std::uint64_t seed = 1;         // of the random inputs
+    double timeLimitSeconds = 120;  // for the worker: compile, verify and time
+    std::int64_t fullCheckPoints = 20'000'000; // bigger kernels are checked on a sample of outputs
+    int sampledOutputs = 256;
+    codegen::Options codegen;
+};
+
+enum class Status { Ok, Mismatch, Error, Crashed, TimedOut };
+const char* statusName(Status s);
+
+struct Result {
+    Status status = Status::Error;
+    std::string message;           // what went wrong (Mismatch, Error, Crashed, TimedOut)
+    // Verification: the largest difference from the reference, where, and how much was checked.
+    double largestError = 0;
+    double tolerance = 0;
+    std::string worstAt;           // "C[12, 7]"
+    std::int64_t checkedElements = 0;
+    bool sampled = false;
+    // Timing.
+    double secondsMedian = 0, secondsMin = 0, secondsMax = 0;
+    int runs = 0;
+    int threads = 1;
+    double gflops = 0;
+    double peakGflops = 0;         // of the threads it ran on (measured FMA peak per thread x threads)
+    double peakFraction = 0;
+    double compileSeconds = 0;
+
+    std::string verification() const; // one line: "verified against the interpreter: ..."
+};
+
+// Generates, compiles, verifies and times in this process. `progress` (may be empty) hears the phases.
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        const std::function<void(const std::string&)>& progress = {});
+
+// Everything a worker needs, as text: the kernel and target in the IR's format, the candidate by its
+// key, the schedule as schedule::printSchedule writes it, and the options.
+struct Job {
+    std::string text;
+};
+Job makeJob(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+            const schedule::Space& space, const schedule::Schedule& schedule, const Options& options);
+
+// Runs the job in `workerExecutable worker` with the job's time limit; a signal or the time limit
+// becomes a Crashed or TimedOut result, and this process carries on.
+Result measureInWorker(const std::string& workerExecutable, const Job& job);
+
+// The worker's side: reads a job, measures in process, writes the result (`isamap worker`).
+int serveWorker(std::FILE* in, std::FILE* out);
+
+} // namespace isamap::measure
