@@ -78,6 +78,10 @@ bool acceptedForWriting(const std::string& path, std::string& error) {
     std::string why;
     auto reader = sql::open(uriFor(path, hasLog ? "mode=ro" : "immutable=1"),
                             SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, why);
+    // Reading beside a log may meet another connection's lock (a writer's commit or checkpoint):
+    // wait for it as every other connection does, rather than refuse the file as locked.
+    if (reader)
+        sqlite3_busy_timeout(reader->get(), 5000);
     const auto identity = reader ? schema::readIdentity(reader->get(), why) : std::nullopt;
     if (!identity) {
         error = path + " cannot be read as an ISA Mapper project: " + why;
