@@ -4,14 +4,24 @@
 #include "views/diagnostics_model.h"
 #include "views/structure_model.h"
 
+#include "views/code_view.h"
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
+#include "views/performance_view.h"
+#include "views/project_model.h"
 #include "views/scatter_view.h"
 #include "views/schedule_editor.h"
 #include "views/search_panel.h"
+#include "views/selection.h"
+#include "views/start_page.h"
 #include "views/timeline_view.h"
 
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
+#include <QListWidget>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTreeWidget>
 #include <QComboBox>
 #include <QLineEdit>
 #include <QProgressBar>
@@ -29,6 +39,20 @@ using isamap::studio::MainWindow;
 namespace {
 QString example() { return QString(ISAMAP_RESOURCES_DIR) + "/examples/dwsep_block.isa"; }
 
+// A writable copy of the bundled example project.
+QString copyOfExampleProject(const QTemporaryDir& dir) {
+    const QString copy = dir.filePath("example.isamap");
+    QFile::copy(QString(ISAMAP_RESOURCES_DIR) + "/examples/dwsep_block.isamap", copy);
+    QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
+    return copy;
+}
+
+bool openProjectAndWait(MainWindow& window, const QString& path) {
+    QSignalSpy opened(&window, &MainWindow::projectOpened);
+    window.openFile(path);
+    return (opened.count() > 0 || opened.wait(20000)) && opened.front().front().toBool();
+}
+
 QStringList topLevelNames(QAbstractItemModel* model) {
     QStringList names;
     for (int r = 0; r < model->rowCount(); ++r)
@@ -40,6 +64,13 @@ QStringList topLevelNames(QAbstractItemModel* model) {
 class TstStudio : public QObject {
     Q_OBJECT
 private slots:
+    void initTestCase() {
+        // Recent projects and window state go to a test location, not the person's settings.
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName("isamap-tests");
+        QCoreApplication::setApplicationName("tst_studio");
+    }
+
     void opensTheExampleAndShowsItsStructure() {
         MainWindow window;
         QVERIFY(window.openFile(example()));
@@ -234,6 +265,224 @@ private slots:
         QCOMPARE(window.errorCount(), 1);
         const QString location = window.problemsView()->model()->index(0, 1).data().toString();
         QCOMPARE(location, QString("bad.isa:2:24"));
+    }
+
+    void theExampleProjectOpensWithItsSchedulesInEveryView() {
+        QTemporaryDir dir;
+        MainWindow window;
+        QVERIFY(openProjectAndWait(window, copyOfExampleProject(dir)));
+        const auto& contents = window.projectModel()->contents();
+        QVERIFY(window.projectModel()->rowCount() > 50);
+        QCOMPARE(window.projectPath(), dir.filePath("example.isamap"));
+        QVERIFY(window.recentProjects().contains(dir.filePath("example.isamap")));
+        // The plots received the stored figures: the measured ones in the scatter, all on the roofline.
+        const auto measured = std::count_if(contents.schedules.begin(), contents.schedules.end(),
+                                            [](const auto& s) { return s.measured.has_value(); });
+        QCOMPARE(window.performanceView()->scatter()->pointCount(), static_cast<int>(measured));
+        QVERIFY(window.performanceView()->roofline()->pointCount() >= window.projectModel()->rowCount());
+        QVERIFY(window.performanceView()->roofline()->curveCount() >= 2);
+        // The fastest schedule is selected: the editor edits it and the code view prints it.
+        const auto& fastest = contents.schedules.front();
+        QCOMPARE(window.selection()->scheduleId(), fastest.record.id);
+        QTRY_VERIFY(window.scheduleEditor()->hasSchedule() &&
+                    window.scheduleEditor()->space()->candidateKey == fastest.record.candidateKey);
+        QCOMPARE(window.scheduleEditor()->modeledSeconds(), fastest.record.modeledSeconds);
+        QTRY_VERIFY(window.codeView()->text("Loop nest").contains("mma32("));
+        // The editor holds the project's kernels.
+        QVERIFY(window.editor()->toPlainText().contains("kernel pointwise"));
+        QCOMPARE(window.errorCount(), 0);
+    }
+
+    void selectingAScheduleAnywhereSelectsItEverywhere() {
+        QTemporaryDir dir;
+        MainWindow window;
+        QVERIFY(openProjectAndWait(window, copyOfExampleProject(dir)));
+        const auto& contents = window.projectModel()->contents();
+        // A measured depthwise schedule, clicked in the scatter.
+        const auto depthwise = std::find_if(contents.schedules.begin(), contents.schedules.end(), [](const auto& s) {
+            return s.kernel == "depthwise" && s.measured.has_value();
+        });
+        QVERIFY(depthwise != contents.schedules.end());
+        auto* scatter = window.performanceView()->scatter();
+        window.showView("performance");
+        scatter->grab(); // drawn once, so that the pixels know their points
+        int index = -1;
+        for (std::size_t i = 0; i < scatter->points().size(); ++i)
+            if (scatter->points()[i].id == depthwise->record.id)
+                index = static_cast<int>(i);
+        QVERIFY(index >= 0);
+        const QPoint at = scatter->positionOf(index);
+        // Several schedules may share the pixel; the click selects the one drawn there.
+        QTest::mouseClick(scatter, Qt::LeftButton, {}, at);
+        const qint64 clicked = scatter->points()[static_cast<std::size_t>(scatter->pointAt(at))].id;
+        QCOMPARE(window.selection()->scheduleId(), clicked);
+        const auto* stored = contents.find(clicked);
+        QVERIFY(stored);
+        // The project table, the roofline, the mapping table and the editor follow.
+        QCOMPARE(window.projectView()->currentIndex().data(isamap::views::ProjectModel::ScheduleIdRole).toLongLong(), clicked);
+        QCOMPARE(window.performanceView()->roofline()->highlighted(), clicked);
+        QCOMPARE(window.mappingKernelBox()->currentText(), QString::fromStdString("kernel " + stored->kernel));
+        QTRY_COMPARE(window.scheduleEditor()->modeledSeconds(), stored->record.modeledSeconds);
+        QTRY_VERIFY(window.mappingView()->currentIndex().isValid());
+        const auto* candidate = window.mappingModel()->candidate(
+            qobject_cast<QSortFilterProxyModel*>(window.mappingView()->model())->mapToSource(window.mappingView()->currentIndex()).row());
+        QVERIFY(candidate);
+        QCOMPARE(candidate->key, stored->record.candidateKey);
+
+        // Choosing another candidate in the mapping table drops the stored schedule everywhere.
+        const int other = window.mappingView()->currentIndex().row() == 0 ? 1 : 0;
+        window.mappingView()->setCurrentIndex(window.mappingView()->model()->index(other, 0));
+        QCOMPARE(window.selection()->scheduleId(), 0);
+        QVERIFY(!window.projectView()->selectionModel()->hasSelection());
+        QCOMPARE(window.performanceView()->scatter()->highlighted(), 0);
+    }
+
+    void pinAndForbidBecomeConstraintsInTheScheduleEditor() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        QTRY_VERIFY(window.mappingModel()->validCount() > 1 && window.scheduleEditor()->hasSchedule());
+        // Pin the second valid candidate: the editor moves to it and lists the pin.
+        int second = -1;
+        for (int row = 0, valid = 0; row < window.mappingModel()->rowCount(); ++row)
+            if (window.mappingModel()->candidate(row)->valid && ++valid == 2)
+                second = row;
+        QVERIFY(second > 0);
+        const std::string key = window.mappingModel()->candidate(second)->key;
+        window.pinCandidate(second);
+        QCOMPARE(window.rules().pinned(), key);
+        QCOMPARE(window.scheduleEditor()->space()->candidateKey, key);
+        QVERIFY2(window.scheduleEditor()->rulesText().contains("pin candidate"), qPrintable(window.scheduleEditor()->rulesText()));
+        QCOMPARE(window.selection()->candidate(), QString::fromStdString(key));
+        QVERIFY(window.mappingModel()->index(second, isamap::views::MappingModel::Status).data().toString().startsWith("pinned"));
+        // Forbid it: the pin goes, the editor moves to the best candidate still allowed.
+        window.forbidCandidate(second);
+        QVERIFY(window.rules().pinned().empty());
+        QVERIFY(window.scheduleEditor()->space()->candidateKey != key);
+        QVERIFY(window.scheduleEditor()->rulesText().contains("forbid candidate"));
+        QVERIFY(window.mappingModel()->index(second, isamap::views::MappingModel::Status).data().toString().startsWith("forbidden"));
+        // A search honours it: the candidate it schedules is not the forbidden one.
+        auto* panel = window.searchPanel();
+        panel->budgetBox()->setValue(500);
+        panel->searchButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->running(), 30000);
+        QTRY_VERIFY(window.scheduleEditor()->space()->candidateKey != key);
+    }
+
+    void dragReorderAndPlacementEditsAreUndoable() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        auto* editor = window.scheduleEditor();
+        QTRY_VERIFY(editor->hasSchedule() && editor->orderList(1));
+        const auto before = editor->current();
+        const double modeled = editor->modeledSeconds();
+        // A drop moves a row of the level's loop list; the level's order follows.
+        QListWidget* list = editor->orderList(1);
+        const QString first = list->item(0)->text();
+        QVERIFY(list->model()->moveRow({}, 0, {}, list->count()));
+        QCOMPARE(editor->current().levels[1].order.back(), before.levels[1].order.front());
+        QCOMPARE(editor->undoStack()->count(), 1);
+        QTRY_COMPARE(editor->orderList(1)->item(editor->orderList(1)->count() - 1)->text(), first);
+        // The operand the instruction reads from sram cannot leave it: refused with the reason.
+        std::size_t required = 0;
+        for (std::size_t o = 0; o < editor->space()->operands.size(); ++o)
+            if (editor->space()->operands[o].requiredMemory == editor->space()->levels[1].memory)
+                required = o;
+        const auto kept = editor->current();
+        QVERIFY(!editor->setKeeps(1, required, false));
+        QVERIFY2(editor->message().startsWith("Refused"), qPrintable(editor->message()));
+        QVERIFY(editor->current() == kept);
+        // Undo brings back the first order and its modeled time.
+        editor->undoStack()->undo();
+        QVERIFY(editor->current() == before);
+        QCOMPARE(editor->modeledSeconds(), modeled);
+    }
+
+    void aTileEditChangesTheModeledTimeAndSavesIntoTheProject() {
+        QTemporaryDir dir;
+        MainWindow window;
+        QVERIFY(openProjectAndWait(window, copyOfExampleProject(dir)));
+        auto* editor = window.scheduleEditor();
+        QTRY_VERIFY(editor->hasSchedule());
+        const double stored = editor->modeledSeconds();
+        // Starve sram: one instruction tile per loop.
+        for (std::size_t d = 0; d < editor->current().levels[1].tiles.size(); ++d)
+            editor->setTile(1, d, 1);
+        const double edited = editor->modeledSeconds();
+        QVERIFY(edited > stored);
+        QTRY_VERIFY(window.codeView()->text("Loop nest").contains("mma32("));
+        // Saved as a new project with the edited schedule; opened again, it is there, made by hand.
+        const QString saved = dir.filePath("saved.isamap");
+        QSignalSpy opened(&window, &MainWindow::projectOpened);
+        QVERIFY(window.saveProjectAs(saved));
+        QVERIFY(opened.wait(20000));
+        MainWindow again;
+        QVERIFY(openProjectAndWait(again, saved));
+        const auto& schedules = again.projectModel()->contents().schedules;
+        const auto byHand = std::find_if(schedules.begin(), schedules.end(), [](const auto& s) { return s.record.runId == 0; });
+        QVERIFY(byHand != schedules.end());
+        QCOMPARE(byHand->record.modeledSeconds, edited);
+        QCOMPARE(schedules.size(), window.projectModel()->contents().schedules.size());
+        QVERIFY(schedules.size() > 50); // the copied runs came along
+    }
+
+    void aMalformedProjectIsRefusedWithADiagnostic() {
+        QTemporaryDir dir;
+        QFile bad(dir.filePath("broken.isamap"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write(QByteArray(4096, 'x'));
+        bad.close();
+        MainWindow window;
+        QSignalSpy opened(&window, &MainWindow::projectOpened);
+        window.openFile(bad.fileName());
+        QVERIFY(opened.wait(10000));
+        QCOMPARE(opened.front().front().toBool(), false);
+        QCOMPARE(window.errorCount(), 1);
+        const QString location = window.problemsView()->model()->index(0, isamap::views::DiagnosticsModel::Location).data().toString();
+        const QString message = window.problemsView()->model()->index(0, isamap::views::DiagnosticsModel::Message).data().toString();
+        QVERIFY2(location.startsWith("broken.isamap"), qPrintable(location));
+        QVERIFY2(message.contains("broken.isamap"), qPrintable(message));
+        QVERIFY(window.projectPath().isEmpty());
+        QCOMPARE(window.projectModel()->rowCount(), 0);
+    }
+
+    void theStartPageOpensTheExampleAndASuiteEntry() {
+        MainWindow window;
+        window.showStartPage();
+        QCOMPARE(window.centralTabs()->currentWidget(), static_cast<QWidget*>(window.startPage()));
+        // A MobileNet layer opens as a kernel that checks and maps.
+        window.startPage()->expandSuite("mobilenet-v1");
+        auto* suite = window.startPage()->suites()->findItems("mobilenet-v1", Qt::MatchExactly).front();
+        QVERIFY(suite->childCount() > 0);
+        emit window.startPage()->suites()->itemActivated(suite->child(0), 0);
+        QCOMPARE(window.errorCount(), 0);
+        QVERIFY(window.editor()->toPlainText().contains("mobilenet-v1"));
+        QTRY_VERIFY(window.mappingModel()->validCount() > 0);
+        // The bundled example project opens as a copy, leaving the shipped file as it is.
+        QSignalSpy opened(&window, &MainWindow::projectOpened);
+        emit window.startPage()->examples()->itemActivated(window.startPage()->examples()->item(0));
+        QVERIFY(opened.wait(20000));
+        QVERIFY(opened.front().front().toBool());
+        QVERIFY(!window.projectPath().startsWith(ISAMAP_RESOURCES_DIR));
+        QVERIFY(window.projectModel()->rowCount() > 50);
+    }
+
+    void theSearchDrawsItsConvergence() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        auto* panel = window.searchPanel();
+        panel->budgetBox()->setValue(3000);
+        QTRY_VERIFY(panel->searchButton()->isEnabled());
+        panel->searchButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->running(), 30000);
+        auto* convergence = window.performanceView()->convergence();
+        QVERIFY(convergence->pointCount() >= 2);
+        // Best so far only improves.
+        const auto& points = convergence->points();
+        for (std::size_t i = 1; i < points.size(); ++i)
+            QVERIFY(points[i].y < points[i - 1].y && points[i].x > points[i - 1].x);
     }
 };
 

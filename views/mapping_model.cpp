@@ -1,5 +1,8 @@
 #include "views/mapping_model.h"
 
+#include <QFont>
+#include <algorithm>
+
 #include <QBrush>
 #include <QColor>
 
@@ -32,6 +35,13 @@ void MappingModel::setResult(const ir::Kernel& kernel, mapping::MappingResult re
     kernel_ = kernel;
     result_ = std::move(result);
     endResetModel();
+}
+
+void MappingModel::setRules(const std::string& pinned, const std::vector<std::string>& forbidden) {
+    pinned_ = pinned;
+    forbidden_ = forbidden;
+    if (rowCount() > 0)
+        emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
 }
 
 void MappingModel::clear() {
@@ -77,6 +87,15 @@ QVariant MappingModel::data(const QModelIndex& index, int role) const {
         return {};
     if (role == ValidRole)
         return c->valid;
+    const bool forbidden = std::find(forbidden_.begin(), forbidden_.end(), c->key) != forbidden_.end();
+    if (role == Qt::FontRole && (forbidden || c->key == pinned_)) {
+        QFont font;
+        font.setStrikeOut(forbidden);
+        font.setBold(c->key == pinned_);
+        return font;
+    }
+    if (role == Qt::DisplayRole && index.column() == Status && (forbidden || c->key == pinned_))
+        return (forbidden ? tr("forbidden; ") : tr("pinned; ")) + data(index, SortRole).toString();
     if (role == Qt::ForegroundRole && !c->valid)
         return QBrush(QColor(120, 120, 120));
     if (role == Qt::ToolTipRole)

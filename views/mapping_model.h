@@ -18,6 +18,8 @@ public:
     explicit MappingModel(QObject* parent = nullptr);
     void setResult(const ir::Kernel& kernel, mapping::MappingResult result);
     void clear();
+    // Marks the pinned candidate (bold) and the forbidden ones (struck out, "forbidden" in Status).
+    void setRules(const std::string& pinned, const std::vector<std::string>& forbidden);
     const mapping::Candidate* candidate(int row) const;
     int validCount() const { return result_.validCount(); }
     // Everything said about a candidate: binding, layout changes, loops around it, or why not.
@@ -31,6 +33,8 @@ public:
 private:
     ir::Kernel kernel_;
     mapping::MappingResult result_;
+    std::string pinned_;
+    std::vector<std::string> forbidden_;
 };
 
 } // namespace isamap::views

@@ -1,9 +1,10 @@
 // Measured against modeled, as a log-log scatter: one point per schedule, the y = x line, hover for
-// the schedule's figures. Drawn with plain QGraphicsView items (one per point; a scene index keeps
-// hovering fast).
+// the schedule's figures, click to select a stored schedule. A PlotView, so it stays fluid with
+// 100,000 points.
 #pragma once
 
-#include <QGraphicsView>
+#include "views/plot_view.h"
+
 #include <QString>
 #include <vector>
 
@@ -13,22 +14,15 @@ struct ScatterPoint {
     double modeled = 0;  // s
     double measured = 0; // s
     QString label;
+    qint64 id = 0;   // a stored schedule's id, 0 when the schedule is not stored
+    bool best = false; // drawn in the second colour, on top
 };
 
-class ScatterView : public QGraphicsView {
+class ScatterView : public PlotView {
     Q_OBJECT
 public:
     explicit ScatterView(QWidget* parent = nullptr);
     void setPoints(const std::vector<ScatterPoint>& points, const QString& measuredName);
-    int pointCount() const { return points_; }
-
-protected:
-    // The plot fills the view whatever its size: refit when it is shown or resized.
-    void resizeEvent(QResizeEvent* event) override;
-    void showEvent(QShowEvent* event) override;
-
-private:
-    int points_ = 0;
 };
 
 } // namespace isamap::views

@@ -6,7 +6,8 @@
 #include <QCheckBox>
 #include <QHeaderView>
 #include <QLabel>
-#include <QLineEdit>
+#include <QHBoxLayout>
+#include <QListWidget>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QUndoCommand>
@@ -37,6 +38,11 @@ ScheduleEditor::ScheduleEditor(QWidget* parent) : QWidget(parent) {
     cost_ = new QLabel(tr("Run a search, or pick a kernel and a target: the editor shows its schedule."), this);
     cost_->setWordWrap(true);
     layout->addWidget(cost_);
+    rules_ = new QLabel(this);
+    rules_->setWordWrap(true);
+    rules_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(rules_);
+    setRules({});
     table_ = new QTableWidget(this);
     table_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     layout->addWidget(table_, 1);
@@ -114,6 +120,46 @@ bool ScheduleEditor::setOrder(std::size_t level, const QStringList& loops) {
     return tryEdit(edited, tr("order at %1: %2").arg(QString::fromStdString(space_->levels[level].memory), loops.join(", ")));
 }
 
+bool ScheduleEditor::moveLoop(std::size_t level, int from, int to) {
+    if (!space_ || level >= schedule_.levels.size())
+        return false;
+    const int n = static_cast<int>(schedule_.levels[level].order.size());
+    if (from < 0 || from >= n || to < 0 || to >= n)
+        return false;
+    QStringList loops;
+    for (int d : schedule_.levels[level].order)
+        loops << QString::fromStdString(space_->dims[static_cast<std::size_t>(d)].name);
+    loops.move(from, to);
+    return setOrder(level, loops);
+}
+
+bool ScheduleEditor::setKeeps(std::size_t level, std::size_t operand, bool on) {
+    if (!space_ || level >= schedule_.levels.size() || operand >= space_->operands.size())
+        return false;
+    schedule::Schedule edited = schedule_;
+    edited.levels[level].keeps[operand] = on;
+    return tryEdit(edited, tr("%1 %2 a copy at %3")
+                               .arg(QString::fromStdString(space_->operands[operand].tensor), on ? tr("keeps") : tr("keeps no"),
+                                    QString::fromStdString(space_->levels[level].memory)));
+}
+
+void ScheduleEditor::setRules(const CandidateRules& rules) {
+    QStringList lines;
+    for (const auto& line : rules.lines())
+        lines << QString::fromStdString(line).toHtmlEscaped();
+    rules_->setText(lines.isEmpty() ? tr("Active constraints: none (pin or forbid a candidate from the Mappings panel's "
+                                         "context menu)")
+                                    : tr("Active constraints:<br>%1").arg(lines.join("<br>")));
+}
+
+QString ScheduleEditor::rulesText() const { return rules_->text(); }
+
+QListWidget* ScheduleEditor::orderList(std::size_t level) const {
+    if (level >= schedule_.levels.size() || !space_)
+        return nullptr;
+    return qobject_cast<QListWidget*>(table_->cellWidget(static_cast<int>(level), static_cast<int>(space_->dims.size())));
+}
+
 bool ScheduleEditor::setDoubleBuffered(std::size_t level, bool on) {
     if (!space_ || level >= schedule_.levels.size())
         return false;
@@ -139,6 +185,50 @@ void ScheduleEditor::showCost() {
                        .arg(QString::fromStdString(b.bound).toHtmlEscaped()));
 }
 
+// The loops of a level as a row of chips that can be dragged into another order.
+QWidget* ScheduleEditor::makeOrderList(std::size_t level) {
+    auto* list = new QListWidget(table_);
+    list->setFlow(QListView::LeftToRight);
+    list->setDragDropMode(QAbstractItemView::InternalMove);
+    list->setDefaultDropAction(Qt::MoveAction);
+    list->setSpacing(2);
+    list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    list->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    for (int d : schedule_.levels[level].order)
+        list->addItem(QString::fromStdString(space_->dims[static_cast<std::size_t>(d)].name));
+    list->setFixedHeight(list->sizeHintForRow(0) + 10);
+    list->setMinimumWidth(list->count() * (list->sizeHintForColumn(0) + 8) + 8);
+    // A drop moves rows in the list's model; the list's new order becomes the level's.
+    connect(list->model(), &QAbstractItemModel::rowsMoved, this, [this, list, level] {
+        if (rebuilding_)
+            return;
+        QStringList loops;
+        for (int i = 0; i < list->count(); ++i)
+            loops << list->item(i)->text();
+        setOrder(level, loops);
+    });
+    return list;
+}
+
+// One toggle per operand: whether the level keeps a copy of its tile.
+QWidget* ScheduleEditor::makeKeepsToggles(std::size_t level) {
+    auto* box = new QWidget(table_);
+    auto* row = new QHBoxLayout(box);
+    row->setContentsMargins(4, 0, 4, 0);
+    for (std::size_t o = 0; o < space_->operands.size(); ++o) {
+        auto* keep = new QCheckBox(QString::fromStdString(space_->operands[o].tensor), box);
+        keep->setObjectName(QStringLiteral("keep-%1").arg(QString::fromStdString(space_->operands[o].tensor)));
+        keep->setChecked(schedule_.levels[level].keeps[o]);
+        keep->setEnabled(level > 0); // the outermost level holds every tensor
+        connect(keep, &QCheckBox::toggled, this, [this, level, o](bool on) {
+            if (!rebuilding_)
+                setKeeps(level, o, on);
+        });
+        row->addWidget(keep);
+    }
+    return box;
+}
+
 void ScheduleEditor::rebuildTable() {
     if (!space_)
         return;
@@ -146,11 +236,11 @@ void ScheduleEditor::rebuildTable() {
     const std::size_t nd = space_->dims.size(), nl = schedule_.levels.size();
     table_->clear();
     table_->setRowCount(static_cast<int>(nl + 1));
-    table_->setColumnCount(static_cast<int>(nd + 2));
+    table_->setColumnCount(static_cast<int>(nd + 3));
     QStringList columns;
     for (const auto& d : space_->dims)
         columns << tr("tile of %1").arg(QString::fromStdString(d.name));
-    columns << tr("loop order (outermost first)") << tr("double-buffered");
+    columns << tr("loop order (outermost first; drag to reorder)") << tr("keeps a copy of") << tr("double-buffered");
     table_->setHorizontalHeaderLabels(columns);
     QStringList rows;
     for (const auto& level : space_->levels)
@@ -169,15 +259,8 @@ void ScheduleEditor::rebuildTable() {
             });
             table_->setCellWidget(static_cast<int>(l), static_cast<int>(d), spin);
         }
-        QStringList order;
-        for (int d : schedule_.levels[l].order)
-            order << QString::fromStdString(space_->dims[static_cast<std::size_t>(d)].name);
-        auto* orderEdit = new QLineEdit(order.join(" "), table_);
-        connect(orderEdit, &QLineEdit::editingFinished, this, [this, orderEdit, l] {
-            if (!rebuilding_)
-                setOrder(l, orderEdit->text().split(' ', Qt::SkipEmptyParts));
-        });
-        table_->setCellWidget(static_cast<int>(l), static_cast<int>(nd), orderEdit);
+        table_->setCellWidget(static_cast<int>(l), static_cast<int>(nd), makeOrderList(l));
+        table_->setCellWidget(static_cast<int>(l), static_cast<int>(nd + 1), makeKeepsToggles(l));
         auto* buffered = new QCheckBox(table_);
         buffered->setChecked(schedule_.levels[l].doubleBuffered);
         buffered->setEnabled(l > 0);
@@ -185,7 +268,7 @@ void ScheduleEditor::rebuildTable() {
             if (!rebuilding_)
                 setDoubleBuffered(l, on);
         });
-        table_->setCellWidget(static_cast<int>(l), static_cast<int>(nd + 1), buffered);
+        table_->setCellWidget(static_cast<int>(l), static_cast<int>(nd + 2), buffered);
     }
     for (std::size_t d = 0; d < nd; ++d) {
         auto* parallel = new QCheckBox(table_);

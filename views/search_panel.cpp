@@ -116,14 +116,17 @@ void SearchPanel::start() {
     const std::int64_t budget = budget_->value();
     auto flag = cancelFlag_;
     const auto given = targetGiven_;
-    QThreadPool::globalInstance()->start([self, kernel, targetName, given, strategyName, budget, flag] {
+    const CandidateRules rules = rules_;
+    emit started();
+    QThreadPool::globalInstance()->start([self, kernel, targetName, given, strategyName, budget, flag, rules] {
         std::string error;
         auto target = given ? std::optional<targets::LoadedTarget>(targets::LoadedTarget{*given, ""})
                             : targets::loadTarget(targetName, error);
         const auto mapped = target ? mapping::mapKernel(kernel, target->target) : mapping::MappingResult{};
+        // The best candidate the person's pins allow and that is not forbidden.
         const mapping::Candidate* candidate = nullptr;
         for (const auto& c : mapped.candidates)
-            if (c.valid && !c.dominated) {
+            if (c.valid && !c.dominated && rules.set.allowsCandidate(c) && !rules.forbids(c.key)) {
                 candidate = &c;
                 break;
             }
@@ -131,7 +134,8 @@ void SearchPanel::start() {
         auto strategy = space ? search::makeStrategy(strategyName, error) : nullptr;
         if (!strategy) {
             const QString why = QString::fromStdString(
-                error.empty() ? "no instruction of " + targetName + " can perform kernel " + kernel.name : error);
+                error.empty() ? "no candidate of " + targetName + " that the constraints allow can perform kernel " + kernel.name
+                              : error);
             onGuiThread(self, [why](SearchPanel& p) { p.finish(tr("Cannot search: %1").arg(why)); });
             return;
         }
@@ -140,6 +144,7 @@ void SearchPanel::start() {
         options.budget.evaluations = budget;
         options.cancel = flag.get();
         options.keepBest = 1;
+        options.constraints = &rules.set;
         options.onProgress = [&](const search::Progress& p) {
             onGuiThread(self, [p](SearchPanel& panel) {
                 panel.showProgress(static_cast<int>(p.fraction * 100), p.evaluations);
@@ -155,6 +160,9 @@ void SearchPanel::start() {
             onGuiThread(self, [text, summary](SearchPanel& panel) { panel.showBest(text, summary); });
         };
         options.onImprovement = [&](const search::Evaluated& e) {
+            onGuiThread(self, [evaluation = e.evaluation, seconds = e.seconds](SearchPanel& panel) {
+                emit panel.improved(evaluation, seconds);
+            });
             const auto now = std::chrono::steady_clock::now();
             if (now - lastShown < std::chrono::milliseconds(100))
                 return;
@@ -186,7 +194,7 @@ void SearchPanel::start() {
                 const auto& e = sample[i];
                 std::string ignored;
                 if (auto t = sim::simulate(kernel, target->target, *candidate, *space, e.schedule, timed, ignored))
-                    points.push_back({e.seconds, t->seconds, i == 0 ? tr("the best schedule found") : tr("a random schedule")});
+                    points.push_back({e.seconds, t->seconds, i == 0 ? tr("the best schedule found") : tr("a random schedule"), 0, i == 0});
             }
             onGuiThread(self, [points](SearchPanel& panel) { panel.scatter()->setPoints(points, tr("simulated")); });
         }
@@ -199,6 +207,8 @@ void SearchPanel::start() {
         onGuiThread(self, [status](SearchPanel& panel) { panel.finish(status); });
     });
 }
+
+void SearchPanel::setRules(const CandidateRules& rules) { rules_ = rules; }
 
 void SearchPanel::cancel() {
     if (cancelFlag_)

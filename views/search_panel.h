@@ -5,6 +5,7 @@
 
 #include "ir/ir.h"
 #include "schedule/schedule.h"
+#include "views/candidate_rules.h"
 
 #include <QWidget>
 #include <atomic>
@@ -38,6 +39,10 @@ public:
     // `target`, when given, is used as it is (a target written in the open file) instead of loading one.
     void setProblem(const ir::Kernel& kernel, const QString& targetName, std::optional<ir::Target> target = {});
 
+    // The pins (as constraints, which the search also applies to every schedule) and the forbidden
+    // candidates: the search schedules the best candidate they leave.
+    void setRules(const CandidateRules& rules);
+
     QComboBox* strategyBox() const { return strategy_; }
     QSpinBox* budgetBox() const { return budget_; }
     QPushButton* searchButton() const { return search_; }
@@ -56,6 +61,9 @@ public slots:
     void cancel();
 
 signals:
+    void started();
+    // Each time the best so far improves: at which evaluation, and its modeled time (the convergence).
+    void improved(qint64 evaluation, double seconds);
     void finished(const QString& status);
     // The best schedule of a search that finished, on the GUI thread.
     void bestSchedule(const schedule::Space& space, const schedule::Schedule& s);
@@ -70,6 +78,7 @@ private:
     bool haveKernel_ = false;
     QString target_;
     std::optional<ir::Target> targetGiven_;
+    CandidateRules rules_;
     QComboBox* strategy_ = nullptr;
     QSpinBox* budget_ = nullptr;
     QPushButton* search_ = nullptr;

@@ -1,17 +1,22 @@
 // isamap-studio: the desktop IDE. A thin main: options, then the main window.
 #include "main_window.h"
 
+#include "views/performance_view.h"
 #include "views/search_panel.h"
 
 #include "support/resources.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <cstdio>
 #include <QTabWidget>
 #include <QRegularExpression>
 #include <QTimer>
 
 int main(int argc, char** argv) {
+    QElapsedTimer sinceStart;
+    sinceStart.start();
     QApplication app(argc, argv);
     QApplication::setOrganizationName("ISA Mapper Studio");
     QApplication::setApplicationName("isamap-studio");
@@ -21,14 +26,20 @@ int main(int argc, char** argv) {
     options.setApplicationDescription("ISA Mapper Studio: see and steer how a tensor computation maps onto hardware.");
     options.addHelpOption();
     options.addVersionOption();
-    options.addPositionalArgument("file", "A kernel, graph or target file (.isa) to open.");
+    options.addPositionalArgument("file", "A kernel, graph or target file (.isa) or a project (.isamap) to open; "
+                                          "without one the start page shows.");
     QCommandLineOption screenshot("screenshot", "Save a picture of the window to FILE once it is shown, then quit.",
                                   "FILE");
     options.addOption(screenshot);
-    QCommandLineOption view("view", "Open on the central tab VIEW: source or graph.", "VIEW");
+    QCommandLineOption view("view", "Open on the central tab VIEW: start, source, graph, performance or code.", "VIEW");
     options.addOption(view);
-    QCommandLineOption dock("dock", "Bring the dock NAME forward: problems, mappings, search or schedule.", "NAME");
+    QCommandLineOption dock("dock", "Bring the dock NAME forward: problems, mappings, search, schedule or project.", "NAME");
     options.addOption(dock);
+    QCommandLineOption plot("plot", "Show the performance plot PLOT: scatter, roofline or convergence.", "PLOT");
+    options.addOption(plot);
+    QCommandLineOption exitWhenShown("exit-when-shown", "Quit as soon as the window is shown and idle, printing the "
+                                                        "milliseconds since the program started (for benchmarks).");
+    options.addOption(exitWhenShown);
     QCommandLineOption search("search", "Start a schedule search for KERNEL (as the Mappings panel names it) as the "
                                         "window opens.", "KERNEL");
     options.addOption(search);
@@ -39,15 +50,32 @@ int main(int argc, char** argv) {
         QApplication::setApplicationName("isamap-studio-screenshot");
     isamap::studio::MainWindow window;
     const QStringList files = options.positionalArguments();
-    const QString file = files.isEmpty()
-                             ? QString::fromStdString(isamap::resourcePath("examples/dwsep_block.isa").string())
-                             : files.front();
-    window.openFile(file);
-    if (options.value(view) == "graph")
-        window.centralTabs()->setCurrentIndex(1);
-    if (options.isSet(dock))
-        window.raiseDock(options.value(dock));
+    if (files.isEmpty())
+        window.showStartPage();
+    else
+        window.openFile(files.front());
+    // Choices of view wait for a project, which is read in the background.
+    auto showChosen = [&window, &options, &view, &dock, &plot] {
+        if (options.isSet(view))
+            window.showView(options.value(view));
+        if (options.isSet(dock))
+            window.raiseDock(options.value(dock));
+        const QStringList plots{"scatter", "roofline", "convergence"};
+        if (options.isSet(plot) && plots.contains(options.value(plot)))
+            window.performanceView()->tabs()->setCurrentIndex(static_cast<int>(plots.indexOf(options.value(plot))));
+    };
+    showChosen();
+    QObject::connect(&window, &isamap::studio::MainWindow::projectOpened, &window, showChosen);
     window.show();
+    if (options.isSet(exitWhenShown)) {
+        // Queued behind the first show and paint: the window is on screen and the event loop idle.
+        QTimer::singleShot(0, &window, [&sinceStart] {
+            std::printf("shown after %lld ms\n", static_cast<long long>(sinceStart.elapsed()));
+            std::fflush(stdout);
+            QApplication::exit(0);
+        });
+        return app.exec();
+    }
 
     const QString out = options.value(screenshot);
     auto takeScreenshot = [&window, out] {
@@ -77,7 +105,13 @@ int main(int argc, char** argv) {
                 });
             });
     } else if (options.isSet(screenshot)) {
-        QTimer::singleShot(500, &window, takeScreenshot);
+        // A project is read in the background: the picture waits for it and its selected schedule.
+        const bool project = !files.isEmpty() && window.projectPath().isEmpty() && files.front().endsWith(".isamap");
+        if (project)
+            QObject::connect(&window, &isamap::studio::MainWindow::projectOpened, &window,
+                             [&window, takeScreenshot] { QTimer::singleShot(1200, &window, takeScreenshot); });
+        else
+            QTimer::singleShot(800, &window, takeScreenshot);
     }
     return app.exec();
 }

@@ -4,13 +4,18 @@
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
 #include "targets/catalog.h"
+#include "views/code_view.h"
 #include "views/diagnostics_model.h"
 #include "views/graph_layout.h"
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
+#include "views/performance_view.h"
+#include "views/project_model.h"
 #include "views/schedule_editor.h"
 #include "views/search_panel.h"
+#include "views/selection.h"
 #include "views/source_highlighter.h"
+#include "views/start_page.h"
 #include "views/structure_model.h"
 
 #include <QAction>
@@ -57,16 +62,26 @@ MainWindow::MainWindow() {
     editor_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     editor_->setLineWrapMode(QPlainTextEdit::NoWrap);
     new views::SourceHighlighter(editor_->document());
+    selection_ = new views::Selection(this);
+    startPage_ = new views::StartPage(this);
+    performance_ = new views::PerformanceView(this);
+    codeView_ = new views::CodeView(this);
     centralTabs_ = new QTabWidget(this);
+    centralTabs_->addTab(startPage_, tr("Start"));
     centralTabs_->addTab(editor_, tr("Source"));
     centralTabs_->addTab(createGraphPage(), tr("IR graph"));
+    centralTabs_->addTab(performance_, tr("Performance"));
+    centralTabs_->addTab(codeView_, tr("Code"));
+    centralTabs_->setCurrentWidget(editor_);
     setCentralWidget(centralTabs_);
 
     diagnostics_ = new views::DiagnosticsModel(this);
     structureModel_ = new views::StructureModel(this);
     createDocks();
     createMappingDock();
+    createProjectDock();
     createActions();
+    connect(selection_, &views::Selection::changed, this, &MainWindow::followSelection);
 
     status_ = new QLabel(this);
     statusBar()->addWidget(status_, 1);
@@ -188,6 +203,23 @@ void MainWindow::createMappingDock() {
     connect(targetBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
     connect(mappingFilter_, &QLineEdit::textChanged, mappingProxy_, &QSortFilterProxyModel::setFilterFixedString);
     connect(mappingView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, &MainWindow::showMappingDetails);
+    // Choosing a candidate in the table selects it everywhere.
+    connect(mappingView_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& index) {
+        const auto* c = mappingModel_->candidate(mappingProxy_->mapToSource(index).row());
+        if (c)
+            selection_->selectCandidate(QString::fromStdString(mappedKernel_.name), QString::fromStdString(c->key));
+    });
+    mappingView_->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(mappingView_, &QWidget::customContextMenuRequested, this, &MainWindow::showMappingContextMenu);
+    // The search's improvements draw its convergence; its best schedule goes to the editor and the code view.
+    connect(searchPanel_, &views::SearchPanel::started, performance_, &views::PerformanceView::clearConvergence);
+    connect(searchPanel_, &views::SearchPanel::improved, performance_, &views::PerformanceView::addImprovement);
+    connect(searchPanel_, &views::SearchPanel::bestSchedule, this, [this] {
+        editorKernel_ = mappedKernel_;
+        editorTarget_ = mappedTarget_;
+        editorScheduleId_ = 0;
+    });
+    connect(scheduleEditor_, &views::ScheduleEditor::scheduleChanged, this, &MainWindow::editorScheduleChanged);
 }
 
 // The kernels of the file, and each distinct kernel instance of its graphs' nodes; the targets of the
@@ -255,7 +287,14 @@ void MainWindow::remap() {
             if (!self || generation != self->mappingGeneration_)
                 return; // a newer request replaced this one
             self->mappingModel_->setResult(kernel, std::move(result));
-            self->showDefaultSchedule(kernel, targetCopy);
+            self->mappedKernel_ = kernel;
+            self->mappedTarget_ = targetCopy;
+            // A stored schedule of this kernel stays in the editor; otherwise the best candidate's default.
+            const views::Selection& selected = *self->selection_;
+            if (selected.scheduleId() != 0 && selected.kernel() == QString::fromStdString(kernel.name))
+                self->selectCandidateRow(selected.candidate());
+            else
+                self->showDefaultSchedule(kernel, targetCopy);
             self->mappingView_->resizeColumnsToContents();
             const auto* model = self->mappingModel_;
             self->mappingDetails_->setText(error.empty() ? tr("%1 valid candidates of %2; select one to see why")
@@ -337,7 +376,7 @@ void MainWindow::raiseDock(const QString& name) {
     if (auto* dock = findChild<QDockWidget*>(name.toLower() + "Dock"))
         dock->raise();
     else
-        statusBar()->showMessage(tr("No dock '%1': the docks are problems, mappings, search and schedule").arg(name));
+        statusBar()->showMessage(tr("No dock '%1': the docks are problems, mappings, search, schedule and project").arg(name));
 }
 
 void MainWindow::startSearch(const QString& kernel) {
@@ -357,17 +396,17 @@ void MainWindow::startSearch(const QString& kernel) {
     searchPanel_->start();
 }
 
-// The schedule editor starts from the default schedule of the best mapping candidate.
+// The schedule editor starts from the default schedule of the best mapping candidate the pins and
+// forbids leave; that candidate becomes the selection.
 void MainWindow::showDefaultSchedule(const ir::Kernel& kernel, const std::optional<ir::Target>& target) {
     if (!target)
         return;
     for (int row = 0; row < mappingModel_->rowCount(); ++row) {
         const auto* c = mappingModel_->candidate(row);
-        if (!c || !c->valid || c->dominated)
+        if (!c || !c->valid || c->dominated || !rules_.set.allowsCandidate(*c) || rules_.forbids(c->key))
             continue;
-        std::string error;
-        if (auto space = schedule::makeSpace(kernel, *target, *c, error))
-            scheduleEditor_->setSchedule(*space, schedule::defaultSchedule(*space));
+        selection_->selectCandidate(QString::fromStdString(kernel.name), QString::fromStdString(c->key));
+        showCandidateSchedule(QString::fromStdString(c->key));
         return;
     }
 }
@@ -383,12 +422,14 @@ void MainWindow::createActions() {
         if (!maybeSave())
             return;
         QString path = QFileDialog::getOpenFileName(this, tr("Open"), QFileInfo(path_).absolutePath(),
-                                                    tr("ISA Mapper files (*.isa);;All files (*)"));
+                                                    tr("ISA Mapper files (*.isa *.isamap);;Sources (*.isa);;Projects (*.isamap);;All files (*)"));
         if (!path.isEmpty())
             openFile(path);
     });
     file->addAction(tr("&Save"), QKeySequence::Save, this, [this] { save(); });
     file->addAction(tr("Save &As..."), QKeySequence::SaveAs, this, [this] { saveAs(); });
+    file->addSeparator();
+    createProjectActions(file);
     file->addSeparator();
     file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
 
@@ -416,7 +457,12 @@ bool MainWindow::openFile(const QString& path) {
         QMessageBox::warning(this, tr("Open"), tr("Cannot open %1: %2").arg(path, file.errorString()));
         return false;
     }
+    if (path.endsWith(".isamap") || file.peek(16) == QByteArray("SQLite format 3", 16)) {
+        openProject(path);
+        return true;
+    }
     path_ = path;
+    centralTabs_->setCurrentWidget(editor_);
     editor_->setPlainText(QString::fromUtf8(file.readAll()));
     editor_->document()->setModified(false);
     recheck();
@@ -518,6 +564,8 @@ bool MainWindow::maybeSave() {
 
 void MainWindow::updateTitle() {
     QString name = path_.isEmpty() ? tr("untitled") : QFileInfo(path_).fileName();
+    if (!projectPath_.isEmpty())
+        name += tr(" (project %1)").arg(QFileInfo(projectPath_).fileName());
     setWindowTitle(QStringLiteral("%1%2 - ISA Mapper Studio").arg(name, editor_->document()->isModified() ? "*" : ""));
 }
 

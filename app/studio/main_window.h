@@ -1,6 +1,7 @@
 // The studio's main window: the source of a kernel, graph or target file in an editor, its structure
-// in a tree, and its diagnostics in a problems panel that jumps to the place. The file is parsed and
-// checked again shortly after every edit.
+// in a tree, and its diagnostics in a problems panel that jumps to the place (the file is parsed and
+// checked again shortly after every edit); a project file (.isamap) with its stored schedules; the
+// mapping explorer, search, schedule editor, performance plots and code, all following one selection.
 #pragma once
 
 #include "ir/diagnostics.h"
@@ -10,6 +11,8 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "views/candidate_rules.h"
+#include "views/project_model.h"
 #include <QString>
 
 class QComboBox;
@@ -21,13 +24,19 @@ class QTableView;
 class QTimer;
 class QTreeView;
 class QLabel;
+class QMenu;
 
 namespace isamap::views {
 class DiagnosticsModel;
 class GraphView;
+class CodeView;
 class MappingModel;
+class PerformanceView;
+class ProjectModel;
 class ScheduleEditor;
 class SearchPanel;
+class Selection;
+class StartPage;
 class StructureModel;
 } // namespace isamap::views
 
@@ -37,7 +46,22 @@ class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
     MainWindow();
+    // Opens a source file (.isa) or, by its extension or content, a project (.isamap).
     bool openFile(const QString& path);
+    // Reads a project off the GUI thread; `projectOpened` tells how it went (a refused file is listed
+    // in the problems panel with the reason).
+    void openProject(const QString& path);
+    // Copies the open project (or a new, empty one) to `path` and opens the copy.
+    bool saveProjectAs(const QString& path);
+    // Adds the schedule in the editor to the open project as a schedule made by hand, then reloads it.
+    bool keepScheduleInProject();
+    // Opens a reference suite's entry as an untitled source file.
+    bool openSuiteEntry(const QString& suite, const QString& entry);
+    void showStartPage();
+    // Brings a central tab forward by name: start, source, graph, performance or code.
+    bool showView(const QString& name);
+    QString projectPath() const { return projectPath_; }
+    QStringList recentProjects() const;
     // The number of errors the last check found (for tests and the status bar).
     int errorCount() const;
     QPlainTextEdit* editor() const { return editor_; }
@@ -53,6 +77,22 @@ public:
     views::GraphView* graphView() const { return graphView_; }
     QComboBox* graphBox() const { return graphBox_; }
     QTabWidget* centralTabs() const { return centralTabs_; }
+    views::Selection* selection() const { return selection_; }
+    views::ProjectModel* projectModel() const { return projectModel_; }
+    QTableView* projectView() const { return projectView_; }
+    views::PerformanceView* performanceView() const { return performance_; }
+    views::CodeView* codeView() const { return codeView_; }
+    views::StartPage* startPage() const { return startPage_; }
+    const views::CandidateRules& rules() const { return rules_; }
+    // Pins or forbids the candidate of the mapping table's row (as the context menu does).
+    void pinCandidate(int sourceRow);
+    void forbidCandidate(int sourceRow);
+    void clearCandidateRules();
+
+signals:
+    void projectOpened(bool ok);
+    // The schedule editor shows the selected stored schedule.
+    void scheduleShown(qint64 id);
 
 public slots:
     void recheck();
@@ -81,6 +121,21 @@ private:
     void refillGraphs();
     void relayout();
     void markProblems(const std::vector<ir::Diagnostic>& diagnostics);
+    // The project half (main_window_project.cpp).
+    void createProjectDock();
+    void createProjectActions(QMenu* file);
+    void showProjectError(const QString& path, const QString& error);
+    void projectLoaded(views::ProjectContents contents);
+    void rememberRecent(const QString& path);
+    void refillRecentMenu();
+    void followSelection();
+    void selectCandidateRow(const QString& key);
+    void showStoredSchedule(qint64 id);
+    void showCandidateSchedule(const QString& key);
+    void editorScheduleChanged();
+    void applyRules();
+    void showMappingContextMenu(const QPoint& at);
+    std::optional<std::int64_t> addEditorSchedule(store::Project& project, std::string& error);
 
     QString path_;
     QPlainTextEdit* editor_ = nullptr;
@@ -111,6 +166,26 @@ private:
     views::GraphView* graphView_ = nullptr;
     QComboBox* graphBox_ = nullptr;
     int layoutGeneration_ = 0;
+
+    // The shared selection, the open project and the views that follow them.
+    views::Selection* selection_ = nullptr;
+    views::CandidateRules rules_;
+    QString projectPath_;
+    views::ProjectModel* projectModel_ = nullptr;
+    QTableView* projectView_ = nullptr;
+    QSortFilterProxyModel* projectProxy_ = nullptr;
+    views::PerformanceView* performance_ = nullptr;
+    views::CodeView* codeView_ = nullptr;
+    views::StartPage* startPage_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+    int projectGeneration_ = 0;
+    int resolveGeneration_ = 0;
+    // What the mapping table shows, and the kernel and target of the editor's schedule.
+    ir::Kernel mappedKernel_;
+    std::optional<ir::Target> mappedTarget_;
+    ir::Kernel editorKernel_;
+    std::optional<ir::Target> editorTarget_;
+    qint64 editorScheduleId_ = 0;
 };
 
 } // namespace isamap::studio
