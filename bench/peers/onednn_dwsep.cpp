@@ -6,6 +6,8 @@
 // with the reorder between them if the two primitives chose different layouts for the tensor they share).
 #include "onednn_common.h"
 
+#include <cmath>
+#include <functional>
 #include <vector>
 
 namespace isamap::bench::peers::onednn {

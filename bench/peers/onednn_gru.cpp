@@ -9,6 +9,7 @@
 //   h' = u * h + (1 - u) * o
 #include "onednn_common.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 

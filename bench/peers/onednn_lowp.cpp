@@ -8,6 +8,7 @@
 // source, A^T (k x m) the weights.
 #include "onednn_common.h"
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
