@@ -141,8 +141,10 @@ void PerformanceView::showRoofline(const PerformanceData& data) {
     }
     if (points.empty())
         lowest = 0.1, highest = 100;
-    // The roofs span two decades either side of the schedules.
-    const double from = lowest / 100, to = highest * 100;
+    // The roofs span a decade either side of the schedules, and reach the compute roof.
+    double from = lowest / 10, to = highest * 10;
+    for (const auto& [name, bandwidth] : roof.bandwidths)
+        to = std::max(to, std::min(3 * roof.peakFlops / bandwidth, highest * 1000));
     std::vector<PlotCurve> curves;
     curves.push_back({{{from, roof.peakFlops}, {to, roof.peakFlops}},
                       QColor(200, 40, 40),
@@ -156,7 +158,7 @@ void PerformanceView::showRoofline(const PerformanceData& data) {
             continue;
         curves.push_back({{{from, from * bandwidth}, {std::min(ridge, to), std::min(ridge, to) * bandwidth}},
                           roofColours[std::min<std::size_t>(i, 2)],
-                          tr("%1: %2/s").arg(QString::fromStdString(name)).arg(axisText(bandwidth, AxisUnit::Plain) + "B"),
+                          tr("%1: %2").arg(QString::fromStdString(name), axisText(bandwidth, AxisUnit::BytesPerSecond)),
                           i > 0});
     }
     roofline_->setSeriesNames({tr("modeled on %1").arg(QString::fromStdString(roof.target)), tr("measured")});

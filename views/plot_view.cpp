@@ -14,7 +14,7 @@ namespace isamap::views {
 
 namespace {
 
-constexpr int kLeft = 78, kRight = 16, kTop = 28, kBottom = 46;
+constexpr int kLeft = 104, kRight = 44, kTop = 28, kBottom = 46;
 constexpr int kPickRadius = 5;
 
 // Series colours: samples, the best, measured, and more.
@@ -45,7 +45,8 @@ QString axisText(double value, AxisUnit unit) {
     switch (unit) {
     case AxisUnit::Seconds: return durationText(value);
     case AxisUnit::FlopsPerSecond: return siText(value, "FLOP/s");
-    case AxisUnit::FlopsPerByte: return QStringLiteral("%1 flop/B").arg(value, 0, 'g', 3);
+    case AxisUnit::FlopsPerByte: return QStringLiteral("%1 flop/B").arg(value, 0, 'g', 4);
+    case AxisUnit::BytesPerSecond: return siText(value, "B/s");
     case AxisUnit::Plain: break;
     }
     return QString::number(value, 'g', 4);
@@ -264,9 +265,20 @@ void PlotView::drawAxes(QPainter& painter) const {
         painter.setPen(QPen(c.colour, 2, c.dashed ? Qt::DashLine : Qt::SolidLine));
         painter.drawPath(path);
         if (!c.label.isEmpty() && !c.points.empty()) {
-            const auto& end = c.points.back();
+            // At the left end where the curve enters the plot, just above it, so that labels of
+            // curves that meet (roofs at their ridge) do not overlap.
+            std::size_t first = 0;
+            while (first + 1 < c.points.size() && toX(c.points[first + 1].first) < area.left())
+                ++first;
+            const auto& [x, y] = c.points[first];
+            const double at = std::max<double>(toX(x), area.left()) + 6;
+            double baseline = toY(y);
+            if (c.points.size() > first + 1 && toX(c.points[first + 1].first) > toX(x)) {
+                const auto& [x2, y2] = c.points[first + 1];
+                baseline += (toY(y2) - toY(y)) * (at - toX(x)) / (toX(x2) - toX(x));
+            }
             painter.setPen(c.colour.darker(130));
-            painter.drawText(QPointF(toX(end.first) - metrics.horizontalAdvance(c.label) - 4, toY(end.second) - 4), c.label);
+            painter.drawText(QPointF(at, std::max<double>(baseline - 6, area.top() + metrics.ascent())), c.label);
         }
     }
     painter.setClipping(false);

@@ -34,7 +34,7 @@ struct PlotCurve {
     bool dashed = false;
 };
 
-enum class AxisUnit { Plain, Seconds, FlopsPerSecond, FlopsPerByte };
+enum class AxisUnit { Plain, Seconds, FlopsPerSecond, FlopsPerByte, BytesPerSecond };
 
 struct PlotAxis {
     QString title;

@@ -40,7 +40,7 @@ StartPage::StartPage(QWidget* parent) : QWidget(parent) {
     grid->addWidget(heading(tr("Reference suites"), this), 1, 1);
     grid->addWidget(suites_, 2, 1, 3, 1);
     grid->setColumnStretch(0, 1);
-    grid->setColumnStretch(1, 2);
+    grid->setColumnStretch(1, 1);
 
     for (const auto& suite : frontend::suites()) {
         auto* item = new QTreeWidgetItem(suites_, {QString::fromStdString(suite.name), QString::fromStdString(suite.summary)});
