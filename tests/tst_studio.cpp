@@ -483,6 +483,9 @@ private slots:
         const auto& points = convergence->points();
         for (std::size_t i = 1; i < points.size(); ++i)
             QVERIFY(points[i].y < points[i - 1].y && points[i].x > points[i - 1].x);
+        // The step line holds the best to the end of the search.
+        QCOMPARE(convergence->curveCount(), 1);
+        QCOMPARE(convergence->curves().front().points.back().first, 3000.0);
     }
 };
 

@@ -168,6 +168,7 @@ void PerformanceView::showRoofline(const PerformanceData& data) {
 
 void PerformanceView::clearConvergence() {
     improvements_.clear();
+    lastEvaluation_ = 0;
     showConvergence();
 }
 
@@ -176,7 +177,12 @@ void PerformanceView::addImprovement(qint64 evaluation, double seconds) {
     showConvergence();
 }
 
-// A step line: the best so far holds until the next improvement.
+void PerformanceView::endConvergence(qint64 evaluations) {
+    lastEvaluation_ = static_cast<double>(evaluations);
+    showConvergence();
+}
+
+// A step line: the best so far holds until the next improvement, and to the end of the search.
 void PerformanceView::showConvergence() {
     PlotCurve steps;
     steps.colour = QColor(40, 100, 190);
@@ -191,6 +197,8 @@ void PerformanceView::showConvergence() {
         points.push_back({evaluation, seconds, 0, 1});
         labels.push_back(tr("improvement %1").arg(i + 1));
     }
+    if (!improvements_.empty() && lastEvaluation_ > improvements_.back().first)
+        steps.points.push_back({lastEvaluation_, improvements_.back().second});
     convergence_->setCurves(improvements_.empty() ? std::vector<PlotCurve>{} : std::vector<PlotCurve>{steps});
     convergence_->setPoints(std::move(points), std::move(labels));
 }

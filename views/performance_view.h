@@ -60,6 +60,8 @@ public:
     void setData(const PerformanceData& data);
     void clearConvergence();
     void addImprovement(qint64 evaluation, double seconds);
+    // The search ended after `evaluations`: the best so far holds to there.
+    void endConvergence(qint64 evaluations);
     // Rings the schedule in every plot.
     void select(qint64 id);
 
@@ -80,6 +82,7 @@ private:
     PlotView* roofline_ = nullptr;
     PlotView* convergence_ = nullptr;
     std::vector<std::pair<double, double>> improvements_; // (evaluation, best seconds)
+    double lastEvaluation_ = 0;
 };
 
 } // namespace isamap::views

@@ -66,6 +66,7 @@ public:
     qint64 highlighted() const { return highlighted_; }
     int pointCount() const { return drawable_; }
     int curveCount() const { return static_cast<int>(curves_.size()); }
+    const std::vector<PlotCurve>& curves() const { return curves_; }
     const std::vector<PlotPoint>& points() const { return points_; }
     // The index of the point drawn within a few pixels of `pos` (widget coordinates), or -1.
     int pointAt(QPoint pos) const;

@@ -204,7 +204,10 @@ void SearchPanel::start() {
             onGuiThread(self, [space = *space, best = result.best.front().schedule](SearchPanel& panel) {
                 emit panel.bestSchedule(space, best);
             });
-        onGuiThread(self, [status](SearchPanel& panel) { panel.finish(status); });
+        onGuiThread(self, [status, evaluations = result.evaluations](SearchPanel& panel) {
+            emit panel.evaluated(evaluations);
+            panel.finish(status);
+        });
     });
 }
 

@@ -64,6 +64,8 @@ signals:
     void started();
     // Each time the best so far improves: at which evaluation, and its modeled time (the convergence).
     void improved(qint64 evaluation, double seconds);
+    // The evaluations a search spent in all, as it ends (before `finished`).
+    void evaluated(qint64 evaluations);
     void finished(const QString& status);
     // The best schedule of a search that finished, on the GUI thread.
     void bestSchedule(const schedule::Space& space, const schedule::Schedule& s);

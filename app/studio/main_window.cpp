@@ -214,6 +214,7 @@ void MainWindow::createMappingDock() {
     // The search's improvements draw its convergence; its best schedule goes to the editor and the code view.
     connect(searchPanel_, &views::SearchPanel::started, performance_, &views::PerformanceView::clearConvergence);
     connect(searchPanel_, &views::SearchPanel::improved, performance_, &views::PerformanceView::addImprovement);
+    connect(searchPanel_, &views::SearchPanel::evaluated, performance_, &views::PerformanceView::endConvergence);
     connect(searchPanel_, &views::SearchPanel::bestSchedule, this, [this] {
         editorKernel_ = mappedKernel_;
         editorTarget_ = mappedTarget_;
