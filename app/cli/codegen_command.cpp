@@ -104,7 +104,9 @@ bool writeText(const std::filesystem::path& path, const std::string& text) {
 
 int exportCommand(const std::vector<std::string>& args) {
     const char* line = "export KERNEL --schedule ID --project P.isamap -o DIR [--threads N] [--name SYMBOL]";
-    auto split = splitArgs(args, {"schedule", "project", "o", "threads", "name"});
+    std::vector<std::string> spelled = args; // `-o DIR` as compilers spell it
+    std::replace(spelled.begin(), spelled.end(), std::string("-o"), std::string("--o"));
+    auto split = splitArgs(spelled, {"schedule", "project", "o", "threads", "name"});
     if (!split.error.empty())
         return usage(split.error, line);
     if (split.positional.size() != 1 || !split.options.count("schedule") || !split.options.count("project") ||

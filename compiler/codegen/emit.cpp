@@ -526,7 +526,7 @@ private:
                 if (!v)
                     return nullptr;
                 if (w[0] == "splat32")
-                    v = b_.CreateBitCast(v, i32_);
+                    v = asInt32(v);
                 const unsigned lanes = outBits / v->getType()->getPrimitiveSizeInBits().getFixedValue();
                 env[w[1]] = last = b_.CreateVectorSplat(lanes, v);
             } else if (w[0] == "zero") {
@@ -558,6 +558,14 @@ private:
         return b_.CreateBitCast(last, outType);
     }
 
+    // A 32-bit group of elements as one integer (a plain vector load is redone as a scalar load, which
+    // the backend can fold into a broadcast).
+    Value* asInt32(Value* v) {
+        if (auto* load = dyn_cast<LoadInst>(v); load && v->getType()->isVectorTy())
+            return b_.CreateAlignedLoad(i32_, load->getPointerOperand(), load->getAlign());
+        return b_.CreateBitCast(v, i32_);
+    }
+
     Value* callIntrinsic(const std::string& step, const std::vector<std::string>& w,
                          const std::function<Value*(std::size_t)>& operand, Type* outType) {
         const Intrinsic::ID id = Function::lookupIntrinsicID(w[0]);
@@ -583,6 +591,10 @@ private:
                     fail("step \"" + step + "\": operand " + w[i] + " has the wrong size for " + w[0]);
                     return nullptr;
                 }
+                // LLVM 16's vector-combine pass recurses without end on a bitcast of a shuffle into a
+                // bfloat vector; a freeze between them keeps it out (and changes nothing else).
+                if (want->getScalarType()->isBFloatTy() && isa<ShuffleVectorInst>(v))
+                    v = b_.CreateFreeze(v);
                 v = b_.CreateBitCast(v, want);
             }
             args.push_back(v);
@@ -723,10 +735,10 @@ private:
             b_.CreateStore(b_.getInt32(0), ConstantPointerNull::get(cast<PointerType>(ptr_)), true);
         } else if (p_.fault == Options::Fault::Hang) {
             Function* f = b_.GetInsertBlock()->getParent();
+            Value* slot = b_.CreateAlloca(i32_);
             BasicBlock* spin = BasicBlock::Create(c_, "hang", f);
             b_.CreateBr(spin);
             b_.SetInsertPoint(spin);
-            Value* slot = b_.CreateAlloca(i32_);
             b_.CreateLoad(i32_, slot, true);
             b_.CreateBr(spin);
             b_.SetInsertPoint(BasicBlock::Create(c_, "never", f));

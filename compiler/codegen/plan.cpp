@@ -199,6 +199,15 @@ private:
         return out;
     }
 
+    // An element the instruction computes but no kernel point feeds, wherever the call is: it lies
+    // off lane zero of an instruction dimension the candidate leaves unbound.
+    bool idleLane(const std::vector<std::int64_t>& lane) const {
+        for (std::size_t e = 0; e < lane.size(); ++e)
+            if (lane[e] != 0 && plan_.loopOfInstructionDim[e] < 0)
+                return true;
+        return false;
+    }
+
     // Direct access needs the offset affine in each position, and the operand's elements consecutive.
     void checkDirectAccess(PlannedOperand& op) const {
         const std::size_t dims = plan_.extents.size();
@@ -238,8 +247,8 @@ private:
                 const std::int64_t at = element(op, pos, lane0).offset;
                 for (std::size_t j = 0; j < op.elementIndex.size() && op.contiguous; ++j) {
                     const Element e = element(op, pos, op.elementIndex[j]);
-                    if (!e.real && !op.output)
-                        op.contiguous = false; // an idle lane would read a neighbour's value
+                    if (!e.real && (!op.output || idleLane(op.elementIndex[j])))
+                        op.contiguous = false; // an idle lane would read or write a neighbour's value
                     else if (e.real && e.offset != at + static_cast<std::int64_t>(j))
                         op.contiguous = false;
                 }

@@ -1,0 +1,288 @@
+// Code generation through LLVM: every generated kernel is run on this CPU through the real JIT and
+// compared with the reference interpreter (measure::measureInProcess refuses a wrong answer), over
+// the layouts, data types, edge cases and schedules that exercise each path of the emitter; and the
+// measuring worker survives kernels that crash or hang.
+#include "cli_process.h"
+#include "codegen/codegen.h"
+#include "codegen/jit.h"
+#include "frontend/library.h"
+#include "mapped_fixture.h"
+#include "measure/measure.h"
+#include "search/search.h"
+#include "targets/catalog.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace isamap;
+
+namespace {
+
+// Verifies once, times nothing: enough to prove the code right.
+measure::Options verifyOnly() {
+    measure::Options o;
+    o.minRuns = 1;
+    o.minSeconds = 0;
+    return o;
+}
+
+struct Mapped {
+    ir::Kernel kernel;
+    ir::Target target;
+    std::vector<mapping::Candidate> candidates; // the valid ones
+};
+
+Mapped mapOnHost(const std::string& generator, const frontend::Args& args) {
+    std::string error;
+    auto m = frontend::generate(generator, args, error);
+    auto t = m ? targets::hostTarget(error) : std::nullopt;
+    if (!m || !t)
+        qFatal("%s", error.c_str());
+    Mapped out{m->kernels[0], t->target, {}};
+    for (const auto& c : mapping::mapKernel(out.kernel, out.target).candidates)
+        if (c.valid)
+            out.candidates.push_back(c);
+    return out;
+}
+
+// The verdict on one schedule, with what went wrong in the failure message.
+void expectVerified(const Mapped& m, const mapping::Candidate& c, const schedule::Space& space,
+                    const schedule::Schedule& s, const measure::Options& options = verifyOnly()) {
+    const std::string where = m.kernel.name + " through " + c.key + ":\n" + schedule::printSchedule(space, s);
+    const auto r = measure::measureInProcess(m.kernel, m.target, c, space, s, options);
+    QVERIFY2(r.status == measure::Status::Ok, (where + "\n" + r.message).c_str());
+    QVERIFY2(r.checkedElements > 0, where.c_str());
+    QVERIFY(r.largestError <= r.tolerance);
+}
+
+// Every valid candidate's default schedule, plus schedules of spread quality from the search space
+// (different tiles, orders, placements, parallel loops).
+void verifyKernel(const std::string& generator, const frontend::Args& args, std::size_t sampled) {
+    const Mapped m = mapOnHost(generator, args);
+    QVERIFY2(!m.candidates.empty(), generator.c_str());
+    for (const auto& c : m.candidates) {
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, c, error);
+        QVERIFY2(space, error.c_str());
+        expectVerified(m, c, *space, schedule::defaultSchedule(*space));
+        if (QTest::currentTestFailed())
+            return;
+        for (const auto& e : search::spreadSample(*space, sampled, /*seed=*/7, /*evaluations=*/400)) {
+            expectVerified(m, c, *space, e.schedule);
+            if (QTest::currentTestFailed())
+                return;
+        }
+    }
+}
+
+} // namespace
+
+class CodegenTest : public QObject {
+    Q_OBJECT
+
+private slots:
+    void gemmLayoutsAndRaggedEdges_data() {
+        QTest::addColumn<int>("M");
+        QTest::addColumn<int>("N");
+        QTest::addColumn<int>("K");
+        QTest::addColumn<int>("ta");
+        QTest::addColumn<int>("tb");
+        QTest::newRow("divisible") << 64 << 32 << 48 << 0 << 0;
+        QTest::newRow("ragged") << 37 << 23 << 19 << 0 << 0;
+        QTest::newRow("A transposed, ragged") << 45 << 17 << 33 << 1 << 0;
+        QTest::newRow("B transposed") << 48 << 20 << 16 << 0 << 1;
+        QTest::newRow("both transposed, ragged") << 19 << 35 << 21 << 1 << 1;
+        QTest::newRow("matrix-vector") << 70 << 1 << 64 << 0 << 0;
+        QTest::newRow("one row") << 1 << 40 << 30 << 0 << 0;
+    }
+    void gemmLayoutsAndRaggedEdges() {
+        QFETCH(int, M);
+        QFETCH(int, N);
+        QFETCH(int, K);
+        QFETCH(int, ta);
+        QFETCH(int, tb);
+        verifyKernel("gemm", {{"M", M}, {"N", N}, {"K", K}, {"ta", ta}, {"tb", tb}}, 6);
+    }
+
+    // Dot-product instructions read interleaved pairs (bf16) or quads (int8): their operands are packed.
+    void lowPrecisionGemm_data() {
+        QTest::addColumn<int>("dtype");
+        QTest::newRow("bf16 -> f32 (vdpbf16ps)") << 1;
+        QTest::newRow("u8 x i8 -> i32 (vpdpbusd)") << 3;
+    }
+    void lowPrecisionGemm() {
+        QFETCH(int, dtype);
+        const Mapped m = mapOnHost("gemm", {{"M", 40}, {"N", 9}, {"K", 22}, {"dtype", dtype}});
+        bool dotProduct = false;
+        for (const auto& c : m.candidates)
+            dotProduct = dotProduct || c.instruction.find("bcast") != std::string::npos;
+        QVERIFY(dotProduct);
+        verifyKernel("gemm", {{"M", 40}, {"N", 9}, {"K", 22}, {"dtype", dtype}}, 4);
+    }
+
+    // Padding reads the zero halo; strides and overlapping windows go through the packing.
+    void convolutions() {
+        verifyKernel("conv2d", {{"C", 5}, {"K", 20}, {"H", 7}, {"W", 6}, {"R", 3}, {"S", 3}, {"pad", 1}}, 2);
+        verifyKernel("conv2d", {{"C", 4}, {"K", 17}, {"H", 9}, {"W", 9}, {"stride", 2}, {"nhwc", 1}}, 2);
+        verifyKernel("depthwise", {{"C", 18}, {"H", 8}, {"W", 8}, {"pad", 1}}, 2);
+    }
+
+    void bigKernelsAreCheckedOnASample() {
+        const Mapped m = mapOnHost("gemm", {{"M", 512}, {"N", 256}, {"K", 256}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        measure::Options o = verifyOnly();
+        o.fullCheckPoints = 1000; // force the sampled check
+        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
+                                                 schedule::defaultSchedule(*space), o);
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(r.sampled);
+        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(o.sampledOutputs + 2));
+        QVERIFY(r.verification().find("random sample") != std::string::npos);
+    }
+
+    void timingReportsMedianAndPeak() {
+        const Mapped m = mapOnHost("gemm", {{"M", 128}, {"N", 64}, {"K", 64}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        measure::Options o;
+        o.minRuns = 5;
+        o.minSeconds = 0.01;
+        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
+                                                 schedule::defaultSchedule(*space), o);
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(r.runs >= 5);
+        QVERIFY(r.secondsMin <= r.secondsMedian && r.secondsMedian <= r.secondsMax);
+        QVERIFY(r.gflops > 0);
+        QVERIFY(r.peakGflops > 1); // measured by the FMA microbenchmark
+        QVERIFY(r.peakFraction > 0 && r.peakFraction < 1.5);
+    }
+
+    void codeIsShownAsLlvmIrAndAssembly() {
+        const Mapped m = mapOnHost("gemm", {{"M", 64}, {"N", 16}, {"K", 16}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, schedule::defaultSchedule(*space),
+                                      {}, error);
+        QVERIFY2(code, error.c_str());
+        QVERIFY(code->llvmIR().find("llvm.fma.v16f32") != std::string::npos);
+        const std::string assembly = code->assembly(error);
+        QVERIFY2(assembly.find("vfmadd") != std::string::npos, assembly.substr(0, 2000).c_str());
+        QVERIFY(assembly.find("zmm") != std::string::npos);
+        QVERIFY(code->cHeader().find("void isamap_gemm(const float* A, const float* B, float* C);") != std::string::npos);
+        QVERIFY(!code->decisions().lines.empty());
+    }
+
+    void virtualTargetsAndIllegalSchedulesAreRefused() {
+        auto mk = testing::mappedGemm(64, 32, 32, "nnp-like");
+        std::string error;
+        QVERIFY(!codegen::generate(mk.kernel, mk.target, mk.candidate, mk.space, schedule::defaultSchedule(mk.space), {},
+                                   error));
+        QVERIFY2(error.find("no `lower llvm` steps") != std::string::npos, error.c_str());
+
+        const Mapped m = mapOnHost("gemm", {{"M", 64}, {"N", 32}, {"K", 32}});
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        auto s = schedule::defaultSchedule(*space);
+        s.levels.back().tiles.assign(s.levels.back().tiles.size(), 64); // far more than the registers hold
+        error.clear();
+        QVERIFY(!codegen::generate(m.kernel, m.target, m.candidates.front(), *space, s, {}, error));
+        QVERIFY2(error.find("illegal") != std::string::npos, error.c_str());
+    }
+
+    // The worker is the real `isamap worker`; a kernel planted to crash or hang does not stop us.
+    void workerSurvivesCrashAndHang() {
+        const Mapped m = mapOnHost("gemm", {{"M", 32}, {"N", 8}, {"K", 8}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        const auto s = schedule::defaultSchedule(*space);
+        measure::Options o = verifyOnly();
+        o.timeLimitSeconds = 20;
+
+        auto good = measure::measureInWorker(ISAMAP_CLI, measure::makeJob(m.kernel, m.target, m.candidates.front(), *space, s, o));
+        QVERIFY2(good.status == measure::Status::Ok, good.message.c_str());
+        QVERIFY(good.secondsMedian > 0);
+
+        o.codegen.fault = codegen::Options::Fault::Crash;
+        auto crashed = measure::measureInWorker(ISAMAP_CLI, measure::makeJob(m.kernel, m.target, m.candidates.front(), *space, s, o));
+        QCOMPARE(crashed.status, measure::Status::Crashed);
+        QVERIFY2(crashed.message.find("signal") != std::string::npos, crashed.message.c_str());
+
+        o.codegen.fault = codegen::Options::Fault::Hang;
+        o.timeLimitSeconds = 3;
+        QElapsedTimer clock;
+        clock.start();
+        auto hung = measure::measureInWorker(ISAMAP_CLI, measure::makeJob(m.kernel, m.target, m.candidates.front(), *space, s, o));
+        QCOMPARE(hung.status, measure::Status::TimedOut);
+        QVERIFY(clock.elapsed() < 15000);
+
+        // And the next measurement still works.
+        o.codegen.fault = codegen::Options::Fault::None;
+        auto after = measure::measureInWorker(ISAMAP_CLI, measure::makeJob(m.kernel, m.target, m.candidates.front(), *space, s, o));
+        QCOMPARE(after.status, measure::Status::Ok);
+    }
+
+    // tune --measure on the host, a project, then export linked into a C program that checks the result.
+    void exportedKernelLinksIntoACProgram() {
+        QTemporaryDir dir;
+        const QString project = dir.filePath("p.isamap");
+        auto tuned = testing::isamapCli({"tune", "gemm", "--target", "host", "M=48", "N=20", "K=24", "--budget", "300",
+                                         "--top", "2", "--measure", "2", "--project", project});
+        QVERIFY2(tuned.status == 0, qPrintable(tuned.err + tuned.out));
+        QVERIFY2(tuned.out.contains("measured on this CPU against modeled"), qPrintable(tuned.out));
+        QVERIFY(tuned.out.contains("checked all 960 output elements"));
+
+        const QString out = dir.filePath("out");
+        auto exported = testing::isamapCli({"export", "gemm", "--schedule", "1", "--project", project, "-o", out});
+        QVERIFY2(exported.status == 0, qPrintable(exported.err));
+        QVERIFY(QFile::exists(out + "/isamap_gemm.o"));
+        QVERIFY(QFile::exists(out + "/isamap_gemm.h"));
+
+        // Column-major as the kernel says: A is M x K, B is K x N.
+        const QByteArray program = R"(#include "isamap_gemm.h"
+#include <math.h>
+#include <stdio.h>
+int main(void) {
+    enum { M = 48, N = 20, K = 24 };
+    static float A[M * K], B[K * N], C[M * N];
+    for (int i = 0; i < M * K; ++i) A[i] = (float)((i * 7) % 11) - 5;
+    for (int i = 0; i < K * N; ++i) B[i] = (float)((i * 5) % 13) - 6;
+    isamap_gemm(A, B, C);
+    for (int m = 0; m < M; ++m)
+        for (int n = 0; n < N; ++n) {
+            float want = 0;
+            for (int k = 0; k < K; ++k) want += A[m + k * M] * B[k + n * K];
+            if (fabsf(C[m + n * M] - want) > 1e-3f) { printf("wrong at %d %d: %f %f\n", m, n, C[m + n * M], want); return 1; }
+        }
+    printf("ok\n");
+    return 0;
+})";
+        testing::writeFile(dir, "out/main.c", program);
+        QProcess cc;
+        cc.setWorkingDirectory(out);
+        cc.start("cc", {"-O2", "main.c", "isamap_gemm.o", "isamap_runtime.c", "-lpthread", "-lm", "-o", "main"});
+        QVERIFY(cc.waitForFinished(60000));
+        QVERIFY2(cc.exitCode() == 0, cc.readAllStandardError().constData());
+        QProcess run;
+        run.start(out + "/main", {});
+        QVERIFY(run.waitForFinished(30000));
+        QCOMPARE(run.exitCode(), 0);
+        QCOMPARE(run.readAllStandardOutput().trimmed(), QByteArray("ok"));
+    }
+
+    void tuneEmitsAssembly() {
+        auto r = testing::isamapCli({"tune", "gemm", "--target", "host", "M=32", "N=8", "K=8", "--budget", "100",
+                                     "--emit", "asm"});
+        QVERIFY2(r.status == 0, qPrintable(r.err));
+        QVERIFY(r.out.contains("host assembly of the best schedule"));
+        QVERIFY(r.out.contains("vfmadd"));
+    }
+};
+
+QTEST_GUILESS_MAIN(CodegenTest)
+#include "tst_codegen.moc"
