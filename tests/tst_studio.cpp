@@ -7,6 +7,7 @@
 #include "views/code_view.h"
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
+#include "views/measure_panel.h"
 #include "views/performance_view.h"
 #include "views/project_model.h"
 #include "views/scatter_view.h"
@@ -21,6 +22,8 @@
 #include <QListWidget>
 #include <QSignalSpy>
 #include <QStandardPaths>
+#include <QStatusBar>
+#include <QThreadPool>
 #include <QTreeWidget>
 #include <QComboBox>
 #include <QLineEdit>
@@ -51,6 +54,33 @@ bool openProjectAndWait(MainWindow& window, const QString& path) {
     QSignalSpy opened(&window, &MainWindow::projectOpened);
     window.openFile(path);
     return (opened.count() > 0 || opened.wait(20000)) && opened.front().front().toBool();
+}
+
+// A GEMM as the library writes it (DeepBench's column-major convention), in a file of its own.
+QString writeGemm(const QTemporaryDir& dir, int m, int n, int k) {
+    const QString path = dir.filePath("gemm.isa");
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return {};
+    file.write(QStringLiteral("kernel gemm(M = %1, N = %2, K = %3) {\n  dim m < M, n < N\n  reduce k < K\n"
+                              "  in A : f32[M, K] col_major\n  in B : f32[K, N] col_major\n  out C : f32[M, N] col_major\n"
+                              "  C[m, n] += A[m, k] * B[k, n]\n}\n")
+                   .arg(m)
+                   .arg(n)
+                   .arg(k)
+                   .toUtf8());
+    return path;
+}
+
+// Opens `path` with the host target chosen and waits for the best candidate's schedule in the editor.
+bool openOnHost(MainWindow& window, const QString& path) {
+    if (!window.openFile(path))
+        return false;
+    window.targetBox()->setCurrentText("host");
+    return QTest::qWaitFor([&] {
+        const auto& space = window.scheduleEditor()->space();
+        return space && QString::fromStdString(space->target).startsWith("host-");
+    }, 20000);
 }
 
 QStringList topLevelNames(QAbstractItemModel* model) {
@@ -486,6 +516,103 @@ private slots:
         // The step line holds the best to the end of the search.
         QCOMPARE(convergence->curveCount(), 1);
         QCOMPARE(convergence->curves().front().points.back().first, 3000.0);
+    }
+    void theCodeViewShowsLlvmIrAndAssemblyOfAHostGemm() {
+        QTemporaryDir dir;
+        MainWindow window;
+        QVERIFY(openOnHost(window, writeGemm(dir, 256, 64, 128)));
+        auto* code = window.codeView();
+        QVERIFY(code->tabNames().contains("LLVM IR") && code->tabNames().contains("Assembly"));
+        // The instruction's own lowering: a vector FMA as wide as the host target's registers.
+        const QString target = QString::fromStdString(window.scheduleEditor()->space()->target);
+        const QString fma = target == "host-avx512" ? "llvm.fma.v16f32" : "llvm.fma.v8f32";
+        QTRY_VERIFY_WITH_TIMEOUT(code->text("LLVM IR").contains(fma), 60000);
+        QVERIFY(code->text("LLVM IR").startsWith("; code plan:"));
+        QVERIFY2(code->text("LLVM IR").contains("define"), qPrintable(code->text("LLVM IR").left(400)));
+        QTRY_VERIFY_WITH_TIMEOUT(code->text("Assembly").contains("vfmadd"), 60000);
+        // An edit regenerates the code from the edited schedule: the loop nest follows the new tile.
+        const QString before = code->text("Loop nest");
+        QVERIFY(window.scheduleEditor()->setTile(1, 0, 1));
+        QTRY_VERIFY(code->text("Loop nest") != before && !code->text("Loop nest").startsWith("Generating"));
+        QTRY_VERIFY_WITH_TIMEOUT(code->text("LLVM IR").contains(fma), 60000);
+    }
+
+    void onAVirtualTargetTheNativeTabsSayWhy() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        QCOMPARE(window.targetBox()->currentText(), QString("nnp-like"));
+        QTRY_VERIFY(window.scheduleEditor()->hasSchedule());
+        auto* code = window.codeView();
+        QTRY_VERIFY_WITH_TIMEOUT(code->text("LLVM IR").contains("is not a host instruction"), 30000);
+        QVERIFY(code->text("Assembly").contains("is not a host instruction"));
+        QTRY_VERIFY(code->text("Loop nest").contains("mma32("));
+        // Measuring is refused in words, and nothing starts.
+        window.measureSchedule();
+        QVERIFY(!window.measurePanel()->running());
+        QVERIFY2(window.measurePanel()->resultText().contains("nnp-like is a virtual target"),
+                 qPrintable(window.measurePanel()->resultText()));
+        QVERIFY(window.statusBar()->currentMessage().contains("virtual target"));
+    }
+
+    void measuringAHostGemmVerifiesItAndPlotsItInTheProject() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.setWorkerExecutable(ISAMAP_CLI);
+        QVERIFY(openOnHost(window, writeGemm(dir, 64, 16, 16)));
+        // A new project keeps the editor's schedule; nothing is measured yet.
+        QVERIFY(openProjectAndWait(window, [&] {
+            window.saveProjectAs(dir.filePath("gemm.isamap"));
+            return dir.filePath("gemm.isamap");
+        }()));
+        QCOMPARE(window.projectModel()->rowCount(), 1);
+        QCOMPARE(window.performanceView()->scatter()->pointCount(), 0);
+        QTRY_VERIFY(window.scheduleEditor()->hasSchedule());
+
+        QSignalSpy reopened(&window, &MainWindow::projectOpened);
+        window.measureAction()->trigger();
+        auto* panel = window.measurePanel();
+        QVERIFY(panel->running());
+        QVERIFY(panel->cancelButton()->isEnabled() && !panel->measureButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(!panel->running(), 150000);
+        const QString result = panel->resultText();
+        QVERIFY2(result.contains("Measured") && result.contains("GFLOP/s") && result.contains("% of the peak"), qPrintable(result));
+        QVERIFY2(result.contains("against the interpreter"), qPrintable(result));
+        // Kept beside the stored schedule, and plotted once the project is read again.
+        QVERIFY(reopened.count() > 0 || reopened.wait(20000));
+        QCOMPARE(window.projectModel()->rowCount(), 1);
+        const auto& stored = window.projectModel()->contents().schedules.front();
+        QVERIFY(stored.measured && *stored.measured > 0);
+        QCOMPARE(QString::fromStdString(stored.measuredKind), QString("host"));
+        QCOMPARE(window.performanceView()->scatter()->pointCount(), 1);
+    }
+
+    void aCancelledMeasurementIsDropped() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.setWorkerExecutable(ISAMAP_CLI);
+        QVERIFY(openOnHost(window, writeGemm(dir, 64, 16, 16)));
+        auto* panel = window.measurePanel();
+        panel->measureButton()->click();
+        QVERIFY(panel->running());
+        panel->cancelButton()->click();
+        QVERIFY(!panel->running());
+        QVERIFY(panel->resultText().startsWith("Cancelled"));
+        // The worker finishes on its own; what it sends back changes nothing.
+        QVERIFY(QThreadPool::globalInstance()->waitForDone(150000));
+        QCoreApplication::processEvents();
+        QVERIFY2(panel->resultText().startsWith("Cancelled"), qPrintable(panel->resultText()));
+        QVERIFY(panel->measureButton()->isEnabled());
+    }
+
+    void measuringWithoutTheCommandLineToolSaysSo() {
+        QTemporaryDir dir;
+        MainWindow window;
+        window.setWorkerExecutable(dir.filePath("no-such-isamap"));
+        QVERIFY(openOnHost(window, writeGemm(dir, 64, 16, 16)));
+        window.measureSchedule();
+        QVERIFY(!window.measurePanel()->running());
+        QVERIFY2(window.statusBar()->currentMessage().contains("no command-line tool at"),
+                 qPrintable(window.statusBar()->currentMessage()));
     }
 };
 

@@ -136,8 +136,8 @@ private slots:
         QVERIFY2(resolved, error.c_str());
         views::CodeView code;
         // A second form through the one-function interface that LLVM IR and assembly will use.
-        code.addGenerator("Levels", [](const schedule::Space& space, const schedule::Schedule& s) {
-            return std::to_string(s.levels.size()) + " levels, outermost " + space.levels.front().memory;
+        code.addGenerator("Levels", [](const views::CodeInput& in) {
+            return std::to_string(in.schedule.levels.size()) + " levels, outermost " + in.space.levels.front().memory;
         });
         QCOMPARE(code.tabNames(), QStringList({"Loop nest", "Levels"}));
         QSignalSpy ready(&code, &views::CodeView::ready);
@@ -146,7 +146,7 @@ private slots:
         QCOMPARE(code.text("Loop nest"), QString::fromStdString(schedule::printLoopNest(resolved->space, resolved->schedule)));
         QCOMPARE(code.text("Levels"), QStringLiteral("%1 levels, outermost hbm").arg(resolved->schedule.levels.size()));
         // A form that throws says so instead of taking the studio down.
-        code.addGenerator("Broken", [](const schedule::Space&, const schedule::Schedule&) -> std::string {
+        code.addGenerator("Broken", [](const views::CodeInput&) -> std::string {
             throw std::runtime_error("no code generator for this target");
         });
         QTRY_VERIFY(code.text("Broken").contains("no code generator for this target"));

@@ -58,74 +58,91 @@ CodeView::CodeView(QWidget* parent) : QWidget(parent) {
     layout->setContentsMargins(0, 0, 0, 0);
     tabs_ = new QTabWidget(this);
     layout->addWidget(tabs_);
-    addGenerator(tr("Loop nest"), [](const schedule::Space& space, const schedule::Schedule& s) {
-        return schedule::printLoopNest(space, s);
-    });
+    addGenerator(tr("Loop nest"), [](const CodeInput& in) { return schedule::printLoopNest(in.space, in.schedule); });
     clear();
 }
 
 void CodeView::addGenerator(const QString& name, CodeGenerator generate) {
-    auto* editor = new QPlainTextEdit(tabs_);
-    editor->setReadOnly(true);
-    editor->setLineWrapMode(QPlainTextEdit::NoWrap);
-    editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
-    new CodeHighlighter(editor->document());
-    tabs_->addTab(editor, name);
-    forms_.push_back({name, std::move(generate), editor});
-    if (space_)
+    addGenerators({name}, [generate = std::move(generate)](const CodeInput& in) { return std::vector<std::string>{generate(in)}; });
+}
+
+void CodeView::addGenerators(const QStringList& names, CodeFormsGenerator generate) {
+    Form form{names, std::move(generate), {}};
+    for (const QString& name : names) {
+        auto* editor = new QPlainTextEdit(tabs_);
+        editor->setReadOnly(true);
+        editor->setLineWrapMode(QPlainTextEdit::NoWrap);
+        editor->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+        new CodeHighlighter(editor->document());
+        tabs_->addTab(editor, name);
+        form.editors.push_back(editor);
+    }
+    forms_.push_back(std::move(form));
+    if (input_) {
+        ++pending_;
         this->generate(forms_.back());
+    }
 }
 
 void CodeView::clear() {
     ++generation_;
-    space_.reset();
-    schedule_.reset();
+    input_.reset();
     for (auto& f : forms_)
-        f.editor->setPlainText(tr("Select a schedule (in the project, a plot, or the schedule editor) to see its code."));
+        for (auto* editor : f.editors)
+            editor->setPlainText(tr("Select a schedule (in the project, a plot, or the schedule editor) to see its code."));
 }
 
-void CodeView::setSchedule(const schedule::Space& space, const schedule::Schedule& s) {
+void CodeView::setInput(const CodeInput& input) {
     ++generation_;
-    space_ = std::make_shared<const schedule::Space>(space);
-    schedule_ = std::make_shared<const schedule::Schedule>(s);
+    input_ = std::make_shared<const CodeInput>(input);
     pending_ = static_cast<int>(forms_.size());
     for (auto& f : forms_)
         generate(f);
 }
 
 void CodeView::generate(Form& form) {
-    form.editor->setPlainText(tr("Generating %1...").arg(form.name));
+    for (int i = 0; i < form.names.size(); ++i)
+        form.editors[static_cast<std::size_t>(i)]->setPlainText(tr("Generating %1...").arg(form.names[i]));
     QPointer<CodeView> self(this);
-    QPointer<QPlainTextEdit> editor(form.editor);
+    std::vector<QPointer<QPlainTextEdit>> editors(form.editors.begin(), form.editors.end());
     const int generation = generation_;
-    QThreadPool::globalInstance()->start([self, editor, generation, space = space_, s = schedule_, f = form.generate] {
-        std::string text;
+    QThreadPool::globalInstance()->start([self, editors, generation, input = input_, f = form.generate] {
+        std::vector<std::string> texts;
         try {
-            text = f(*space, *s);
+            texts = f(*input);
         } catch (const std::exception& e) {
-            text = std::string("cannot generate this form: ") + e.what();
+            texts.assign(editors.size(), std::string("cannot generate this form: ") + e.what());
         }
-        QMetaObject::invokeMethod(qApp, [self, editor, generation, text = QString::fromStdString(text)] {
-            if (!self || !editor || generation != self->generation_)
+        texts.resize(editors.size());
+        QMetaObject::invokeMethod(qApp, [self, editors, generation, texts = std::move(texts)] {
+            if (!self || generation != self->generation_)
                 return; // a newer schedule replaced this one
-            editor->setPlainText(text);
+            for (std::size_t i = 0; i < editors.size(); ++i)
+                if (editors[i])
+                    editors[i]->setPlainText(QString::fromStdString(texts[i]));
             if (--self->pending_ == 0)
                 emit self->ready();
         });
     });
 }
 
-QString CodeView::text(const QString& name) const {
+QPlainTextEdit* CodeView::editorOf(const QString& name) const {
     for (const auto& f : forms_)
-        if (f.name == name)
-            return f.editor->toPlainText();
-    return {};
+        for (int i = 0; i < f.names.size(); ++i)
+            if (f.names[i] == name)
+                return f.editors[static_cast<std::size_t>(i)];
+    return nullptr;
+}
+
+QString CodeView::text(const QString& name) const {
+    const auto* editor = editorOf(name);
+    return editor ? editor->toPlainText() : QString();
 }
 
 QStringList CodeView::tabNames() const {
     QStringList names;
     for (const auto& f : forms_)
-        names << f.name;
+        names << f.names;
     return names;
 }
 

@@ -9,6 +9,8 @@
 #include "views/graph_layout.h"
 #include "views/graph_view.h"
 #include "views/mapping_model.h"
+#include "views/measure_panel.h"
+#include "views/native_code.h"
 #include "views/performance_view.h"
 #include "views/project_model.h"
 #include "views/schedule_editor.h"
@@ -66,6 +68,7 @@ MainWindow::MainWindow() {
     startPage_ = new views::StartPage(this);
     performance_ = new views::PerformanceView(this);
     codeView_ = new views::CodeView(this);
+    codeView_->addGenerators(views::nativeCodeTabs(), views::nativeCodeForms);
     centralTabs_ = new QTabWidget(this);
     centralTabs_->addTab(startPage_, tr("Start"));
     centralTabs_->addTab(editor_, tr("Source"));
@@ -192,12 +195,10 @@ void MainWindow::createMappingDock() {
     scheduleEditor_ = new views::ScheduleEditor(this);
     auto* editorDock = new QDockWidget(tr("Schedule"), this);
     editorDock->setObjectName("scheduleDock");
-    editorDock->setWidget(scheduleEditor_);
+    editorDock->setWidget(createScheduleDockWidget());
     addDockWidget(Qt::BottomDockWidgetArea, editorDock);
     tabifyDockWidget(searchDock, editorDock);
     dock->raise();
-    // A search's best schedule comes to the editor, to be steered by hand from there.
-    connect(searchPanel_, &views::SearchPanel::bestSchedule, scheduleEditor_, &views::ScheduleEditor::setSchedule);
 
     connect(kernelBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
     connect(targetBox_, &QComboBox::currentIndexChanged, this, &MainWindow::remap);
@@ -215,11 +216,16 @@ void MainWindow::createMappingDock() {
     connect(searchPanel_, &views::SearchPanel::started, performance_, &views::PerformanceView::clearConvergence);
     connect(searchPanel_, &views::SearchPanel::improved, performance_, &views::PerformanceView::addImprovement);
     connect(searchPanel_, &views::SearchPanel::evaluated, performance_, &views::PerformanceView::endConvergence);
-    connect(searchPanel_, &views::SearchPanel::bestSchedule, this, [this] {
-        editorKernel_ = mappedKernel_;
-        editorTarget_ = mappedTarget_;
-        editorScheduleId_ = 0;
-    });
+    // A search's best schedule comes to the editor, to be steered by hand from there; what it schedules
+    // is set first, since the editor's change regenerates the code.
+    connect(searchPanel_, &views::SearchPanel::bestSchedule, this,
+            [this](const schedule::Space& space, const schedule::Schedule& s) {
+                editorKernel_ = mappedKernel_;
+                editorTarget_ = mappedTarget_;
+                editorCandidate_ = mappedCandidate(space.candidateKey);
+                editorScheduleId_ = 0;
+                scheduleEditor_->setSchedule(space, s);
+            });
     connect(scheduleEditor_, &views::ScheduleEditor::scheduleChanged, this, &MainWindow::editorScheduleChanged);
 }
 
@@ -446,6 +452,8 @@ void MainWindow::createActions() {
     edit->addAction(redoSchedule);
     edit->addSeparator();
     edit->addAction(tr("&Check now"), QKeySequence(Qt::Key_F7), this, &MainWindow::recheck);
+
+    createMeasureActions(menuBar()->addMenu(tr("&Run")));
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (auto* dock : findChildren<QDockWidget*>())

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "mapping/mapping.h"
 #include "views/candidate_rules.h"
 #include "views/project_model.h"
 #include <QString>
@@ -25,12 +26,15 @@ class QTimer;
 class QTreeView;
 class QLabel;
 class QMenu;
+class QAction;
 
 namespace isamap::views {
 class DiagnosticsModel;
 class GraphView;
 class CodeView;
 class MappingModel;
+class MeasurePanel;
+struct MeasureRequest;
 class PerformanceView;
 class ProjectModel;
 class ScheduleEditor;
@@ -39,6 +43,10 @@ class Selection;
 class StartPage;
 class StructureModel;
 } // namespace isamap::views
+
+namespace isamap::measure {
+struct Result;
+}
 
 namespace isamap::studio {
 
@@ -83,6 +91,12 @@ public:
     views::PerformanceView* performanceView() const { return performance_; }
     views::CodeView* codeView() const { return codeView_; }
     views::StartPage* startPage() const { return startPage_; }
+    views::MeasurePanel* measurePanel() const { return measurePanel_; }
+    QAction* measureAction() const { return measureAction_; }
+    // The command-line tool that runs measurements (`isamap worker`): the one given here, else the one
+    // next to the studio (installed) or in the build tree; empty when there is none.
+    QString workerExecutable() const;
+    void setWorkerExecutable(const QString& path) { workerExecutable_ = path; }
     const views::CandidateRules& rules() const { return rules_; }
     // Pins or forbids the candidate of the mapping table's row (as the context menu does).
     void pinCandidate(int sourceRow);
@@ -98,6 +112,9 @@ public slots:
     void recheck();
     // Brings a dock forward by name (problems, mappings, search, schedule).
     void raiseDock(const QString& name);
+    // Measures the schedule in the editor on this CPU in the background (host targets only); the
+    // result shows in the Schedule panel and, with a project open, is kept beside the schedule.
+    void measureSchedule();
     // Chooses `kernel` in the Mappings panel, brings the Search panel forward and starts a search.
     void startSearch(const QString& kernel);
     void goToProblem(int row);
@@ -136,6 +153,16 @@ private:
     void applyRules();
     void showMappingContextMenu(const QPoint& at);
     std::optional<std::int64_t> addEditorSchedule(store::Project& project, std::string& error);
+    // A schedule made by hand (no run), with its kernel and target.
+    static std::optional<std::int64_t> addSchedule(store::Project& project, const ir::Kernel& kernel, const ir::Target& target,
+                                                   const schedule::Space& space, const schedule::Schedule& s,
+                                                   std::string& error);
+    // The measuring half (main_window_measure.cpp).
+    QWidget* createScheduleDockWidget();
+    void createMeasureActions(QMenu* run);
+    std::optional<mapping::Candidate> mappedCandidate(const std::string& key) const;
+    std::optional<std::int64_t> storedIdOf(const views::MeasureRequest& request) const;
+    void keepMeasurement(const views::MeasureRequest& request, const measure::Result& result);
 
     QString path_;
     QPlainTextEdit* editor_ = nullptr;
@@ -186,6 +213,10 @@ private:
     ir::Kernel editorKernel_;
     std::optional<ir::Target> editorTarget_;
     qint64 editorScheduleId_ = 0;
+    std::optional<mapping::Candidate> editorCandidate_;
+    views::MeasurePanel* measurePanel_ = nullptr;
+    QAction* measureAction_ = nullptr;
+    QString workerExecutable_;
 };
 
 } // namespace isamap::studio

@@ -278,12 +278,16 @@ bool MainWindow::keepScheduleInProject() {
 
 // The editor's schedule as a schedule made by hand (no run), with its kernel and target.
 std::optional<std::int64_t> MainWindow::addEditorSchedule(store::Project& project, std::string& error) {
-    auto kernelId = project.addKernel(editorKernel_.name, ir::print(editorKernel_), error);
-    auto targetId = kernelId ? project.addTarget(editorTarget_->name, ir::print(*editorTarget_), error) : std::nullopt;
+    return addSchedule(project, editorKernel_, *editorTarget_, *scheduleEditor_->space(), scheduleEditor_->current(), error);
+}
+
+std::optional<std::int64_t> MainWindow::addSchedule(store::Project& project, const ir::Kernel& kernel, const ir::Target& target,
+                                                    const schedule::Space& space, const schedule::Schedule& s,
+                                                    std::string& error) {
+    auto kernelId = project.addKernel(kernel.name, ir::print(kernel), error);
+    auto targetId = kernelId ? project.addTarget(target.name, ir::print(target), error) : std::nullopt;
     if (!targetId)
         return std::nullopt;
-    const auto& space = *scheduleEditor_->space();
-    const auto& s = scheduleEditor_->current();
     const auto b = cost::explain(space, s);
     store::ScheduleRecord record;
     record.kernelId = *kernelId;
@@ -376,6 +380,7 @@ void MainWindow::showStoredSchedule(qint64 id) {
             }
             self->editorKernel_ = resolved->kernel;
             self->editorTarget_ = resolved->target;
+            self->editorCandidate_ = resolved->candidate;
             self->editorScheduleId_ = resolved->id;
             self->scheduleEditor_->setSchedule(resolved->space, resolved->schedule);
             emit self->scheduleShown(resolved->id);
@@ -403,6 +408,7 @@ void MainWindow::showCandidateSchedule(const QString& key) {
         if (auto made = schedule::makeSpace(mappedKernel_, *mappedTarget_, *c, error)) {
             editorKernel_ = mappedKernel_;
             editorTarget_ = mappedTarget_;
+            editorCandidate_ = *c;
             editorScheduleId_ = 0;
             scheduleEditor_->setSchedule(*made, schedule::defaultSchedule(*made));
         } else {
@@ -414,7 +420,7 @@ void MainWindow::showCandidateSchedule(const QString& key) {
 
 void MainWindow::editorScheduleChanged() {
     if (const auto& space = scheduleEditor_->space())
-        codeView_->setSchedule(*space, scheduleEditor_->current());
+        codeView_->setInput({*space, scheduleEditor_->current(), editorKernel_, editorTarget_, editorCandidate_});
 }
 
 // ---- pins and forbids ----------------------------------------------------------------------------
