@@ -6,10 +6,12 @@
 #include "codegen/codegen.h"
 #include "measure/measure.h"
 #include "support/resources.h"
+#include "targets/catalog.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 namespace isamap::cli {
@@ -162,6 +164,67 @@ int exportCommand(const std::vector<std::string>& args) {
     std::printf("wrote %s, %s and %s\nbuild: cc -O2 your_program.c %s %s -lpthread\n", object.string().c_str(),
                 header.string().c_str(), runtime.string().c_str(), object.filename().string().c_str(),
                 runtime.filename().string().c_str());
+    return 0;
+}
+
+int measureCommand(const std::vector<std::string>& args) {
+    const char* line = "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--kernel NAME] [--threads N]\n"
+                       "       [--pack-kept] [--runs N] [--emit llvm|asm]";
+    auto split = splitArgs(args, {"target", "schedule", "kernel", "threads", "runs", "emit"});
+    if (!split.error.empty())
+        return usage(split.error, line);
+    if (split.positional.size() != 1 || !split.options.count("target") || !split.options.count("schedule"))
+        return usage("measure takes a kernel, --target and --schedule", line);
+    std::map<std::string, std::int64_t> overrides;
+    auto module = loadInput(split.positional[0], split.values, overrides);
+    auto kernel = module ? chooseKernel(*module, split.options.count("kernel") ? split.options["kernel"] : "", overrides)
+                         : std::nullopt;
+    if (!kernel)
+        return 1;
+    std::string error;
+    auto target = targets::loadTarget(split.options["target"], error);
+    auto text = target ? readFile(split.options["schedule"], error) : std::nullopt;
+    if (!text) {
+        std::cerr << "isamap: " << error << "\n";
+        return 1;
+    }
+    // The schedule names its candidate on its `candidate` line.
+    std::string key;
+    std::istringstream lines(*text);
+    for (std::string l; std::getline(lines, l);)
+        if (l.rfind("candidate ", 0) == 0)
+            key = l.substr(10);
+    const auto mapped = mapping::mapKernel(*kernel, target->target);
+    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
+                                        [&](const mapping::Candidate& c) { return c.valid && c.key == key; });
+    if (candidate == mapped.candidates.end()) {
+        std::cerr << "isamap: " << split.options["schedule"] << ": no valid candidate `" << key << "` for kernel "
+                  << kernel->name << " on " << target->target.name << " (see isamap map)\n";
+        return 1;
+    }
+    auto space = schedule::makeSpace(*kernel, target->target, *candidate, error);
+    auto s = space ? schedule::parseSchedule(*space, *text, error) : std::nullopt;
+    if (!s) {
+        std::cerr << "isamap: " << split.options["schedule"] << ": " << error << "\n";
+        return 1;
+    }
+    measure::Options options;
+    if (split.options.count("threads"))
+        options.codegen.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
+    if (split.options.count("runs"))
+        options.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));
+    options.codegen.packKeptInputs = split.options.count("pack-kept") > 0;
+    const std::string emit = split.options.count("emit") ? split.options["emit"] : "";
+    if (!emit.empty())
+        return printCode(*kernel, target->target, *candidate, *space, *s, options.codegen, emit) ? 0 : 1;
+    const auto r = measure::measureInWorker(selfExecutable(), measure::makeJob(*kernel, target->target, *candidate, *space, *s, options));
+    if (r.status != measure::Status::Ok) {
+        std::cerr << "isamap: " << measure::statusName(r.status) << ": " << r.message << "\n";
+        return 1;
+    }
+    std::printf("kernel %s on %s: median %.6g s (min %.6g, max %.6g, %d runs, %d thread%s), %.1f GFLOP/s, %.0f%% of peak\n%s\n",
+                kernel->name.c_str(), target->target.name.c_str(), r.secondsMedian, r.secondsMin, r.secondsMax, r.runs,
+                r.threads, r.threads == 1 ? "" : "s", r.gflops, 100 * r.peakFraction, r.verification().c_str());
     return 0;
 }
 

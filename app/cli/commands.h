@@ -18,6 +18,7 @@ int mapCommand(const std::vector<std::string>& args);
 int tuneCommand(const std::vector<std::string>& args);
 int scheduleCommand(const std::vector<std::string>& args);
 int exportCommand(const std::vector<std::string>& args);
+int measureCommand(const std::vector<std::string>& args);
 int workerCommand(const std::vector<std::string>& args);
 
 } // namespace isamap::cli

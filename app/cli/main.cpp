@@ -41,6 +41,12 @@ const Command kCommands[] = {
     {"export", "export KERNEL --schedule ID --project P.isamap -o DIR [--threads N] [--name SYMBOL]",
      "write a stored host schedule as an object file, a C header and the runtime's C source, for your program",
      isamap::cli::exportCommand},
+    {"measure",
+     "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--threads N] [--pack-kept] [--runs N]\n"
+     "            [--emit llvm|asm]",
+     "generate a schedule written by hand (the text `isamap schedule show` and tune --json give) for this CPU,\n"
+     "      verify it against the interpreter and time it in a worker process; or print its code",
+     isamap::cli::measureCommand},
     {"worker", "worker", "(internal) the measuring worker: reads a job on standard input, writes the result",
      isamap::cli::workerCommand},
     {"targets", "targets", "list the bundled targets and which one fits this CPU", isamap::cli::targetsCommand},

@@ -167,4 +167,22 @@ std::string candidateJson(const mapping::Candidate& c, const ir::Kernel& k, cons
     return o.str();
 }
 
+std::optional<ir::Kernel> chooseKernel(const ir::Module& m, const std::string& wanted,
+                                       const std::map<std::string, std::int64_t>& overrides) {
+    const ir::Kernel* k = wanted.empty() ? (m.kernels.size() == 1 || m.graphs.empty() ? (m.kernels.empty() ? nullptr : &m.kernels.front()) : nullptr)
+                                         : m.findKernel(wanted);
+    if (!k) {
+        std::string names;
+        for (const auto& kernel : m.kernels)
+            names += " " + kernel.name;
+        std::cerr << "isamap: " << (wanted.empty() ? "the file has several kernels; choose one with --kernel:" : "no kernel '" + wanted + "'; the kernels are:")
+                  << names << "\n";
+        return std::nullopt;
+    }
+    ir::Kernel kernel = *k;
+    if (!applyOverrides(kernel, overrides))
+        return std::nullopt;
+    return kernel;
+}
+
 } // namespace isamap::cli

@@ -64,6 +64,10 @@ bool printCode(const ir::Kernel& kernel, const ir::Target& target, const mapping
                const schedule::Space& space, const schedule::Schedule& s, const codegen::Options& options,
                const std::string& what);
 
+// The kernel named `wanted` (or the only one) with the parameter overrides applied; prints why not.
+std::optional<ir::Kernel> chooseKernel(const ir::Module& m, const std::string& wanted,
+                                       const std::map<std::string, std::int64_t>& overrides);
+
 // The path of the running executable (the measuring worker is the same program: `isamap worker`).
 std::string selfExecutable();
 

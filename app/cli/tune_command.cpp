@@ -167,24 +167,6 @@ private:
     bool warned_ = false;
 };
 
-std::optional<ir::Kernel> chooseKernel(const ir::Module& m, const std::string& wanted,
-                                       const std::map<std::string, std::int64_t>& overrides) {
-    const ir::Kernel* k = wanted.empty() ? (m.kernels.size() == 1 || m.graphs.empty() ? (m.kernels.empty() ? nullptr : &m.kernels.front()) : nullptr)
-                                         : m.findKernel(wanted);
-    if (!k) {
-        std::string names;
-        for (const auto& kernel : m.kernels)
-            names += " " + kernel.name;
-        std::cerr << "isamap: " << (wanted.empty() ? "tune takes one kernel; choose one with --kernel:" : "no kernel '" + wanted + "'; the kernels are:")
-                  << names << "\n";
-        return std::nullopt;
-    }
-    ir::Kernel kernel = *k;
-    if (!applyOverrides(kernel, overrides))
-        return std::nullopt;
-    return kernel;
-}
-
 // Tells which constraints conflict, when no legal schedule satisfies them all.
 void explainConflict(const constraints::Set& set, const schedule::Space& space, const std::string& file) {
     auto feasible = [&](const constraints::Set& subset) {

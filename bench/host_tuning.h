@@ -1,0 +1,140 @@
+// Tuning on the host CPU for the benchmarks against the peer libraries: the cost model proposes,
+// measurement decides (as autotuners do). The model alone ranks many register tiles as equal (it counts
+// bytes moved, not load instructions issued), so the search runs once per register-tile shape, and
+// the best modeled schedule of each is generated, verified and timed; the fastest measured wins.
+#pragma once
+
+#include "constraints/constraints.h"
+#include "mapping/mapping.h"
+#include "measure/measure.h"
+#include "schedule/schedule.h"
+#include "search/search.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace isamap::bench {
+
+struct Tuned {
+    bool ok = false;
+    std::string error;
+    measure::Result result;   // of the fastest schedule, timed again at full length
+    std::string schedule;     // its text
+    std::string candidate;
+    int tried = 0;            // schedules generated and timed
+};
+
+// The host target planned for `threads` cores: the model then spreads work over that many units.
+inline ir::Target withCores(ir::Target target, int threads) {
+    for (auto& u : target.units)
+        u.count = threads;
+    return target;
+}
+
+// Register-tile shapes worth timing: (instruction tiles along the vector dimension, elements along the
+// broadcast dimension), as constraints on the innermost level; "" leaves the model free.
+inline std::vector<std::string> registerTileChoices(const schedule::Space& space) {
+    int vector = -1, broadcast = -1;
+    const auto& out = *std::find_if(space.operands.begin(), space.operands.end(), [](const auto& o) { return o.output; });
+    for (std::size_t d = 0; d < space.dims.size(); ++d) {
+        if (!out.dependsOn[d] || space.dims[d].extent < 2)
+            continue;
+        if (space.dims[d].instructionDim >= 0 && vector < 0)
+            vector = static_cast<int>(d);
+        else if (space.dims[d].instructionDim < 0 && broadcast < 0)
+            broadcast = static_cast<int>(d);
+    }
+    const std::string level = space.levels.back().memory;
+    auto tile = [&](int d, int size) {
+        return "tile " + space.dims[static_cast<std::size_t>(d)].name + " at " + level + " = " + std::to_string(size) + "\n";
+    };
+    std::vector<std::string> out_{""};
+    const std::vector<std::pair<int, int>> shapes =
+        broadcast >= 0 ? std::vector<std::pair<int, int>>{{1, 8}, {2, 4}, {2, 6}, {3, 4}, {3, 8}, {4, 4}, {4, 6}}
+                       : std::vector<std::pair<int, int>>{{2, 1}, {4, 1}, {8, 1}, {12, 1}};
+    for (auto [v, b] : shapes) {
+        if (vector >= 0 && space.dims[static_cast<std::size_t>(vector)].extent < v)
+            continue;
+        if (broadcast >= 0 && space.dims[static_cast<std::size_t>(broadcast)].extent < b)
+            continue;
+        std::string text = vector >= 0 ? tile(vector, v) : "";
+        if (broadcast >= 0)
+            text += tile(broadcast, b);
+        out_.push_back(text);
+    }
+    return out_;
+}
+
+// Searches, times the proposals and re-times the fastest. `threads` cores; `screenSeconds` per proposal.
+inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostTarget, int threads,
+                               std::int64_t evaluations = 1500, double screenSeconds = 0.03, int candidates = 2) {
+    Tuned best;
+    const ir::Target target = withCores(hostTarget, threads);
+    const auto mapped = mapping::mapKernel(kernel, target);
+    std::string error;
+    auto strategy = search::makeStrategy("annealing", error);
+    double bestSeconds = 0;
+    int used = 0;
+    struct Winner {
+        mapping::Candidate candidate;
+        schedule::Space space;
+        schedule::Schedule schedule;
+    };
+    std::optional<Winner> winner;
+    for (const auto& c : mapped.candidates) {
+        if (!c.valid || c.dominated || used++ >= candidates)
+            continue;
+        auto space = schedule::makeSpace(kernel, target, c, error);
+        if (!space)
+            continue;
+        std::vector<schedule::Schedule> tried;
+        for (const auto& choice : registerTileChoices(*space)) {
+            auto parsed = constraints::parse(ir::SourceFile{"register tile", choice});
+            search::Options options;
+            options.budget.evaluations = evaluations;
+            options.keepBest = 1;
+            options.constraints = &parsed.set;
+            auto found = strategy->run(*space, options);
+            if (found.best.empty())
+                continue;
+            const auto& s = found.best.front().schedule;
+            if (std::find(tried.begin(), tried.end(), s) != tried.end())
+                continue;
+            tried.push_back(s);
+            measure::Options m;
+            m.minRuns = 3;
+            m.minSeconds = screenSeconds;
+            m.codegen.threads = threads;
+            auto r = measure::measureInProcess(kernel, target, c, *space, s, m);
+            ++best.tried;
+            if (r.status != measure::Status::Ok) {
+                best.error = r.message;
+                continue;
+            }
+            if (!winner || r.secondsMedian < bestSeconds) {
+                bestSeconds = r.secondsMedian;
+                winner = Winner{c, *space, s};
+            }
+        }
+    }
+    if (winner) {
+        // The fastest proposal, timed again at full length.
+        measure::Options m;
+        m.minRuns = 5;
+        m.minSeconds = 0.2;
+        m.codegen.threads = threads;
+        best.result = measure::measureInProcess(kernel, target, winner->candidate, winner->space, winner->schedule, m);
+        best.ok = true;
+        best.schedule = schedule::printSchedule(winner->space, winner->schedule);
+        best.candidate = winner->candidate.key;
+    }
+    if (best.ok && best.result.status != measure::Status::Ok) {
+        best.ok = false;
+        best.error = best.result.message;
+    }
+    return best;
+}
+
+} // namespace isamap::bench

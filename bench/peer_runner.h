@@ -1,0 +1,64 @@
+// Running a peer library's benchmark binary (bench/peers/) on a list of shapes and reading its CSV.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace isamap::bench {
+
+// One output line of a peer: the shape's columns joined by commas, and its median GFLOP/s.
+using PeerFigures = std::map<std::string, double>;
+
+// The peer binaries live in bench/peers/ next to the benchmark that runs them; empty when not built.
+inline std::string peerBinary(const std::string& self, const std::string& name) {
+    const auto path = std::filesystem::path(self).parent_path() / "peers" / name;
+    return std::filesystem::exists(path) ? path.string() : std::string();
+}
+
+// Runs `binary command --shapes CSV --threads T`; `keyColumns` columns of each line form its key.
+inline PeerFigures runPeer(const std::string& binary, const std::string& command, const std::string& csv, int threads,
+                           std::size_t keyColumns, std::string& error) {
+    PeerFigures figures;
+    const auto shapes = std::filesystem::temp_directory_path() / ("isamap-peer-shapes-" + std::to_string(::getpid()) + ".csv");
+    std::ofstream(shapes) << csv;
+    const std::string line = binary + " " + command + " --shapes " + shapes.string() + " --threads " + std::to_string(threads);
+    FILE* pipe = ::popen(line.c_str(), "r");
+    if (!pipe) {
+        error = "cannot run " + binary;
+        return figures;
+    }
+    char buffer[4096];
+    bool header = true;
+    std::vector<std::string> columns;
+    while (std::fgets(buffer, sizeof buffer, pipe)) {
+        std::vector<std::string> cells;
+        std::stringstream in(buffer);
+        for (std::string cell; std::getline(in, cell, ',');)
+            cells.push_back(cell);
+        if (!cells.empty() && !cells.back().empty() && cells.back().back() == '\n')
+            cells.back().pop_back();
+        if (header) {
+            columns = cells;
+            header = false;
+            continue;
+        }
+        if (cells.size() != columns.size() || columns.back() != "gflops_median")
+            continue;
+        std::string key;
+        for (std::size_t i = 0; i < keyColumns; ++i)
+            key += (i ? "," : "") + cells[i];
+        figures[key] = std::stod(cells.back());
+    }
+    const int status = ::pclose(pipe);
+    std::filesystem::remove(shapes);
+    if (status != 0)
+        error = binary + " " + command + " reported a failure on some shape (see its message above)";
+    return figures;
+}
+
+} // namespace isamap::bench
