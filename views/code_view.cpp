@@ -7,6 +7,8 @@
 #include <QRegularExpression>
 #include <QSyntaxHighlighter>
 #include <QTabWidget>
+#include <QTextCursor>
+#include <QTextDocument>
 #include <QThreadPool>
 #include <QVBoxLayout>
 #include <exception>
@@ -137,6 +139,18 @@ QPlainTextEdit* CodeView::editorOf(const QString& name) const {
 QString CodeView::text(const QString& name) const {
     const auto* editor = editorOf(name);
     return editor ? editor->toPlainText() : QString();
+}
+
+bool CodeView::reveal(const QString& name, const QString& text) {
+    auto* editor = editorOf(name);
+    if (!editor)
+        return false;
+    const QTextCursor found = editor->document()->find(text);
+    if (found.isNull())
+        return false;
+    editor->setTextCursor(found);
+    editor->centerCursor();
+    return true;
 }
 
 QStringList CodeView::tabNames() const {

@@ -60,6 +60,9 @@ public:
     // The text of the tab named `name` (empty when there is none), and the tab names in order.
     QString text(const QString& name) const;
     QStringList tabNames() const;
+    // Centres the tab named `name` on the first line that contains `text` (the heart of a long
+    // listing, e.g. the first FMA); false when there is none.
+    bool reveal(const QString& name, const QString& text);
     QTabWidget* tabs() const { return tabs_; }
 
 signals:

@@ -32,7 +32,8 @@ QString describeMeasurement(const measure::Result& r, double modeledSeconds) {
 
 MeasurePanel::MeasurePanel(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
+    // Inset like the schedule editor above it.
+    layout->setContentsMargins(9, 0, 9, 6);
     auto* controls = new QHBoxLayout;
     measure_ = new QPushButton(tr("Measure on this CPU"), this);
     measure_->setToolTip(tr("Generate the schedule's code, check it against the interpreter and time it, in a worker process"));
@@ -41,6 +42,7 @@ MeasurePanel::MeasurePanel(QWidget* parent) : QWidget(parent) {
     controls->addWidget(measure_);
     controls->addWidget(cancel_);
     controls->addWidget(progress_, 1);
+    controls->addStretch();
     layout->addLayout(controls);
     result_ = new QLabel(this);
     result_->setWordWrap(true);
@@ -62,6 +64,8 @@ void MeasurePanel::setRunning(bool on) {
     progress_->setRange(0, on ? 0 : 1);
     progress_->setValue(0);
     progress_->setTextVisible(on);
+    // An idle bar would read as an empty field: it shows only while a measurement runs.
+    progress_->setVisible(on);
     if (on) {
         elapsed_.start();
         tick_->start();

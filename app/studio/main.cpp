@@ -1,12 +1,16 @@
 // isamap-studio: the desktop IDE. A thin main: options, then the main window.
 #include "main_window.h"
 
+#include "views/code_view.h"
+#include "views/measure_panel.h"
 #include "views/performance_view.h"
+#include "views/schedule_editor.h"
 #include "views/search_panel.h"
 
 #include "support/resources.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLineParser>
 #include <QElapsedTimer>
 #include <cstdio>
@@ -43,6 +47,17 @@ int main(int argc, char** argv) {
     QCommandLineOption search("search", "Start a schedule search for KERNEL (as the Mappings panel names it) as the "
                                         "window opens.", "KERNEL");
     options.addOption(search);
+    QCommandLineOption target("target", "Choose the target NAME in the Mappings panel: a bundled target or host.", "NAME");
+    options.addOption(target);
+    QCommandLineOption codeTab("code-tab", "Show the code view's tab TAB (\"Loop nest\", \"LLVM IR\" or \"Assembly\"); "
+                                          "a screenshot waits for its code.", "TAB");
+    options.addOption(codeTab);
+    QCommandLineOption codeFind("code-find", "Centre the code view's tab (--code-tab) on the first line with TEXT once "
+                                             "its code is in.", "TEXT");
+    options.addOption(codeFind);
+    QCommandLineOption measure("measure", "Measure the editor's schedule on this CPU once it is shown; a screenshot "
+                                          "waits for the result.");
+    options.addOption(measure);
     options.process(app);
 
     // A screenshot shows the default layout, not the one a person last left.
@@ -54,6 +69,19 @@ int main(int argc, char** argv) {
         window.showStartPage();
     else
         window.openFile(files.front());
+    if (options.isSet(target))
+        window.targetBox()->setCurrentText(options.value(target));
+    if (options.isSet(codeTab))
+        for (int i = 0; i < window.codeView()->tabs()->count(); ++i)
+            if (window.codeView()->tabs()->tabText(i) == options.value(codeTab))
+                window.codeView()->tabs()->setCurrentIndex(i);
+    // The editor shows a schedule of the chosen target (the mapping runs in the background).
+    auto onChosenTarget = [&window, &options, &target] {
+        const auto& space = window.scheduleEditor()->space();
+        const QString wanted = options.value(target);
+        const QString shown = space ? QString::fromStdString(space->target) : QString();
+        return space && (wanted.isEmpty() || shown == wanted || (wanted == "host" && shown.startsWith("host-")));
+    };
     // Choices of view wait for a project, which is read in the background.
     auto showChosen = [&window, &options, &view, &dock, &plot] {
         if (options.isSet(view))
@@ -83,7 +111,30 @@ int main(int argc, char** argv) {
         const bool saved = window.grab().save(out);
         QApplication::exit(saved ? 0 : 1);
     };
-    if (options.isSet(search)) {
+    if (options.isSet(measure)) {
+        // Waits for the chosen target's schedule, measures it, and takes the picture once the result is in.
+        auto* poll = new QTimer(&window);
+        QObject::connect(poll, &QTimer::timeout, &window, [&window, poll, onChosenTarget] {
+            if (!onChosenTarget())
+                return;
+            poll->stop();
+            window.measureSchedule();
+        });
+        poll->start(200);
+        if (options.isSet(screenshot))
+            QObject::connect(window.measurePanel(), &isamap::views::MeasurePanel::measured, &window,
+                             [&window, takeScreenshot] { QTimer::singleShot(800, &window, takeScreenshot); });
+    } else if (options.isSet(codeTab) && options.isSet(screenshot)) {
+        // The code of the chosen target's schedule, once every tab has it.
+        QObject::connect(window.codeView(), &isamap::views::CodeView::ready, &window,
+                         [&window, &options, &codeTab, &codeFind, onChosenTarget, takeScreenshot] {
+                             if (!onChosenTarget())
+                                 return;
+                             if (options.isSet(codeFind))
+                                 window.codeView()->reveal(options.value(codeTab), options.value(codeFind));
+                             QTimer::singleShot(500, &window, takeScreenshot);
+                         });
+    } else if (options.isSet(search)) {
         // Once the mappings of the file are in, search the chosen kernel; a screenshot waits for the result
         // and then also shows the simulated timeline and the simulated-vs-modeled plot (saved beside it as
         // NAME-timeline.png and NAME-scatter.png).
