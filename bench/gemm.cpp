@@ -59,12 +59,6 @@ std::vector<Shape> shapes(const std::string& sets) {
     return out;
 }
 
-std::string selfPath() {
-    char path[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
-    return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string();
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -98,7 +92,7 @@ int main(int argc, char** argv) {
     for (int threads; threadStream >> threads;) {
         std::map<std::string, bench::PeerFigures> peerFigures;
         for (const auto& p : peers) {
-            const std::string binary = bench::peerBinary(selfPath(), "peer_" + p);
+            const std::string binary = bench::peerBinary(bench::selfPath(), "peer_" + p);
             if (binary.empty()) {
                 std::printf("peer %s: not built (scripts/bench installs it)\n", p.c_str());
                 continue;
@@ -112,8 +106,8 @@ int main(int argc, char** argv) {
         for (const auto& [p, figures] : peerFigures)
             std::printf(",%s_gflops", p.c_str());
         std::printf(",best_peer,ratio_vs_best,tried\n");
-        double logSum = 0;
-        int counted = 0, failed = 0;
+        bench::Ratios ratios;
+        int failed = 0;
         for (const auto& s : all) {
             auto module = frontend::generate("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"ta", s.ta}, {"tb", s.tb}}, error);
             const auto tuned = bench::tuneByMeasurement(module->kernels[0], host->target, threads);
@@ -124,26 +118,12 @@ int main(int argc, char** argv) {
                 continue;
             }
             std::printf("%.1f,%.2f", tuned.result.gflops, tuned.result.peakFraction);
-            double bestPeer = 0;
-            std::string bestName = "-";
-            for (const auto& [p, figures] : peerFigures) {
-                const auto it = figures.find(s.key());
-                std::printf(",%.1f", it == figures.end() ? 0.0 : it->second);
-                if (it != figures.end() && it->second > bestPeer) {
-                    bestPeer = it->second;
-                    bestName = p;
-                }
-            }
-            const double ratio = bestPeer > 0 ? tuned.result.gflops / bestPeer : 0;
-            std::printf(",%s,%.3f,%d\n", bestName.c_str(), ratio, tuned.tried);
+            ratios.add(bench::printPeers(peerFigures, s.key(), tuned.result.gflops));
+            std::printf(",%d\n", tuned.tried);
             std::fflush(stdout);
-            if (ratio > 0) {
-                logSum += std::log(ratio);
-                ++counted;
-            }
         }
-        std::printf("geomean_ratio_vs_best=%.3f threads=%d shapes=%d failed=%d\n", counted ? std::exp(logSum / counted) : 0.0,
-                    threads, counted, failed);
+        std::printf("geomean_ratio_vs_best=%.3f threads=%d shapes=%d failed=%d\n", ratios.geomean(), threads,
+                    ratios.counted, failed);
     }
     return 0;
 }

@@ -43,14 +43,20 @@ inline std::vector<std::string> registerTileChoices(const schedule::Space& space
             continue;
         if (space.dims[d].instructionDim >= 0 && vector < 0)
             vector = static_cast<int>(d);
-        else if (space.dims[d].instructionDim < 0 && broadcast < 0)
-            broadcast = static_cast<int>(d);
+        else if (space.dims[d].instructionDim < 0)
+            broadcast = static_cast<int>(d); // the last one: kernels declare their contiguous dimensions last
     }
     const std::string level = space.levels.back().memory;
     auto tile = [&](int d, int size) {
         return "tile " + space.dims[static_cast<std::size_t>(d)].name + " at " + level + " = " + std::to_string(size) + "\n";
     };
-    std::vector<std::string> out_{""};
+    // Short reductions (a convolution's filter taps) are unrolled whole, so that the accumulators stay in
+    // registers over every tap instead of being stored between them.
+    std::string taps;
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        if (!out.dependsOn[d] && space.dims[d].instructionDim < 0 && space.dims[d].extent > 1 && space.dims[d].extent <= 7)
+            taps += tile(static_cast<int>(d), static_cast<int>(space.dims[d].extent));
+    std::vector<std::string> out_{"", taps};
     const std::vector<std::pair<int, int>> shapes =
         broadcast >= 0 ? std::vector<std::pair<int, int>>{{1, 8}, {2, 4}, {2, 6}, {3, 4}, {3, 8}, {4, 4}, {4, 6}}
                        : std::vector<std::pair<int, int>>{{2, 1}, {4, 1}, {8, 1}, {12, 1}};
@@ -59,7 +65,7 @@ inline std::vector<std::string> registerTileChoices(const schedule::Space& space
             continue;
         if (broadcast >= 0 && space.dims[static_cast<std::size_t>(broadcast)].extent < b)
             continue;
-        std::string text = vector >= 0 ? tile(vector, v) : "";
+        std::string text = taps + (vector >= 0 ? tile(vector, v) : "");
         if (broadcast >= 0)
             text += tile(broadcast, b);
         out_.push_back(text);

@@ -1,7 +1,9 @@
 // Running a peer library's benchmark binary (bench/peers/) on a list of shapes and reading its CSV.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -59,6 +61,42 @@ inline PeerFigures runPeer(const std::string& binary, const std::string& command
     if (status != 0)
         error = binary + " " + command + " reported a failure on some shape (see its message above)";
     return figures;
+}
+
+// The geometric mean of our ratios to the best peer.
+struct Ratios {
+    double logSum = 0;
+    int counted = 0;
+    void add(double ratio) {
+        if (ratio > 0) {
+            logSum += std::log(ratio);
+            ++counted;
+        }
+    }
+    double geomean() const { return counted ? std::exp(logSum / counted) : 0.0; }
+};
+
+// Prints ",<gflops of each peer>,<best peer>,<ours / best>" for `key`; returns the ratio (0 without peers).
+inline double printPeers(const std::map<std::string, PeerFigures>& peers, const std::string& key, double ours) {
+    double best = 0;
+    std::string name = "-";
+    for (const auto& [peer, figures] : peers) {
+        const auto it = figures.find(key);
+        std::printf(",%.1f", it == figures.end() ? 0.0 : it->second);
+        if (it != figures.end() && it->second > best) {
+            best = it->second;
+            name = peer;
+        }
+    }
+    const double ratio = best > 0 ? ours / best : 0;
+    std::printf(",%s,%.3f", name.c_str(), ratio);
+    return ratio;
+}
+
+// The path of the running benchmark (the peers are found next to it).
+inline std::string selfPath() {
+    std::error_code ec;
+    return std::filesystem::read_symlink("/proc/self/exe", ec).string();
 }
 
 } // namespace isamap::bench

@@ -36,8 +36,6 @@ struct Options {
     // Pack every input the schedule keeps in a cache level (at the outermost such level), as BLAS
     // libraries pack their panels; otherwise only where the instruction cannot read the layout.
     bool packKeptInputs = false;
-    // Software prefetch of the next reduction step's input lines, through the target's line moves.
-    bool prefetch = true;
     // Plants a fault in the generated code (for testing the measuring worker): a store through a null
     // pointer, or a loop that never ends.
     enum class Fault { None, Crash, Hang };

@@ -370,7 +370,7 @@ private:
     }
 
     Value* directOffset(const PlannedOperand& op, const Values& pos) {
-        Value* offset = constant(0);
+        Value* offset = constant(op.positionBase);
         for (std::size_t d = 0; d < pos.size(); ++d)
             if (op.positionCoeff[d] != 0)
                 offset = b_.CreateAdd(offset, b_.CreateMul(pos[d], constant(op.positionCoeff[d])));
@@ -490,9 +490,42 @@ private:
             return b_.CreateAlignedLoad(type, address, align);
         }
         Value* address = elementAddress(base_[o], op.type, directOffset(op, pos));
+        if (op.haloMask)
+            return loadWithHalo(op, pos, address, whole);
         if (whole || op.scalar)
             return b_.CreateAlignedLoad(type, address, align);
         return b_.CreateMaskedLoad(type, address, align, laneMask(op, pos), Constant::getNullValue(type));
+    }
+
+    // A padded input read in place: lanes whose tensor index falls outside the tensor read zero.
+    Value* loadWithHalo(const PlannedOperand& op, const Values& pos, Value* address, bool whole) {
+        Type* type = operandType(op);
+        const Align align(ir::byteSize(op.type));
+        const auto lanes = static_cast<unsigned>(op.elements);
+        Value* mask = op.scalar ? static_cast<Value*>(b_.getTrue()) : ConstantVector::getSplat(ElementCount::getFixed(lanes), b_.getTrue());
+        for (std::size_t t = 0; t < op.haloIndexBase.size(); ++t) {
+            Value* index = constant(op.haloIndexBase[t]);
+            for (std::size_t d = 0; d < pos.size(); ++d)
+                if (op.haloIndexCoeff[t][d] != 0)
+                    index = b_.CreateAdd(index, b_.CreateMul(pos[d], constant(op.haloIndexCoeff[t][d])));
+            Value* at = index;
+            if (!op.scalar) {
+                std::vector<Constant*> offsets;
+                for (auto o : op.haloLaneOffsets[t])
+                    offsets.push_back(b_.getInt64(static_cast<std::uint64_t>(o)));
+                at = b_.CreateAdd(b_.CreateVectorSplat(lanes, index), ConstantVector::get(offsets));
+            }
+            Value* low = op.scalar ? constant(0) : b_.CreateVectorSplat(lanes, constant(0));
+            Value* high = op.scalar ? constant(op.shape[t]) : b_.CreateVectorSplat(lanes, constant(op.shape[t]));
+            mask = b_.CreateAnd(mask, b_.CreateAnd(b_.CreateICmpSGE(at, low), b_.CreateICmpSLT(at, high)));
+        }
+        if (op.scalar) {
+            Value* safe = b_.CreateSelect(mask, address, base_[&op - p_.operands.data()]);
+            return b_.CreateSelect(mask, b_.CreateAlignedLoad(type, safe, align), Constant::getNullValue(type));
+        }
+        if (!whole)
+            mask = b_.CreateAnd(mask, laneMask(op, pos));
+        return b_.CreateMaskedLoad(type, address, align, mask, Constant::getNullValue(type));
     }
 
     // ---- the instruction's own lowering -------------------------------------------------------

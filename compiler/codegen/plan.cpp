@@ -169,6 +169,7 @@ private:
         std::int64_t offset = 0;
         bool inside = true;
         bool real = true;
+        std::vector<std::int64_t> index; // the tensor index
     };
     Element element(const PlannedOperand& op, const std::vector<std::int64_t>& pos,
                     const std::vector<std::int64_t>& lane) const {
@@ -195,6 +196,7 @@ private:
                 v += op.indexCoeff[t][k] * kp[k];
             out.inside = out.inside && v >= 0 && v < op.shape[t];
             out.offset += v * op.strides[t];
+            out.index.push_back(v);
         }
         return out;
     }
@@ -213,8 +215,10 @@ private:
         const std::size_t dims = plan_.extents.size();
         const std::vector<std::int64_t> origin(dims, 0);
         const std::vector<std::int64_t> lane0(plan_.instructionExtents.size(), 0);
+        // Nonzero for a padded input, whose first window starts in the halo.
         const std::int64_t base = element(op, origin, lane0).offset;
-        op.affine = base == 0;
+        op.positionBase = base;
+        op.affine = true;
         op.positionCoeff.assign(dims, 0);
         for (std::size_t d = 0; d < dims && op.affine; ++d) {
             std::vector<std::int64_t> pos = origin;
@@ -222,7 +226,7 @@ private:
             op.positionCoeff[d] = plan_.extents[d] > 1 ? element(op, pos, lane0).offset - base : 0;
             for (std::int64_t p = 2; p < plan_.extents[d] && op.affine; ++p) {
                 pos[d] = p;
-                op.affine = element(op, pos, lane0).offset == p * op.positionCoeff[d];
+                op.affine = element(op, pos, lane0).offset == base + p * op.positionCoeff[d];
             }
         }
         op.contiguous = op.affine;
@@ -314,13 +318,57 @@ private:
         return true;
     }
 
+    // A padded input read in place: each tensor index affine in the positions and the lanes, so that the
+    // zero halo is a mask computed per call instead of a copy of the whole tile.
+    bool planHaloMask(PlannedOperand& op) const {
+        if (!op.halo || !op.contiguous || !op.affine)
+            return false;
+        const std::size_t dims = plan_.extents.size();
+        const std::vector<std::int64_t> origin(dims, 0);
+        const std::vector<std::int64_t> lane0(plan_.instructionExtents.size(), 0);
+        const auto base = element(op, origin, lane0).index;
+        op.haloIndexBase = base;
+        op.haloIndexCoeff.assign(base.size(), std::vector<std::int64_t>(dims, 0));
+        for (std::size_t d = 0; d < dims; ++d) {
+            if (plan_.extents[d] < 2)
+                continue;
+            std::vector<std::int64_t> pos = origin;
+            pos[d] = 1;
+            const auto at = element(op, pos, lane0).index;
+            for (std::size_t t = 0; t < base.size(); ++t)
+                op.haloIndexCoeff[t][d] = at[t] - base[t];
+        }
+        op.haloLaneOffsets.assign(base.size(), {});
+        for (const auto& lane : op.elementIndex) {
+            const auto at = element(op, origin, lane).index;
+            for (std::size_t t = 0; t < base.size(); ++t)
+                op.haloLaneOffsets[t].push_back(at[t] - base[t]);
+        }
+        // The same formula must give every index at the far corner.
+        std::vector<std::int64_t> far(dims, 0);
+        for (std::size_t d = 0; d < dims; ++d)
+            far[d] = std::max<std::int64_t>(0, plan_.extents[d] - 1);
+        for (std::size_t j = 0; j < op.elementIndex.size(); ++j) {
+            const auto at = element(op, far, op.elementIndex[j]).index;
+            for (std::size_t t = 0; t < base.size(); ++t) {
+                std::int64_t predicted = base[t] + op.haloLaneOffsets[t][j];
+                for (std::size_t d = 0; d < dims; ++d)
+                    predicted += op.haloIndexCoeff[t][d] * far[d];
+                if (predicted != at[t])
+                    return false;
+            }
+        }
+        return true;
+    }
+
     void planPacking(PlannedOperand& op) {
         const std::size_t innermost = s_.levels.size() - 1;
         int kept = -1;
         for (std::size_t l = 1; l < innermost && kept < 0; ++l)
             if (s_.levels[l].keeps[op.operand])
                 kept = static_cast<int>(l);
-        if (op.halo)
+        op.haloMask = !(options_.packKeptInputs && kept >= 0) && planHaloMask(op);
+        if (op.halo && !op.haloMask)
             op.why = "its reads past the edge must give the zero halo";
         else if (!op.affine)
             op.why = "its offset is not affine in the loop positions";
@@ -332,7 +380,8 @@ private:
         op.packed = !op.why.empty();
         if (!op.packed) {
             plan_.decisions.lines.push_back(op.tensor + ": read in place" +
-                                            (op.scalar ? " (one element per call, broadcast)" : " as whole vectors"));
+                                            (op.scalar ? " (one element per call, broadcast)" : " as whole vectors") +
+                                            (op.haloMask ? ", lanes in the zero halo masked off" : ""));
             return;
         }
         op.packLevel = kept >= 0 ? kept : 1;

@@ -47,11 +47,17 @@ struct PlannedOperand {
     std::vector<std::int64_t> indexConstant;
     bool halo = false;
 
-    // Direct access: offset = Σ positionCoeff[d] * position[d] + lane offsets (element j at +j).
+    // Direct access: offset = positionBase + Σ positionCoeff[d] * position[d] + lane offsets (element j at +j).
     bool contiguous = false;          // the operand's elements are consecutive in storage
     std::vector<std::int64_t> positionCoeff; // per loop dimension; valid when `affine`
+    std::int64_t positionBase = 0;           // the offset at position zero (negative in a halo)
     bool affine = false;
     std::vector<std::int64_t> laneOffsets;   // per element, from element 0 (direct access)
+    // A padded input read in place: tensor index t = haloIndexBase[t] + Σ haloIndexCoeff[t][d] * position[d]
+    // + haloLaneOffsets[t][element]; lanes outside the tensor read zero.
+    bool haloMask = false;
+    std::vector<std::int64_t> haloIndexBase;
+    std::vector<std::vector<std::int64_t>> haloIndexCoeff, haloLaneOffsets;
 
     // Packing into the instruction's layout at `packLevel`, after loop `packAfter` of the nest (-1:
     // before the first), laid out row-major over the dimensions in `packOrder` with `packExtent`.
@@ -88,9 +94,6 @@ struct Plan {
     std::size_t output = 0;                 // index in `operands`
     int threads = 1;
 
-    std::vector<std::int64_t> prefetchDistance; // unused when empty
-    bool prefetch = false;
-    std::vector<std::string> prefetchSteps; // the line move into the first cache level
     Options::Fault fault = Options::Fault::None;
 
     std::vector<Argument> arguments;

@@ -625,8 +625,14 @@ MappingResult mapKernel(const Kernel& kernel, const Target& target, const Mappin
                 return a.calls < b.calls;
             if (a.layoutChanges.size() != b.layoutChanges.size())
                 return a.layoutChanges.size() < b.layoutChanges.size();
-        } else if (a.dims.size() != b.dims.size()) {
-            return a.dims.size() > b.dims.size();
+        } else {
+            if (a.dims.size() != b.dims.size())
+                return a.dims.size() > b.dims.size();
+            // A statement of the same shape with other types is nearer than a statement of another shape.
+            const bool aDiffers = a.reason.rfind("the statements differ", 0) == 0;
+            const bool bDiffers = b.reason.rfind("the statements differ", 0) == 0;
+            if (aDiffers != bDiffers)
+                return bDiffers;
         }
         return a.key < b.key;
     });
