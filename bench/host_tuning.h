@@ -56,9 +56,11 @@ inline std::vector<std::string> registerTileChoices(const schedule::Space& space
     for (std::size_t d = 0; d < space.dims.size(); ++d)
         if (!out.dependsOn[d] && space.dims[d].instructionDim < 0 && space.dims[d].extent > 1 && space.dims[d].extent <= 7)
             taps += tile(static_cast<int>(d), static_cast<int>(space.dims[d].extent));
-    std::vector<std::string> out_{"", taps};
+    std::vector<std::string> out_{""};
+    if (!taps.empty())
+        out_.push_back(taps);
     const std::vector<std::pair<int, int>> shapes =
-        broadcast >= 0 ? std::vector<std::pair<int, int>>{{1, 8}, {2, 4}, {2, 6}, {3, 4}, {3, 8}, {4, 4}, {4, 6}}
+        broadcast >= 0 ? std::vector<std::pair<int, int>>{{3, 8}, {2, 6}, {4, 4}, {2, 4}, {1, 8}, {3, 4}, {4, 6}}
                        : std::vector<std::pair<int, int>>{{2, 1}, {4, 1}, {8, 1}, {12, 1}};
     for (auto [v, b] : shapes) {
         if (vector >= 0 && space.dims[static_cast<std::size_t>(vector)].extent < v)
@@ -96,7 +98,12 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         if (!space)
             continue;
         std::vector<schedule::Schedule> tried;
-        for (const auto& choice : registerTileChoices(*space)) {
+        // A big kernel (seconds per call) is screened with fewer proposals and a single timed call each.
+        const bool big = space->usefulFlops > 2e10;
+        auto choices = registerTileChoices(*space);
+        if (big && choices.size() > 5)
+            choices.resize(5);
+        for (const auto& choice : choices) {
             auto parsed = constraints::parse(ir::SourceFile{"register tile", choice});
             search::Options options;
             options.budget.evaluations = evaluations;
@@ -110,8 +117,8 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
                 continue;
             tried.push_back(s);
             measure::Options m;
-            m.minRuns = 3;
-            m.minSeconds = screenSeconds;
+            m.minRuns = big ? 1 : 3;
+            m.minSeconds = big ? 0 : screenSeconds;
             m.codegen.threads = threads;
             auto r = measure::measureInProcess(kernel, target, c, *space, s, m);
             ++best.tried;

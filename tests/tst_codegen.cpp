@@ -7,6 +7,7 @@
 #include "codegen/jit.h"
 #include "frontend/library.h"
 #include "mapped_fixture.h"
+#include "measure/graph.h"
 #include "measure/measure.h"
 #include "search/search.h"
 #include "targets/catalog.h"
@@ -126,6 +127,38 @@ private slots:
         verifyKernel("conv2d", {{"C", 5}, {"K", 20}, {"H", 7}, {"W", 6}, {"R", 3}, {"S", 3}, {"pad", 1}}, 2);
         verifyKernel("conv2d", {{"C", 4}, {"K", 17}, {"H", 9}, {"W", 9}, {"stride", 2}, {"nhwc", 1}}, 2);
         verifyKernel("depthwise", {{"C", 18}, {"H", 8}, {"W", 8}, {"pad", 1}}, 2);
+    }
+
+    // Element-wise kernels (statements, temporaries, sigmoid and tanh) lower as plain loops; a GRU
+    // sequence runs through its node kernels (default schedules, slices of the graph's tensors).
+    void gruSequenceRunsThroughGeneratedCode() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 40}, {"B", 3}, {"T", 3}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY(module && host);
+        int elementwise = 0, mapped = 0;
+        measure::GraphRunner runner(*module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
+            if (k.statements.size() != 1) {
+                ++elementwise;
+                return codegen::generateElementwise(k, {}, e);
+            }
+            ++mapped;
+            const auto r = mapping::mapKernel(k, host->target);
+            auto space = schedule::makeSpace(k, host->target, r.candidates.front(), e);
+            return space ? codegen::generate(k, host->target, r.candidates.front(), *space, schedule::defaultSchedule(*space), {}, e)
+                         : nullptr;
+        });
+        const auto r = runner.verify(module->graphs.front(), verifyOnly());
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(3 * 3 * 40));
+        QVERIFY(r.largestError < 1e-5);
+        // Seven nodes, three distinct kernels: the input gates, the recurrent gates and the tail.
+        QCOMPARE(runner.compiledKernels(), 3);
+        QCOMPARE(elementwise, 1);
+        QCOMPARE(mapped, 2);
+        const auto timed = runner.time(module->graphs.front(), verifyOnly(), 1e6);
+        QCOMPARE(timed.status, measure::Status::Ok);
+        QVERIFY(timed.secondsMedian > 0);
     }
 
     void bigKernelsAreCheckedOnASample() {

@@ -89,4 +89,9 @@ std::unique_ptr<Code> generate(const ir::Kernel& kernel, const ir::Target& targe
                                const schedule::Space& space, const schedule::Schedule& schedule,
                                const Options& options, std::string& error);
 
+// Lowers an element-wise kernel (any number of statements, temporaries, exp, sigmoid, tanh; f32
+// tensors) as plain loops per statement that LLVM's vectoriser widens, without an instruction mapping
+// or a schedule: the route for the work no instruction of the target performs whole.
+std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Options& options, std::string& error);
+
 } // namespace isamap::codegen

@@ -1,5 +1,7 @@
 #include "codegen/emit.h"
 
+#include "codegen/loops.h"
+
 #include "ir/types.h"
 
 #include <llvm/IR/Function.h>
@@ -33,7 +35,6 @@ struct Range {
     Value* hi = nullptr;
 };
 using Ranges = std::vector<Range>;
-using Values = std::vector<Value*>;
 
 class Emitter {
 public:
@@ -83,60 +84,11 @@ private:
         return b_.CreateGEP(elementType(t), base, offset);
     }
 
-    // A counted loop [0, trip) carrying `carried` through phis; `body` gets the counter and the carried
-    // values and gives the values for the next iteration. Returns the values after the last iteration.
     Values loop(Value* trip, const Values& carried, const std::function<Values(Value*, const Values&)>& body) {
-        Function* f = b_.GetInsertBlock()->getParent();
-        BasicBlock* before = b_.GetInsertBlock();
-        BasicBlock* header = BasicBlock::Create(c_, "loop", f);
-        BasicBlock* exit = BasicBlock::Create(c_, "loop.end", f);
-        b_.CreateBr(header);
-        b_.SetInsertPoint(header);
-        PHINode* counter = b_.CreatePHI(i64_, 2);
-        counter->addIncoming(constant(0), before);
-        std::vector<PHINode*> phis;
-        Values current;
-        for (Value* v : carried) {
-            PHINode* phi = b_.CreatePHI(v->getType(), 2);
-            phi->addIncoming(v, before);
-            phis.push_back(phi);
-            current.push_back(phi);
-        }
-        Values next = body(counter, current);
-        Value* advanced = b_.CreateAdd(counter, constant(1));
-        BasicBlock* latch = b_.GetInsertBlock();
-        counter->addIncoming(advanced, latch);
-        for (std::size_t i = 0; i < phis.size(); ++i)
-            phis[i]->addIncoming(next[i], latch);
-        b_.CreateCondBr(b_.CreateICmpSLT(advanced, trip), header, exit);
-        b_.SetInsertPoint(exit);
-        return next;
+        return emitLoop(b_, trip, carried, body);
     }
-
-    // Runs `whenTrue` or `whenFalse` on `condition`, merging the values each gives.
     Values branch(Value* condition, const std::function<Values()>& whenTrue, const std::function<Values()>& whenFalse) {
-        Function* f = b_.GetInsertBlock()->getParent();
-        BasicBlock* yes = BasicBlock::Create(c_, "full", f);
-        BasicBlock* no = BasicBlock::Create(c_, "edge", f);
-        BasicBlock* join = BasicBlock::Create(c_, "join", f);
-        b_.CreateCondBr(condition, yes, no);
-        b_.SetInsertPoint(yes);
-        Values a = whenTrue();
-        BasicBlock* yesEnd = b_.GetInsertBlock();
-        b_.CreateBr(join);
-        b_.SetInsertPoint(no);
-        Values c = whenFalse();
-        BasicBlock* noEnd = b_.GetInsertBlock();
-        b_.CreateBr(join);
-        b_.SetInsertPoint(join);
-        Values merged;
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            PHINode* phi = b_.CreatePHI(a[i]->getType(), 2);
-            phi->addIncoming(a[i], yesEnd);
-            phi->addIncoming(c[i], noEnd);
-            merged.push_back(phi);
-        }
-        return merged;
+        return emitBranch(b_, condition, whenTrue, whenFalse);
     }
 
     // ---- the task: one worker's share of the parallel iterations --------------------------------

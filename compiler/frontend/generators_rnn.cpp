@@ -23,11 +23,12 @@ std::string header(const std::string& what, const std::string& name,
 
 struct CellSizes {
     std::int64_t batch, hidden, input;
+    bool inputMajor = false; // weights stored with the output index j fastest (wt = 1)
 };
 
 // The input size argument I = 0 stands for "the same as the hidden size", DeepBench's setting.
 CellSizes cellSizes(const Args& a) {
-    return CellSizes{a.at("B"), a.at("H"), a.at("I") == 0 ? a.at("H") : a.at("I")};
+    return CellSizes{a.at("B"), a.at("H"), a.at("I") == 0 ? a.at("H") : a.at("I"), a.count("wt") && a.at("wt") == 1};
 }
 
 std::string validateCell(const Args& a) {
@@ -38,12 +39,16 @@ std::string validateCell(const Args& a) {
 }
 
 // G[b, g, j] = sum_i W[g, j, i] * X[b, i] for all gates at once.
+// Input-major weights (`transposed(0, 2, 1)`: j fastest) are the layout a library pre-packs them into
+// for small batches: a gate row is then a vector along j, with no transposition to pack per step.
+std::string weightLayout(const CellSizes& s) { return s.inputMajor ? " transposed(0, 2, 1)" : ""; }
+
 std::string gatesKernel(const std::string& name, int gates, const CellSizes& s) {
     const std::string g = str(gates);
     std::string out = header("kernel", name, {{"B", s.batch}, {"H", s.hidden}, {"I", s.input}});
     out += "  dim b < B, g < " + g + ", j < H\n";
     out += "  reduce i < I\n";
-    out += "  in W : f32[" + g + ", H, I]\n";
+    out += "  in W : f32[" + g + ", H, I]" + weightLayout(s) + "\n";
     out += "  in X : f32[B, I]\n";
     out += "  out G : f32[B, " + g + ", H]\n";
     out += "  G[b, g, j] += W[g, j, i] * X[b, i]\n";
@@ -79,10 +84,10 @@ std::string gruTail(const CellSizes& s) {
 }
 
 // The weights and biases every GRU graph takes.
-const char* kGruWeights = "  in W : f32[3, H, I]\n"
-                          "  in U : f32[3, H, H]\n"
-                          "  in BX : f32[3, H]\n"
-                          "  in BH : f32[3, H]\n";
+std::string gruWeights(const CellSizes& s) {
+    return "  in W : f32[3, H, I]" + weightLayout(s) + "\n  in U : f32[3, H, H]" + weightLayout(s) +
+           "\n  in BX : f32[3, H]\n  in BH : f32[3, H]\n";
+}
 
 std::string gruCell(const Args& a) {
     const CellSizes s = cellSizes(a);
@@ -90,7 +95,7 @@ std::string gruCell(const Args& a) {
            header("graph", "gru_cell", {{"B", s.batch}, {"H", s.hidden}, {"I", s.input}}) +
            "  in X : f32[B, I]\n"
            "  in Hprev : f32[B, H]\n" +
-           kGruWeights + R"(  tmp GX : f32[B, 3, H]
+           gruWeights(s) + R"(  tmp GX : f32[B, 3, H]
   tmp GH : f32[B, 3, H]
   out Hn : f32[B, H]
   node input_gates : gru_gates(B = B, H = H, I = I) { W = W, X = X, G = GX }
@@ -113,13 +118,13 @@ std::string gruSequence(const Args& a) {
         header("kernel", "gru_input_gates", {{"T", steps}, {"B", s.batch}, {"H", s.hidden}, {"I", s.input}}) +
         "  dim t < T, b < B, g < 3, j < H\n"
         "  reduce i < I\n"
-        "  in W : f32[3, H, I]\n"
+        "  in W : f32[3, H, I]" + weightLayout(s) + "\n"
         "  in X : f32[T, B, I]\n"
         "  out G : f32[T, B, 3, H]\n"
         "  G[t, b, g, j] += W[g, j, i] * X[t, b, i]\n"
         "}\n";
     out += header("graph", "gru_sequence", {{"B", s.batch}, {"H", s.hidden}, {"I", s.input}});
-    out += "  in X : f32[" + T + ", B, I]\n  in H0 : f32[B, H]\n" + kGruWeights;
+    out += "  in X : f32[" + T + ", B, I]\n  in H0 : f32[B, H]\n" + gruWeights(s);
     out += "  tmp GX_all : f32[" + T + ", B, 3, H]\n";
     out += "  tmp GH : f32[" + T + ", B, 3, H]\n";
     out += "  out HS : f32[" + T + ", B, H]\n";
@@ -224,14 +229,20 @@ std::vector<GeneratorArg> cellArgs() {
     return {{"H", 256, "hidden size"}, {"B", 16, "batch"}, {"I", 0, "input size; 0: same as H"}};
 }
 
+std::vector<GeneratorArg> gruArgs() {
+    auto args = cellArgs();
+    args.push_back({"wt", 0, "1: weights stored input-major (j fastest), as libraries pre-pack them"});
+    return args;
+}
+
 } // namespace
 
 void addRnnGenerators(std::vector<GeneratorSpec>& out) {
     out.push_back({{"gru_cell", "one GRU step (cuDNN convention): two gate GEMMs of height 3H and the tail",
-                    cellArgs(), true},
+                    gruArgs(), true},
                    validateCell,
                    gruCell});
-    std::vector<GeneratorArg> sequenceArgs = cellArgs();
+    std::vector<GeneratorArg> sequenceArgs = gruArgs();
     sequenceArgs.push_back({"T", 4, "time steps (the graph has 2*T + 1 nodes)"});
     out.push_back({{"gru_sequence",
                     "T GRU steps: the input GEMM for all steps, then a recurrent GEMM and tail per step",

@@ -1,0 +1,269 @@
+// Element-wise kernels: several statements, temporaries, transcendental functions, which no instruction
+// of a host target performs whole (a GRU cell's tail, a bias and an activation). Each statement becomes
+// a plain loop nest over the dimensions it uses, computed in f32, and LLVM's vectoriser widens the
+// innermost loop. exp, sigmoid and tanh are written out as polynomials so that they widen too (a call to
+// the C library's expf would not).
+#include "codegen/code_impl.h"
+#include "codegen/llvm_support.h"
+#include "codegen/loops.h"
+
+#include "ir/types.h"
+
+#include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <limits>
+#include <map>
+#include <set>
+
+namespace isamap::codegen {
+
+using namespace llvm;
+
+namespace {
+
+struct TensorInfo {
+    const ir::TensorDecl* decl = nullptr;
+    std::vector<std::int64_t> shape, strides;
+    std::int64_t storage = 1;
+    Value* base = nullptr;
+};
+
+class ElementwiseEmitter {
+public:
+    ElementwiseEmitter(const ir::Kernel& k, Module& m) : k_(k), m_(m), b_(m.getContext()) {}
+
+    bool run(const std::string& name, std::vector<Argument>& arguments, std::string& error) {
+        const ir::ParamValues params = k_.paramValues();
+        for (const auto& t : k_.tensors) {
+            if (t.type != ir::ScalarType::f32) {
+                error = "tensor " + t.name + " is " + std::string(ir::typeName(t.type)) +
+                        "; element-wise code generation computes f32 tensors";
+                return false;
+            }
+            TensorInfo info{&t, *ir::shape(t, params), *ir::strides(t, params), 1, nullptr};
+            for (std::size_t i = 0; i < info.shape.size(); ++i)
+                info.storage += (info.shape[i] - 1) * info.strides[i];
+            tensors_[t.name] = info;
+            if (t.role != ir::TensorRole::Tmp)
+                arguments.push_back({t.name, t.type, info.shape, info.storage, t.role != ir::TensorRole::In});
+        }
+        auto* type = FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false);
+        Function* f = Function::Create(type, Function::ExternalLinkage, name + "_args", m_);
+        f->addParamAttr(0, Attribute::NoAlias);
+        b_.SetInsertPoint(BasicBlock::Create(m_.getContext(), "entry", f));
+        bindTensors(f->getArg(0), arguments);
+        std::set<std::string> initialised;
+        for (const auto& s : k_.statements) {
+            const ir::TensorDecl* target = k_.findTensor(s.target.tensor);
+            if (s.update != ir::Update::Assign && target->role != ir::TensorRole::InOut &&
+                initialised.insert(target->name).second)
+                fill(tensors_.at(target->name), s.update);
+            statement(s);
+        }
+        releaseTemporaries();
+        b_.CreateRetVoid();
+        emitTypedEntry(name, f, arguments);
+        return true;
+    }
+
+private:
+    Value* constant(std::int64_t v) { return b_.getInt64(static_cast<std::uint64_t>(v)); }
+    Value* real(double v) { return ConstantFP::get(b_.getFloatTy(), v); }
+
+    void bindTensors(Value* args, const std::vector<Argument>& arguments) {
+        for (std::size_t i = 0; i < arguments.size(); ++i)
+            tensors_.at(arguments[i].tensor).base =
+                b_.CreateLoad(b_.getPtrTy(), b_.CreateGEP(b_.getPtrTy(), args, constant(static_cast<std::int64_t>(i))));
+        FunctionCallee alloc = m_.getOrInsertFunction("aligned_alloc", FunctionType::get(b_.getPtrTy(), {b_.getInt64Ty(), b_.getInt64Ty()}, false));
+        for (auto& [name, info] : tensors_)
+            if (info.decl->role == ir::TensorRole::Tmp)
+                info.base = b_.CreateCall(alloc, {constant(64), constant((info.storage * 4 + 63) / 64 * 64)}, name);
+    }
+    void releaseTemporaries() {
+        FunctionCallee release = m_.getOrInsertFunction("free", FunctionType::get(b_.getVoidTy(), {b_.getPtrTy()}, false));
+        for (auto& [name, info] : tensors_)
+            if (info.decl->role == ir::TensorRole::Tmp)
+                b_.CreateCall(release, {info.base});
+    }
+
+    // An output a sum or maximum accumulates into starts at the update's identity.
+    void fill(const TensorInfo& t, ir::Update update) {
+        Value* start = real(update == ir::Update::Max ? -std::numeric_limits<double>::infinity() : 0.0);
+        emitLoop(b_, constant(t.storage), {}, [&](Value* i, const Values&) {
+            b_.CreateStore(start, b_.CreateGEP(b_.getFloatTy(), t.base, i));
+            return Values{};
+        });
+    }
+
+    static void usedDims(const ir::Access& a, std::set<std::string>& out) {
+        for (const auto& idx : a.indices)
+            for (const auto& t : idx.terms)
+                out.insert(t.dim);
+    }
+    static void usedDims(const ir::Expr& e, std::set<std::string>& out) {
+        if (e.kind == ir::Expr::Kind::Access)
+            usedDims(e.access, out);
+        for (const auto& a : e.args)
+            usedDims(a, out);
+    }
+
+    // The statement's loops over the dimensions it uses, in declaration order (the last innermost).
+    void statement(const ir::Statement& s) {
+        std::set<std::string> used;
+        usedDims(s.target, used);
+        usedDims(s.value, used);
+        std::vector<const ir::DimDecl*> dims;
+        for (const auto& d : k_.dims)
+            if (used.count(d.name))
+                dims.push_back(&d);
+        std::map<std::string, Value*> point;
+        std::function<void(std::size_t)> nest = [&](std::size_t i) {
+            if (i == dims.size()) {
+                update(s, point);
+                return;
+            }
+            const auto extent = *ir::evaluate(dims[i]->extent, k_.paramValues());
+            emitLoop(b_, constant(extent), {}, [&](Value* iv, const Values&) {
+                point[dims[i]->name] = iv;
+                nest(i + 1);
+                return Values{};
+            });
+        };
+        nest(0);
+    }
+
+    void update(const ir::Statement& s, const std::map<std::string, Value*>& point) {
+        Value* ok = nullptr;
+        Value* address = addressOf(s.target, point, ok);
+        Value* value = expression(s.value, point);
+        switch (s.update) {
+        case ir::Update::Assign: break;
+        case ir::Update::Sum: value = b_.CreateFAdd(b_.CreateLoad(b_.getFloatTy(), address), value); break;
+        case ir::Update::Max: value = b_.CreateMaxNum(b_.CreateLoad(b_.getFloatTy(), address), value); break;
+        }
+        b_.CreateStore(value, address);
+    }
+
+    // The element's address; `ok` false where a padded tensor is read in its zero halo.
+    Value* addressOf(const ir::Access& a, const std::map<std::string, Value*>& point, Value*& ok) {
+        const TensorInfo& t = tensors_.at(a.tensor);
+        Value* offset = constant(0);
+        ok = b_.getTrue();
+        for (std::size_t d = 0; d < a.indices.size(); ++d) {
+            Value* index = constant(a.indices[d].constant);
+            for (const auto& term : a.indices[d].terms)
+                index = b_.CreateAdd(index, b_.CreateMul(point.at(term.dim), constant(term.coeff)));
+            if (!t.decl->padding.empty())
+                ok = b_.CreateAnd(ok, b_.CreateAnd(b_.CreateICmpSGE(index, constant(0)),
+                                                   b_.CreateICmpSLT(index, constant(t.shape[d]))));
+            offset = b_.CreateAdd(offset, b_.CreateMul(index, constant(t.strides[d])));
+        }
+        return b_.CreateGEP(b_.getFloatTy(), t.base, b_.CreateSelect(ok, offset, constant(0)));
+    }
+
+    Value* expression(const ir::Expr& e, const std::map<std::string, Value*>& point) {
+        switch (e.kind) {
+        case ir::Expr::Kind::Constant: return real(e.constant);
+        case ir::Expr::Kind::Access: {
+            Value* ok = nullptr;
+            Value* address = addressOf(e.access, point, ok);
+            return b_.CreateSelect(ok, b_.CreateLoad(b_.getFloatTy(), address), real(0));
+        }
+        case ir::Expr::Kind::Call: break;
+        }
+        Value* a = expression(e.args[0], point);
+        Value* c = e.args.size() > 1 ? expression(e.args[1], point) : nullptr;
+        switch (e.op) {
+        case ir::Op::Add: return b_.CreateFAdd(a, c);
+        case ir::Op::Sub: return b_.CreateFSub(a, c);
+        case ir::Op::Mul: return b_.CreateFMul(a, c);
+        case ir::Op::Div: return b_.CreateFDiv(a, c);
+        case ir::Op::Neg: return b_.CreateFNeg(a);
+        case ir::Op::Max: return b_.CreateMaxNum(a, c);
+        case ir::Op::Min: return b_.CreateMinNum(a, c);
+        case ir::Op::Relu: return b_.CreateMaxNum(a, real(0));
+        case ir::Op::Exp: return exp(a);
+        case ir::Op::Sigmoid: return b_.CreateFDiv(real(1), b_.CreateFAdd(real(1), exp(b_.CreateFNeg(a))));
+        case ir::Op::Tanh: {
+            // 1 - 2 / (exp(2x) + 1): exact at both ends, where exp overflows to infinity or reaches zero.
+            Value* e2 = exp(b_.CreateFMul(a, real(2)));
+            return b_.CreateFSub(real(1), b_.CreateFDiv(real(2), b_.CreateFAdd(e2, real(1))));
+        }
+        case ir::Op::Cast: return a; // f32 to f32: the only type here
+        }
+        return a;
+    }
+
+    // exp(x) = 2^n * p(r) with x = n ln2 + r, |r| <= ln2 / 2, p a degree-6 polynomial (relative error
+    // under 2e-7 over the f32 range); clamped so that 2^n stays a normal float or reaches 0 / inf.
+    Value* exp(Value* x) {
+        Value* clamped = b_.CreateMinNum(b_.CreateMaxNum(x, real(-87.3)), real(88.7));
+        Value* n = b_.CreateUnaryIntrinsic(Intrinsic::rint, b_.CreateFMul(clamped, real(1.4426950408889634)));
+        Value* r = b_.CreateFSub(clamped, b_.CreateFMul(n, real(0.693145751953125)));
+        r = b_.CreateFSub(r, b_.CreateFMul(n, real(1.428606765330187e-06)));
+        const double c[] = {1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
+        Value* p = real(c[0]);
+        for (int i = 1; i < 7; ++i)
+            p = b_.CreateFAdd(b_.CreateFMul(p, r), real(c[i]));
+        Value* bits = b_.CreateShl(b_.CreateAdd(b_.CreateFPToSI(n, b_.getInt32Ty()), b_.getInt32(127)), 23);
+        Value* scaled = b_.CreateFMul(p, b_.CreateBitCast(bits, b_.getFloatTy()));
+        // Below the clamp the true value underflows to zero; above it, it overflows.
+        scaled = b_.CreateSelect(b_.CreateFCmpOLT(x, real(-87.3)), real(0), scaled);
+        return b_.CreateSelect(b_.CreateFCmpOGT(x, real(88.7)), ConstantFP::getInfinity(b_.getFloatTy()), scaled);
+    }
+
+    void emitTypedEntry(const std::string& name, Function* argsEntry, const std::vector<Argument>& arguments) {
+        std::vector<Type*> params(arguments.size(), b_.getPtrTy());
+        Function* f = Function::Create(FunctionType::get(b_.getVoidTy(), params, false), Function::ExternalLinkage, name, m_);
+        b_.SetInsertPoint(BasicBlock::Create(m_.getContext(), "entry", f));
+        Type* arrayType = ArrayType::get(b_.getPtrTy(), arguments.size());
+        Value* array = b_.CreateAlloca(arrayType);
+        for (std::size_t i = 0; i < arguments.size(); ++i) {
+            llvm::Argument* arg = f->getArg(static_cast<unsigned>(i));
+            arg->setName(arguments[i].tensor);
+            b_.CreateStore(arg, b_.CreateConstGEP2_64(arrayType, array, 0, i));
+        }
+        b_.CreateCall(argsEntry, {array});
+        b_.CreateRetVoid();
+    }
+
+    const ir::Kernel& k_;
+    Module& m_;
+    IRBuilder<> b_;
+    std::map<std::string, TensorInfo> tensors_;
+};
+
+} // namespace
+
+std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Options& options, std::string& error) {
+    auto impl = std::make_unique<Code::Impl>();
+    Plan& plan = impl->plan;
+    plan.functionName = options.functionName.empty() ? "isamap_" + kernel.name : options.functionName;
+    for (auto& ch : plan.functionName)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
+            ch = '_';
+    plan.instruction = "plain loops";
+    plan.threads = 1;
+    impl->machine = hostMachine(error);
+    if (!impl->machine)
+        return nullptr;
+    impl->context = std::make_unique<LLVMContext>();
+    impl->module = std::make_unique<Module>(plan.functionName, *impl->context);
+    ElementwiseEmitter emitter(kernel, *impl->module);
+    if (!emitter.run(plan.functionName, plan.arguments, error))
+        return nullptr;
+    plan.decisions.lines.push_back(std::to_string(kernel.statements.size()) +
+                                   " statement(s) as plain loops in f32, widened by LLVM's vectoriser; no instruction mapping");
+    std::string problems;
+    raw_string_ostream out(problems);
+    if (verifyModule(*impl->module, &out)) {
+        error = "internal error: the generated LLVM IR does not verify: " + out.str();
+        return nullptr;
+    }
+    optimise(*impl->module, *impl->machine);
+    return std::make_unique<Code>(std::move(impl));
+}
+
+} // namespace isamap::codegen

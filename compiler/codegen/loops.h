@@ -1,0 +1,74 @@
+// Control flow shared by the emitters (internal to compiler/codegen/): counted loops that carry values
+// through phis, and two-way branches that merge them.
+#pragma once
+
+#include <llvm/IR/IRBuilder.h>
+
+#include <functional>
+#include <vector>
+
+namespace isamap::codegen {
+
+using Values = std::vector<llvm::Value*>;
+
+// for (i = 0; i < trip; ++i), `trip` at least one; `body` gets the counter and the carried values and
+// gives those of the next iteration. Returns the values after the last iteration.
+inline Values emitLoop(llvm::IRBuilder<>& b, llvm::Value* trip, const Values& carried,
+                       const std::function<Values(llvm::Value*, const Values&)>& body) {
+    using namespace llvm;
+    Function* f = b.GetInsertBlock()->getParent();
+    BasicBlock* before = b.GetInsertBlock();
+    BasicBlock* header = BasicBlock::Create(b.getContext(), "loop", f);
+    BasicBlock* exit = BasicBlock::Create(b.getContext(), "loop.end", f);
+    b.CreateBr(header);
+    b.SetInsertPoint(header);
+    PHINode* counter = b.CreatePHI(b.getInt64Ty(), 2);
+    counter->addIncoming(b.getInt64(0), before);
+    std::vector<PHINode*> phis;
+    Values current;
+    for (Value* v : carried) {
+        PHINode* phi = b.CreatePHI(v->getType(), 2);
+        phi->addIncoming(v, before);
+        phis.push_back(phi);
+        current.push_back(phi);
+    }
+    Values next = body(counter, current);
+    Value* advanced = b.CreateAdd(counter, b.getInt64(1));
+    BasicBlock* latch = b.GetInsertBlock();
+    counter->addIncoming(advanced, latch);
+    for (std::size_t i = 0; i < phis.size(); ++i)
+        phis[i]->addIncoming(next[i], latch);
+    b.CreateCondBr(b.CreateICmpSLT(advanced, trip), header, exit);
+    b.SetInsertPoint(exit);
+    return next;
+}
+
+// Runs `whenTrue` or `whenFalse` on `condition`, merging the values each gives.
+inline Values emitBranch(llvm::IRBuilder<>& b, llvm::Value* condition, const std::function<Values()>& whenTrue,
+                         const std::function<Values()>& whenFalse) {
+    using namespace llvm;
+    Function* f = b.GetInsertBlock()->getParent();
+    BasicBlock* yes = BasicBlock::Create(b.getContext(), "then", f);
+    BasicBlock* no = BasicBlock::Create(b.getContext(), "else", f);
+    BasicBlock* join = BasicBlock::Create(b.getContext(), "join", f);
+    b.CreateCondBr(condition, yes, no);
+    b.SetInsertPoint(yes);
+    Values a = whenTrue();
+    BasicBlock* yesEnd = b.GetInsertBlock();
+    b.CreateBr(join);
+    b.SetInsertPoint(no);
+    Values c = whenFalse();
+    BasicBlock* noEnd = b.GetInsertBlock();
+    b.CreateBr(join);
+    b.SetInsertPoint(join);
+    Values merged;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        PHINode* phi = b.CreatePHI(a[i]->getType(), 2);
+        phi->addIncoming(a[i], yesEnd);
+        phi->addIncoming(c[i], noEnd);
+        merged.push_back(phi);
+    }
+    return merged;
+}
+
+} // namespace isamap::codegen

@@ -1,0 +1,49 @@
+// Running an op graph through generated code: each node's kernel compiled once (nodes running the same
+// kernel with the same parameters share it), the graph's tensors allocated once, the nodes called in
+// order with pointers into them (a node bound to `GH[3]` gets the fourth slice). Verified against the
+// reference interpreter's run of the graph, and timed whole.
+//
+//   measure::GraphRunner runner(module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) { ... });
+//   auto check = runner.verify(smallGraph, options);   // same kernels, fewer steps
+//   auto timed = runner.time(graph, options, flops);
+#pragma once
+
+#include "codegen/codegen.h"
+#include "codegen/jit.h"
+#include "interp/interpreter.h"
+#include "ir/ir.h"
+#include "measure/measure.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace isamap::measure {
+
+// Generates one node's kernel; empty with `error` when it cannot.
+using LowerNode = std::function<std::unique_ptr<codegen::Code>(const ir::Node&, const ir::Kernel&, std::string& error)>;
+
+class GraphRunner {
+public:
+    GraphRunner(const ir::Module& module, LowerNode lower);
+
+    // Runs the graph once on random inputs and compares every output with the interpreter's.
+    Result verify(const ir::Graph& graph, const Options& options);
+    // Times whole runs of the graph; `usefulFlops` per run gives the GFLOP/s.
+    Result time(const ir::Graph& graph, const Options& options, double usefulFlops);
+
+    int compiledKernels() const { return static_cast<int>(kernels_.size()); }
+
+private:
+    struct Prepared;
+    std::int64_t longestReduction(const ir::Graph& graph) const;
+    std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
+
+    const ir::Module& module_;
+    LowerNode lower_;
+    std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels_; // by the kernel's printed text
+    double compileSeconds_ = 0;
+};
+
+} // namespace isamap::measure
