@@ -6,17 +6,10 @@
 //   build/bench/bench_dwsep [--threads "1 2"] [--limit N]
 //
 // Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block> threads=<t>`.
+#include "driver.h"
 #include "host_tuning.h"
-#include "machine.h"
-#include "peer_runner.h"
 
 #include "frontend/library.h"
-#include "support/resources.h"
-#include "targets/catalog.h"
-
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace isamap;
 
@@ -33,15 +26,8 @@ struct Block {
 
 // Each depthwise layer of the suite with the pointwise layer after it.
 std::vector<Block> blocks() {
-    std::ifstream in(resourcePath("suites/mobilenet_v1.csv"));
     std::vector<Block> out;
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-        std::vector<std::string> c;
-        std::stringstream cells(line);
-        for (std::string cell; std::getline(cells, cell, ',');)
-            c.push_back(cell);
+    for (const auto& c : bench::suiteRows("mobilenet_v1.csv")) {
         if (c.size() < 8)
             continue;
         if (c[1] == "depthwise")
@@ -55,35 +41,17 @@ std::vector<Block> blocks() {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string threadList = "1 2";
-    long limit = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--threads"))
-            threadList = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--limit"))
-            limit = std::atol(argv[i + 1]);
-    }
-    std::string error;
-    auto host = targets::hostTarget(error);
-    if (!host) {
-        std::fprintf(stderr, "bench_dwsep: %s\n", error.c_str());
-        return 1;
-    }
+    const auto run = bench::parseRun(argc, argv);
+    const auto host = bench::hostOrExit("bench_dwsep");
     auto all = blocks();
-    if (limit > 0 && static_cast<long>(all.size()) > limit)
-        all.resize(static_cast<std::size_t>(limit));
-    std::printf("machine: %s\ntarget: %s\nblocks: %zu\n", bench::cpuName().c_str(), host->target.name.c_str(), all.size());
+    bench::applyLimit(all, run.limit);
+    bench::printHeader(host, all.size());
     std::string csv = "layer,channels,out_channels,h,w,stride\n";
     for (const auto& b : all)
         csv += b.key() + "\n";
-    const std::string onednn = bench::peerBinary(bench::selfPath(), "peer_onednn");
-    std::stringstream threadStream(threadList);
-    for (int threads; threadStream >> threads;) {
-        std::map<std::string, bench::PeerFigures> peers;
-        if (onednn.empty())
-            std::printf("peer onednn: not built (scripts/bench installs it)\n");
-        else
-            peers["onednn"] = bench::runPeer(onednn, "dwsep", csv, threads, 7, error);
+    std::string error;
+    for (int threads : run.threads) {
+        const auto peers = bench::runPeers({"onednn"}, "dwsep", csv, threads, 7);
         std::printf("\nthreads=%d\nlayer,part,ours_gflops,ours_seconds,ours_peak_fraction,onednn_gflops,best_peer,ratio\n", threads);
         std::map<std::string, bench::Ratios> ratios;
         double oursBlocks = 0;
@@ -93,8 +61,8 @@ int main(int argc, char** argv) {
                                                        {"pad", 1}, {"nhwc", 1}}, error);
             auto pw = frontend::generate("pointwise", {{"C", b.channels}, {"K", b.outChannels}, {"H", outH}, {"W", outW},
                                                        {"nhwc", 1}}, error);
-            const auto dwTuned = bench::tuneByMeasurement(dw->kernels[0], host->target, threads);
-            const auto pwTuned = bench::tuneByMeasurement(pw->kernels[0], host->target, threads);
+            const auto dwTuned = bench::tuneByMeasurement(dw->kernels[0], host.target, threads);
+            const auto pwTuned = bench::tuneByMeasurement(pw->kernels[0], host.target, threads);
             double seconds = 0, flops = 0;
             for (const auto& [part, tuned] : {std::pair{"depthwise", &dwTuned}, std::pair{"pointwise", &pwTuned}}) {
                 std::printf("%s,%s,", b.name.c_str(), part);

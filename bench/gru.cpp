@@ -10,19 +10,12 @@
 // DeepBench's lengths of up to 1500) shortens every sequence for both sides alike, which keeps the run
 // short and compares the same per-step work. Last lines:
 // `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>`.
+#include "driver.h"
 #include "host_tuning.h"
-#include "machine.h"
-#include "peer_runner.h"
 
 #include "codegen/codegen.h"
 #include "frontend/library.h"
 #include "measure/graph.h"
-#include "support/resources.h"
-#include "targets/catalog.h"
-
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace isamap;
 
@@ -34,15 +27,8 @@ struct Shape {
 };
 
 std::vector<Shape> shapes(long maxSteps) {
-    std::ifstream in(resourcePath("suites/deepbench_rnn.csv"));
     std::vector<Shape> out;
-    std::string line;
-    std::getline(in, line);
-    while (std::getline(in, line)) {
-        std::vector<std::string> c;
-        std::stringstream cells(line);
-        for (std::string cell; std::getline(cells, cell, ',');)
-            c.push_back(cell);
+    for (const auto& c : bench::suiteRows("deepbench_rnn.csv")) {
         if (c.size() < 5 || c[4] != "gru" || c[0].rfind("inference", 0) != 0)
             continue;
         Shape s{std::stol(c[1]), std::stol(c[2]), std::stol(c[3])};
@@ -79,37 +65,17 @@ measure::LowerNode lowering(const ir::Target& host, int threads) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string threadList = "1 2";
-    long limit = 0, maxSteps = 100;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--threads"))
-            threadList = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--limit"))
-            limit = std::atol(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--max-steps"))
-            maxSteps = std::atol(argv[i + 1]);
-    }
-    std::string error;
-    auto host = targets::hostTarget(error);
-    if (!host) {
-        std::fprintf(stderr, "bench_gru: %s\n", error.c_str());
-        return 1;
-    }
-    auto all = shapes(maxSteps);
-    if (limit > 0 && static_cast<long>(all.size()) > limit)
-        all.resize(static_cast<std::size_t>(limit));
-    std::printf("machine: %s\ntarget: %s\nshapes: %zu\n", bench::cpuName().c_str(), host->target.name.c_str(), all.size());
+    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}});
+    const auto host = bench::hostOrExit("bench_gru");
+    auto all = shapes(std::atol(run.values.at("max-steps").c_str()));
+    bench::applyLimit(all, run.limit);
+    bench::printHeader(host, all.size());
     std::string csv = "hidden,batch,steps\n";
     for (const auto& s : all)
         csv += s.key() + "\n";
-    const std::string onednn = bench::peerBinary(bench::selfPath(), "peer_onednn");
-    std::stringstream threadStream(threadList);
-    for (int threads; threadStream >> threads;) {
-        std::map<std::string, bench::PeerFigures> peers;
-        if (onednn.empty())
-            std::printf("peer onednn: not built (scripts/bench installs it)\n");
-        else
-            peers["onednn"] = bench::runPeer(onednn, "gru", csv, threads, 3, error);
+    std::string error;
+    for (int threads : run.threads) {
+        const auto peers = bench::runPeers({"onednn"}, "gru", csv, threads, 3);
         std::printf("\nthreads=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,onednn_gflops,best_peer,ratio\n", threads);
         std::map<long, bench::Ratios> ratios;
         // One runner per hidden size and batch: it verifies once and keeps its compiled kernels for every
@@ -127,7 +93,7 @@ int main(int argc, char** argv) {
             }
             if (!runners.count(pair)) {
                 modules[pair] = *full;
-                runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair], lowering(host->target, threads));
+                runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair], lowering(host.target, threads));
                 auto small = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", 2}, {"wt", 1}}, error);
                 checks[pair] = runners[pair]->verify(small->graphs.front(), measure::Options{});
             }

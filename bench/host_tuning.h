@@ -11,6 +11,7 @@
 #include "search/search.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -151,6 +152,16 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         best.error = best.result.message;
     }
     return best;
+}
+
+// Prints "<GFLOP/s>,<fraction of the f32 peak>" of a tuned kernel, or why it failed; true when it ran.
+inline bool printTuned(const Tuned& tuned) {
+    if (!tuned.ok) {
+        std::printf("failed: %s", tuned.error.c_str());
+        return false;
+    }
+    std::printf("%.1f,%.2f", tuned.result.gflops, tuned.result.peakFraction);
+    return true;
 }
 
 } // namespace isamap::bench

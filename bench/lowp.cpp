@@ -7,17 +7,10 @@
 // Column-major C(m,n) = A(m,k) B(k,n). Our A is the unsigned operand (the instruction's vector operand),
 // oneDNN's A (the weights) is the signed one: the same work with the roles of the two 8-bit types
 // swapped. Last lines: `geomean_ratio_vs_onednn=<x> dtype=<t> threads=<t>`.
+#include "driver.h"
 #include "host_tuning.h"
-#include "machine.h"
-#include "peer_runner.h"
 
 #include "frontend/library.h"
-#include "support/resources.h"
-#include "targets/catalog.h"
-
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 using namespace isamap;
 
@@ -32,16 +25,9 @@ struct Shape {
 };
 
 std::vector<Shape> shapes() {
-    std::ifstream in(resourcePath("suites/deepbench_gemm.csv"));
     std::vector<Shape> out;
-    std::string line;
-    std::getline(in, line);
     int seen = 0;
-    while (std::getline(in, line)) {
-        std::vector<std::string> c;
-        std::stringstream cells(line);
-        for (std::string cell; std::getline(cells, cell, ',');)
-            c.push_back(cell);
+    for (const auto& c : bench::suiteRows("deepbench_gemm.csv")) {
         if (c.size() < 6 || c[0].rfind("inference", 0) != 0 || c[4] == "true" || c[5] == "true" || seen++ % 3 != 0)
             continue;
         for (const char* dtype : {"u8s8", "bf16"})
@@ -53,47 +39,25 @@ std::vector<Shape> shapes() {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string threadList = "1 2";
-    long limit = 0;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!std::strcmp(argv[i], "--threads"))
-            threadList = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--limit"))
-            limit = std::atol(argv[i + 1]);
-    }
-    std::string error;
-    auto host = targets::hostTarget(error);
-    if (!host) {
-        std::fprintf(stderr, "bench_lowp: %s\n", error.c_str());
-        return 1;
-    }
+    const auto run = bench::parseRun(argc, argv);
+    const auto host = bench::hostOrExit("bench_lowp");
     auto all = shapes();
-    if (limit > 0 && static_cast<long>(all.size()) > limit)
-        all.resize(static_cast<std::size_t>(limit));
-    std::printf("machine: %s\ntarget: %s\nshapes: %zu\n", bench::cpuName().c_str(), host->target.name.c_str(), all.size());
+    bench::applyLimit(all, run.limit);
+    bench::printHeader(host, all.size());
     std::string csv = "m,n,k,dtype\n";
     for (const auto& s : all)
         csv += s.key() + "\n";
-    const std::string onednn = bench::peerBinary(bench::selfPath(), "peer_onednn");
-    std::stringstream threadStream(threadList);
-    for (int threads; threadStream >> threads;) {
-        std::map<std::string, bench::PeerFigures> peers;
-        if (onednn.empty())
-            std::printf("peer onednn: not built (scripts/bench installs it)\n");
-        else
-            peers["onednn"] = bench::runPeer(onednn, "lowp", csv, threads, 4, error);
+    for (int threads : run.threads) {
+        const auto peers = bench::runPeers({"onednn"}, "lowp", csv, threads, 4);
         std::printf("\nthreads=%d\nm,n,k,dtype,ours_gops,ours_peak_fraction_f32,onednn_gops,best_peer,ratio\n", threads);
         std::map<std::string, bench::Ratios> ratios;
         for (const auto& s : all) {
+            std::string error;
             auto module = frontend::generate("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"dtype", s.dtype == "bf16" ? 1 : 3}}, error);
-            const auto tuned = bench::tuneByMeasurement(module->kernels[0], host->target, threads);
+            const auto tuned = bench::tuneByMeasurement(module->kernels[0], host.target, threads);
             std::printf("%s,", s.key().c_str());
-            if (!tuned.ok) {
-                std::printf("failed: %s\n", tuned.error.c_str());
-                continue;
-            }
-            std::printf("%.1f,%.2f", tuned.result.gflops, tuned.result.peakFraction);
-            ratios[s.dtype].add(bench::printPeers(peers, s.key(), tuned.result.gflops));
+            if (bench::printTuned(tuned))
+                ratios[s.dtype].add(bench::printPeers(peers, s.key(), tuned.result.gflops));
             std::printf("\n");
             std::fflush(stdout);
         }

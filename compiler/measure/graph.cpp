@@ -25,6 +25,15 @@ codegen::Argument argumentOf(const ir::TensorDecl& t, const interp::Buffer& b) {
     return a;
 }
 
+// Random inputs, zero outputs and temporaries: every tensor of the graph.
+interp::Buffers graphValues(const ir::Graph& graph, std::uint64_t seed) {
+    interp::Buffers values = interp::randomInputs(graph, seed);
+    for (const auto& t : graph.tensors)
+        if (!values.count(t.name))
+            values[t.name] = *interp::allocate(t, graph.paramValues());
+    return values;
+}
+
 } // namespace
 
 std::int64_t GraphRunner::longestReduction(const ir::Graph& graph) const {
@@ -119,10 +128,7 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepare(const ir::Graph& gra
 
 Result GraphRunner::verify(const ir::Graph& graph, const Options& options) {
     Result r;
-    interp::Buffers values = interp::randomInputs(graph, options.seed);
-    for (const auto& t : graph.tensors)
-        if (!values.count(t.name))
-            values[t.name] = *interp::allocate(t, graph.paramValues());
+    interp::Buffers values = graphValues(graph, options.seed);
     auto prepared = prepare(graph, values, r.message);
     if (!prepared)
         return r;
@@ -167,10 +173,7 @@ Result GraphRunner::verify(const ir::Graph& graph, const Options& options) {
 
 Result GraphRunner::time(const ir::Graph& graph, const Options& options, double usefulFlops) {
     Result r;
-    interp::Buffers values = interp::randomInputs(graph, options.seed);
-    for (const auto& t : graph.tensors)
-        if (!values.count(t.name))
-            values[t.name] = *interp::allocate(t, graph.paramValues());
+    interp::Buffers values = graphValues(graph, options.seed);
     auto prepared = prepare(graph, values, r.message);
     if (!prepared)
         return r;

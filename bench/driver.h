@@ -1,0 +1,107 @@
+// What the benchmarks against the peer libraries share: their command line, the host target, the
+// reference CSVs, and running the peers on the shapes of one thread count.
+#pragma once
+
+#include "machine.h"
+#include "peer_runner.h"
+
+#include "support/resources.h"
+#include "targets/catalog.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace isamap::bench {
+
+struct RunOptions {
+    std::vector<int> threads{1, 2};
+    long limit = 0;                            // shapes at most; 0: all
+    std::map<std::string, std::string> values; // the benchmark's own options, by name without "--"
+};
+
+// `--threads "1 2"`, `--limit N`, and the options named in `own` (each with a value).
+inline RunOptions parseRun(int argc, char** argv, const std::map<std::string, std::string>& own = {}) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0); // each figure visible as soon as it is measured
+    RunOptions run;
+    run.values = own;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const std::string name = argv[i][0] == '-' && argv[i][1] == '-' ? argv[i] + 2 : argv[i];
+        if (name == "threads") {
+            run.threads.clear();
+            std::stringstream list(argv[i + 1]);
+            for (int t; list >> t;)
+                run.threads.push_back(t);
+        } else if (name == "limit") {
+            run.limit = std::atol(argv[i + 1]);
+        } else if (own.count(name)) {
+            run.values[name] = argv[i + 1];
+        } else {
+            std::fprintf(stderr, "%s: unknown option %s\n", argv[0], argv[i]);
+            std::exit(2);
+        }
+    }
+    return run;
+}
+
+template <typename T>
+void applyLimit(std::vector<T>& shapes, long limit) {
+    if (limit > 0 && static_cast<long>(shapes.size()) > limit)
+        shapes.resize(static_cast<std::size_t>(limit));
+}
+
+// The bundled host target for this CPU; exits with the reason when none fits.
+inline targets::LoadedTarget hostOrExit(const char* bench) {
+    std::string error;
+    auto host = targets::hostTarget(error);
+    if (!host) {
+        std::fprintf(stderr, "%s: %s\n", bench, error.c_str());
+        std::exit(1);
+    }
+    return *host;
+}
+
+// The rows of one of the bundled reference CSVs (resources/suites/NAME), header left out.
+inline std::vector<std::vector<std::string>> suiteRows(const std::string& name) {
+    std::ifstream in(resourcePath("suites/" + name));
+    std::vector<std::vector<std::string>> rows;
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line)) {
+        std::vector<std::string> cells;
+        std::stringstream stream(line);
+        for (std::string cell; std::getline(stream, cell, ',');)
+            cells.push_back(cell);
+        rows.push_back(std::move(cells));
+    }
+    return rows;
+}
+
+inline void printHeader(const targets::LoadedTarget& host, std::size_t shapes) {
+    std::printf("machine: %s\ntarget: %s\nshapes: %zu\n", cpuName().c_str(), host.target.name.c_str(), shapes);
+}
+
+// Each named peer's figures for `command` on the shapes at `threads`; a peer that is not built is said.
+inline std::map<std::string, PeerFigures> runPeers(const std::vector<std::string>& peers, const std::string& command,
+                                                   const std::string& csv, int threads, std::size_t keyColumns) {
+    std::map<std::string, PeerFigures> figures;
+    for (const auto& p : peers) {
+        const std::string binary = peerBinary(selfPath(), "peer_" + p);
+        if (binary.empty()) {
+            std::printf("peer %s: not built (scripts/bench installs it)\n", p.c_str());
+            continue;
+        }
+        std::string error;
+        figures[p] = runPeer(binary, command, csv, threads, keyColumns, error);
+        if (!error.empty())
+            std::printf("peer %s: %s\n", p.c_str(), error.c_str());
+    }
+    return figures;
+}
+
+} // namespace isamap::bench
