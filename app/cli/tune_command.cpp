@@ -363,6 +363,10 @@ int tuneCommand(const std::vector<std::string>& args) {
         std::cerr << (error.find(": error:") != std::string::npos ? error : "isamap: " + error + "\n");
         return 1;
     }
+    // The model plans for as many units as the generated code will use.
+    if (codegenOptions.threads > 0)
+        for (auto& unit : target->target.units)
+            unit.count = codegenOptions.threads;
 
     constraints::Set constraintSet;
     std::string constraintText;
