@@ -79,6 +79,25 @@ void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
     builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, modules);
 }
 
+bool verifyAndOptimise(llvm::Module& module, llvm::TargetMachine& machine, std::string& error) {
+    std::string problems;
+    llvm::raw_string_ostream out(problems);
+    if (llvm::verifyModule(module, &out)) {
+        error = "internal error: the generated LLVM IR does not verify: " + out.str();
+        return false;
+    }
+    optimise(module, machine);
+    return true;
+}
+
+std::string symbolName(const std::string& requested, const std::string& kernel) {
+    std::string name = requested.empty() ? "isamap_" + kernel : requested;
+    for (auto& ch : name)
+        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
+            ch = '_';
+    return name;
+}
+
 std::unique_ptr<Code> generate(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
                                const schedule::Space& space, const schedule::Schedule& schedule,
                                const Options& options, std::string& error) {
@@ -90,15 +109,8 @@ std::unique_ptr<Code> generate(const ir::Kernel& kernel, const ir::Target& targe
         return nullptr;
     impl->context = std::make_unique<llvm::LLVMContext>();
     impl->module = std::make_unique<llvm::Module>(impl->plan.functionName, *impl->context);
-    if (!emitPlan(impl->plan, *impl->module, error))
+    if (!emitPlan(impl->plan, *impl->module, error) || !verifyAndOptimise(*impl->module, *impl->machine, error))
         return nullptr;
-    std::string problems;
-    llvm::raw_string_ostream out(problems);
-    if (llvm::verifyModule(*impl->module, &out)) {
-        error = "internal error: the generated LLVM IR does not verify: " + out.str();
-        return nullptr;
-    }
-    optimise(*impl->module, *impl->machine);
     return std::make_unique<Code>(std::move(impl));
 }
 

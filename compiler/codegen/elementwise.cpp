@@ -10,8 +10,6 @@
 #include "ir/types.h"
 
 #include <llvm/IR/Intrinsics.h>
-#include <llvm/IR/Verifier.h>
-#include <llvm/Support/raw_ostream.h>
 
 #include <limits>
 #include <map>
@@ -64,7 +62,7 @@ public:
         }
         releaseTemporaries();
         b_.CreateRetVoid();
-        emitTypedEntry(name, f, arguments);
+        emitTypedEntry(b_, m_, name, f, arguments);
         return true;
     }
 
@@ -214,21 +212,6 @@ private:
         return b_.CreateSelect(b_.CreateFCmpOGT(x, real(88.7)), ConstantFP::getInfinity(b_.getFloatTy()), scaled);
     }
 
-    void emitTypedEntry(const std::string& name, Function* argsEntry, const std::vector<Argument>& arguments) {
-        std::vector<Type*> params(arguments.size(), b_.getPtrTy());
-        Function* f = Function::Create(FunctionType::get(b_.getVoidTy(), params, false), Function::ExternalLinkage, name, m_);
-        b_.SetInsertPoint(BasicBlock::Create(m_.getContext(), "entry", f));
-        Type* arrayType = ArrayType::get(b_.getPtrTy(), arguments.size());
-        Value* array = b_.CreateAlloca(arrayType);
-        for (std::size_t i = 0; i < arguments.size(); ++i) {
-            llvm::Argument* arg = f->getArg(static_cast<unsigned>(i));
-            arg->setName(arguments[i].tensor);
-            b_.CreateStore(arg, b_.CreateConstGEP2_64(arrayType, array, 0, i));
-        }
-        b_.CreateCall(argsEntry, {array});
-        b_.CreateRetVoid();
-    }
-
     const ir::Kernel& k_;
     Module& m_;
     IRBuilder<> b_;
@@ -240,10 +223,7 @@ private:
 std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Options& options, std::string& error) {
     auto impl = std::make_unique<Code::Impl>();
     Plan& plan = impl->plan;
-    plan.functionName = options.functionName.empty() ? "isamap_" + kernel.name : options.functionName;
-    for (auto& ch : plan.functionName)
-        if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
-            ch = '_';
+    plan.functionName = symbolName(options.functionName, kernel.name);
     plan.instruction = "plain loops";
     plan.threads = 1;
     impl->machine = hostMachine(error);
@@ -256,13 +236,8 @@ std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Option
         return nullptr;
     plan.decisions.lines.push_back(std::to_string(kernel.statements.size()) +
                                    " statement(s) as plain loops in f32, widened by LLVM's vectoriser; no instruction mapping");
-    std::string problems;
-    raw_string_ostream out(problems);
-    if (verifyModule(*impl->module, &out)) {
-        error = "internal error: the generated LLVM IR does not verify: " + out.str();
+    if (!verifyAndOptimise(*impl->module, *impl->machine, error))
         return nullptr;
-    }
-    optimise(*impl->module, *impl->machine);
     return std::make_unique<Code>(std::move(impl));
 }
 

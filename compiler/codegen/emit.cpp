@@ -50,7 +50,7 @@ public:
         if (!task)
             return false;
         Function* args = emitArgsEntry(task);
-        emitTypedEntry(args);
+        emitTypedEntry(b_, m_, p_.functionName, args, p_.arguments);
         return true;
     }
 
@@ -697,22 +697,6 @@ private:
         }
         b_.CreateRetVoid();
         return f;
-    }
-
-    void emitTypedEntry(Function* argsEntry) {
-        std::vector<Type*> params(p_.arguments.size(), ptr_);
-        auto* type = FunctionType::get(b_.getVoidTy(), params, false);
-        Function* f = Function::Create(type, Function::ExternalLinkage, p_.functionName, m_);
-        b_.SetInsertPoint(BasicBlock::Create(c_, "entry", f));
-        Type* arrayType = ArrayType::get(ptr_, p_.arguments.size());
-        Value* array = b_.CreateAlloca(arrayType);
-        for (std::size_t i = 0; i < p_.arguments.size(); ++i) {
-            llvm::Argument* arg = f->getArg(static_cast<unsigned>(i));
-            arg->setName(p_.arguments[i].tensor);
-            b_.CreateStore(arg, b_.CreateConstGEP2_64(arrayType, array, 0, i));
-        }
-        b_.CreateCall(argsEntry, {array});
-        b_.CreateRetVoid();
     }
 
     void plantFault() {

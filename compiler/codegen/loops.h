@@ -1,8 +1,11 @@
-// Control flow shared by the emitters (internal to compiler/codegen/): counted loops that carry values
-// through phis, and two-way branches that merge them.
+// IR shapes shared by the emitters (internal to compiler/codegen/): counted loops that carry values
+// through phis, two-way branches that merge them, and the typed C entry.
 #pragma once
 
+#include "codegen/codegen.h"
+
 #include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
 
 #include <functional>
 #include <vector>
@@ -69,6 +72,24 @@ inline Values emitBranch(llvm::IRBuilder<>& b, llvm::Value* condition, const std
         merged.push_back(phi);
     }
     return merged;
+}
+
+// `name(T0*, T1*, ...)`, the C entry: puts its pointers in an array and calls `argsEntry(void**)`.
+inline void emitTypedEntry(llvm::IRBuilder<>& b, llvm::Module& m, const std::string& name, llvm::Function* argsEntry,
+                           const std::vector<Argument>& arguments) {
+    using namespace llvm;
+    std::vector<Type*> params(arguments.size(), b.getPtrTy());
+    Function* f = Function::Create(FunctionType::get(b.getVoidTy(), params, false), Function::ExternalLinkage, name, m);
+    b.SetInsertPoint(BasicBlock::Create(m.getContext(), "entry", f));
+    Type* arrayType = ArrayType::get(b.getPtrTy(), arguments.size());
+    Value* array = b.CreateAlloca(arrayType);
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        llvm::Argument* arg = f->getArg(static_cast<unsigned>(i));
+        arg->setName(arguments[i].tensor);
+        b.CreateStore(arg, b.CreateConstGEP2_64(arrayType, array, 0, i));
+    }
+    b.CreateCall(argsEntry, {array});
+    b.CreateRetVoid();
 }
 
 } // namespace isamap::codegen

@@ -1,5 +1,7 @@
 #include "codegen/plan.h"
 
+#include "codegen/llvm_support.h"
+
 #include "ir/types.h"
 #include "targets/host.h"
 
@@ -98,10 +100,7 @@ private:
         plan_.outputOperand = st.target.tensor;
         plan_.update = st.update;
         plan_.fault = options_.fault;
-        plan_.functionName = options_.functionName.empty() ? "isamap_" + k_.name : options_.functionName;
-        for (auto& ch : plan_.functionName)
-            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '_')
-                ch = '_';
+        plan_.functionName = symbolName(options_.functionName, k_.name);
         return true;
     }
 
