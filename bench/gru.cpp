@@ -45,7 +45,7 @@ measure::LowerNode lowering(const ir::Target& host, int threads) {
     return [&host, threads](const ir::Node&, const ir::Kernel& kernel, std::string& error) -> std::unique_ptr<codegen::Code> {
         codegen::Options options;
         options.threads = threads;
-        if (kernel.statements.size() != 1)
+        if (codegen::isElementwise(kernel))
             return codegen::generateElementwise(kernel, options, error);
         const auto tuned = bench::tuneByMeasurement(kernel, host, threads);
         if (!tuned.ok) {

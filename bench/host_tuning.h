@@ -93,7 +93,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     };
     std::optional<Winner> winner;
     for (const auto& c : mapped.candidates) {
-        if (!c.valid || c.dominated || used++ >= candidates)
+        if (!c.valid || c.dominated || c.statement != 0 || used++ >= candidates)
             continue;
         auto space = schedule::makeSpace(kernel, target, c, error);
         if (!space)

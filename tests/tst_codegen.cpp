@@ -6,6 +6,8 @@
 #include "codegen/codegen.h"
 #include "codegen/jit.h"
 #include "frontend/library.h"
+#include "fusion/fusion.h"
+#include "ir/parser.h"
 #include "mapped_fixture.h"
 #include "measure/graph.h"
 #include "measure/measure.h"
@@ -42,7 +44,7 @@ Mapped mapOnHost(const std::string& generator, const frontend::Args& args) {
         qFatal("%s", error.c_str());
     Mapped out{m->kernels[0], t->target, {}};
     for (const auto& c : mapping::mapKernel(out.kernel, out.target).candidates)
-        if (c.valid)
+        if (c.valid && c.statement == 0) // statements after the first fuse as its epilogue
             out.candidates.push_back(c);
     return out;
 }
@@ -138,7 +140,7 @@ private slots:
         QVERIFY(module && host);
         int elementwise = 0, mapped = 0;
         measure::GraphRunner runner(*module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
-            if (k.statements.size() != 1) {
+            if (codegen::isElementwise(k)) {
                 ++elementwise;
                 return codegen::generateElementwise(k, {}, e);
             }
@@ -159,6 +161,97 @@ private slots:
         const auto timed = runner.time(module->graphs.front(), verifyOnly(), 1e6);
         QCOMPARE(timed.status, measure::Status::Ok);
         QVERIFY(timed.secondsMedian > 0);
+    }
+
+    // Element-wise statements after the mapped one run as an epilogue on the register tiles: a bias and
+    // each activation, sizes that do not divide, schedules of spread quality (whose reductions are
+    // split around the register sweep, so the epilogue must wait for the last visit).
+    void epiloguesFuseIntoTheProducer() {
+        verifyKernel("fully_connected", {{"BATCH", 13}, {"IN", 37}, {"OUT", 45}, {"act", 1}}, 3);
+        verifyKernel("fully_connected", {{"BATCH", 8}, {"IN", 20}, {"OUT", 33}, {"act", 2}}, 1);
+        verifyKernel("fully_connected", {{"BATCH", 5}, {"IN", 16}, {"OUT", 40}, {"act", 3}, {"bias", 0}}, 1);
+        const Mapped m = mapOnHost("fully_connected", {{"BATCH", 64}, {"IN", 512}, {"OUT", 700}, {"act", 2}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, schedule::defaultSchedule(*space), {}, error);
+        QVERIFY2(code, error.c_str());
+        bool said = false;
+        for (const auto& line : code->decisions().lines)
+            said = said || line.find("fused as an epilogue") != std::string::npos;
+        QVERIFY(said);
+        // Big enough to be checked on a sample: the reference applies the epilogue at each sampled point.
+        measure::Options o = verifyOnly();
+        o.fullCheckPoints = 1000;
+        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
+                                                 schedule::defaultSchedule(*space), o);
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(r.sampled);
+        QVERIFY(r.worstAt.rfind("Y[", 0) == 0);
+    }
+
+    void epiloguesThatAreNotPointwiseAreRefused() {
+        std::string error;
+        const auto parsed = ir::parse(ir::SourceFile{"tail.isa", R"(kernel transposed_tail(M = 8, N = 8, K = 8) {
+  dim m < M, n < N
+  reduce k < K
+  in A : f32[M, K]
+  in B : f32[K, N]
+  out C : f32[M, N]
+  out D : f32[M, N]
+  C[m, n] += A[m, k] * B[k, n]
+  D[m, n] = C[n, m]
+})"});
+        QVERIFY(parsed.diagnostics.empty());
+        const auto& module = parsed.module;
+        auto host = targets::hostTarget(error);
+        QVERIFY(host);
+        const auto r = mapping::mapKernel(module.kernels[0], host->target);
+        const auto c = std::find_if(r.candidates.begin(), r.candidates.end(), [](const auto& x) { return x.valid && x.statement == 0; });
+        QVERIFY(c != r.candidates.end());
+        auto space = schedule::makeSpace(module.kernels[0], host->target, *c, error);
+        QVERIFY(space);
+        auto code = codegen::generate(module.kernels[0], host->target, *c, *space, schedule::defaultSchedule(*space), {}, error);
+        QVERIFY(!code);
+        QVERIFY2(error.find("reads C at other indices") != std::string::npos, error.c_str());
+    }
+
+    // A graph's bias-and-ReLU nodes fold into the convolutions before them: two kernels instead of four,
+    // the same values as the interpreter's run of the original graph, and the same without fusion.
+    void graphNodesFuse() {
+        std::string error;
+        auto module = frontend::generate("dwsep", {{"C", 16}, {"K", 24}, {"H", 9}, {"W", 7}, {"pad", 1}, {"nhwc", 1}, {"act", 1}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && host, error.c_str());
+        const ir::Graph& graph = module->graphs.front();
+        const auto fused = fusion::fuseEpilogues(*module, graph);
+        QCOMPARE(fused.fusedPairs, 2);
+        QCOMPARE(fused.graph.nodes.size(), std::size_t{2});
+        interp::Buffers original = interp::randomInputs(graph, 3);
+        interp::Buffers merged = interp::randomInputs(graph, 3);
+        QVERIFY(!interp::run(graph, *module, original));
+        QVERIFY(!interp::run(fused.graph, fused.module, merged));
+        const auto& want = original.at("Y");
+        double largest = 0;
+        want.forEach([&](const std::vector<std::int64_t>& i) { largest = std::max(largest, std::fabs(want.at(i) - merged.at("Y").at(i))); });
+        QCOMPARE(largest, 0.0);
+        auto lower = [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
+            if (codegen::isElementwise(k))
+                return codegen::generateElementwise(k, {}, e);
+            const auto r = mapping::mapKernel(k, host->target);
+            const auto c = std::find_if(r.candidates.begin(), r.candidates.end(), [](const auto& x) { return x.valid && x.statement == 0; });
+            auto space = schedule::makeSpace(k, host->target, *c, e);
+            return space ? codegen::generate(k, host->target, *c, *space, schedule::defaultSchedule(*space), {}, e) : nullptr;
+        };
+        measure::GraphRunner fusedRunner(*module, lower);
+        auto r = fusedRunner.verify(graph, verifyOnly());
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QCOMPARE(fusedRunner.fusedPairs(), 2);
+        QCOMPARE(fusedRunner.compiledKernels(), 2);
+        measure::GraphRunner apart(*module, lower, /*fuse=*/false);
+        r = apart.verify(graph, verifyOnly());
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QCOMPARE(apart.compiledKernels(), 4);
     }
 
     void bigKernelsAreCheckedOnASample() {

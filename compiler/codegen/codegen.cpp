@@ -181,7 +181,9 @@ std::string Code::cHeader() const {
         h += "/* " + a.tensor + ": " + std::string(ir::typeName(a.type)) + "[";
         for (std::size_t i = 0; i < a.shape.size(); ++i)
             h += (i ? ", " : "") + std::to_string(a.shape[i]);
-        h += "], " + std::to_string(a.storageElements) + " elements of storage" + (a.output ? ", written" : "") + " */\n";
+        h += "], " + std::to_string(a.storageElements) + " elements of storage" +
+             (a.scratch ? ", scratch for partial results (its contents afterwards mean nothing)" : a.output ? ", written" : "") +
+             " */\n";
     }
     h += "void " + p.functionName + "(";
     for (std::size_t i = 0; i < p.arguments.size(); ++i)

@@ -11,7 +11,10 @@
 //   - inputs whose layout the instruction cannot read directly (a transposed operand, interleaved
 //     pairs for a dot-product instruction, a padded convolution input) packed into the instruction's
 //     operand layout at the schedule's cache level, zero-filled past the edges;
-//   - tiles that do not divide the problem handled by masked loads and stores and clamped calls.
+//   - tiles that do not divide the problem handled by masked loads and stores and clamped calls;
+//   - element-wise statements after the mapped one (a bias, an activation: `Y[n, o] = relu(Y[n, o] + b[o])`)
+//     fused as an epilogue: computed on the output's register tile on its last reduction visit, before
+//     it is stored, so the result is written once and never read back.
 // The code can be optimised and shown (LLVM IR, assembly), compiled in process (jit.h), or written
 // as an object file with a C header for a user's program.
 //
@@ -50,6 +53,9 @@ struct Argument {
     std::vector<std::int64_t> shape;
     std::int64_t storageElements = 0; // elements the pointer must reach (from its strides)
     bool output = false;
+    // A temporary of the kernel the code may use for partial results; its contents after the call
+    // mean nothing (the mapped statement's output when only fused statements' results are wanted).
+    bool scratch = false;
 };
 
 // What the plan decided, in words, for the code view and the command line.
@@ -93,5 +99,9 @@ std::unique_ptr<Code> generate(const ir::Kernel& kernel, const ir::Target& targe
 // tensors) as plain loops per statement that LLVM's vectoriser widens, without an instruction mapping
 // or a schedule: the route for the work no instruction of the target performs whole.
 std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Options& options, std::string& error);
+
+// True for a kernel that reduces over nothing and only assigns: the route of generateElementwise. Any
+// other kernel maps its first statement onto an instruction (generate), the rest fused after it.
+bool isElementwise(const ir::Kernel& kernel);
 
 } // namespace isamap::codegen

@@ -1,16 +1,16 @@
 // Element-wise kernels: several statements, temporaries, transcendental functions, which no instruction
 // of a host target performs whole (a GRU cell's tail, a bias and an activation). Each statement becomes
 // a plain loop nest over the dimensions it uses, computed in f32, and LLVM's vectoriser widens the
-// innermost loop. exp, sigmoid and tanh are written out as polynomials so that they widen too (a call to
-// the C library's expf would not).
+// innermost loop (math.h writes exp, sigmoid and tanh so that they widen too).
 #include "codegen/code_impl.h"
 #include "codegen/llvm_support.h"
 #include "codegen/loops.h"
+#include "codegen/math.h"
 
 #include "ir/types.h"
 
-#include <llvm/IR/Intrinsics.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <set>
@@ -171,45 +171,10 @@ private:
         }
         case ir::Expr::Kind::Call: break;
         }
-        Value* a = expression(e.args[0], point);
-        Value* c = e.args.size() > 1 ? expression(e.args[1], point) : nullptr;
-        switch (e.op) {
-        case ir::Op::Add: return b_.CreateFAdd(a, c);
-        case ir::Op::Sub: return b_.CreateFSub(a, c);
-        case ir::Op::Mul: return b_.CreateFMul(a, c);
-        case ir::Op::Div: return b_.CreateFDiv(a, c);
-        case ir::Op::Neg: return b_.CreateFNeg(a);
-        case ir::Op::Max: return b_.CreateMaxNum(a, c);
-        case ir::Op::Min: return b_.CreateMinNum(a, c);
-        case ir::Op::Relu: return b_.CreateMaxNum(a, real(0));
-        case ir::Op::Exp: return exp(a);
-        case ir::Op::Sigmoid: return b_.CreateFDiv(real(1), b_.CreateFAdd(real(1), exp(b_.CreateFNeg(a))));
-        case ir::Op::Tanh: {
-            // 1 - 2 / (exp(2x) + 1): exact at both ends, where exp overflows to infinity or reaches zero.
-            Value* e2 = exp(b_.CreateFMul(a, real(2)));
-            return b_.CreateFSub(real(1), b_.CreateFDiv(real(2), b_.CreateFAdd(e2, real(1))));
-        }
-        case ir::Op::Cast: return a; // f32 to f32: the only type here
-        }
-        return a;
-    }
-
-    // exp(x) = 2^n * p(r) with x = n ln2 + r, |r| <= ln2 / 2, p a degree-6 polynomial (relative error
-    // under 2e-7 over the f32 range); clamped so that 2^n stays a normal float or reaches 0 / inf.
-    Value* exp(Value* x) {
-        Value* clamped = b_.CreateMinNum(b_.CreateMaxNum(x, real(-87.3)), real(88.7));
-        Value* n = b_.CreateUnaryIntrinsic(Intrinsic::rint, b_.CreateFMul(clamped, real(1.4426950408889634)));
-        Value* r = b_.CreateFSub(clamped, b_.CreateFMul(n, real(0.693145751953125)));
-        r = b_.CreateFSub(r, b_.CreateFMul(n, real(1.428606765330187e-06)));
-        const double c[] = {1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
-        Value* p = real(c[0]);
-        for (int i = 1; i < 7; ++i)
-            p = b_.CreateFAdd(b_.CreateFMul(p, r), real(c[i]));
-        Value* bits = b_.CreateShl(b_.CreateAdd(b_.CreateFPToSI(n, b_.getInt32Ty()), b_.getInt32(127)), 23);
-        Value* scaled = b_.CreateFMul(p, b_.CreateBitCast(bits, b_.getFloatTy()));
-        // Below the clamp the true value underflows to zero; above it, it overflows.
-        scaled = b_.CreateSelect(b_.CreateFCmpOLT(x, real(-87.3)), real(0), scaled);
-        return b_.CreateSelect(b_.CreateFCmpOGT(x, real(88.7)), ConstantFP::getInfinity(b_.getFloatTy()), scaled);
+        std::vector<Value*> args;
+        for (const auto& a : e.args)
+            args.push_back(expression(a, point));
+        return emitOp(b_, e.op, args);
     }
 
     const ir::Kernel& k_;
@@ -219,6 +184,12 @@ private:
 };
 
 } // namespace
+
+bool isElementwise(const ir::Kernel& kernel) {
+    return std::none_of(kernel.dims.begin(), kernel.dims.end(), [](const ir::DimDecl& d) { return d.reduction; }) &&
+           std::all_of(kernel.statements.begin(), kernel.statements.end(),
+                       [](const ir::Statement& s) { return s.update == ir::Update::Assign; });
+}
 
 std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Options& options, std::string& error) {
     auto impl = std::make_unique<Code::Impl>();

@@ -1,6 +1,7 @@
 #include "codegen/emit.h"
 
 #include "codegen/loops.h"
+#include "codegen/math.h"
 
 #include "ir/types.h"
 
@@ -9,6 +10,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -99,12 +101,12 @@ private:
         task->addParamAttr(0, Attribute::NoAlias);
         b_.SetInsertPoint(BasicBlock::Create(c_, "entry", task));
         Value* args = task->getArg(0);
-        for (const auto& op : p_.operands) {
-            const auto argument = std::find_if(p_.arguments.begin(), p_.arguments.end(),
-                                               [&](const Argument& a) { return a.tensor == op.tensor; });
-            Value* slot = b_.CreateGEP(ptr_, args, constant(argument - p_.arguments.begin()));
-            base_.push_back(b_.CreateLoad(ptr_, slot, op.tensor));
+        for (std::size_t i = 0; i < p_.arguments.size(); ++i) {
+            Value* slot = b_.CreateGEP(ptr_, args, constant(static_cast<std::int64_t>(i)));
+            tensorBase_[p_.arguments[i].tensor] = b_.CreateLoad(ptr_, slot, p_.arguments[i].tensor);
         }
+        for (const auto& op : p_.operands)
+            base_.push_back(tensorBase_.at(op.tensor));
         allocatePackBuffers();
         Ranges whole;
         for (auto e : p_.extents)
@@ -229,8 +231,109 @@ private:
         for (const auto& q : slots)
             acc.push_back(initialAccumulator(r, q, whole, first));
         acc = sweep(p_.sweepBegin, r, acc, whole);
-        for (std::size_t i = 0; i < slots.size(); ++i)
-            storeAccumulator(r, slots[i], whole, acc[i]);
+        auto storeAll = [&] {
+            for (std::size_t i = 0; i < slots.size(); ++i)
+                storeAccumulator(r, slots[i], whole, acc[i]);
+            return Values{};
+        };
+        if (!p_.epilogue) {
+            storeAll();
+            return;
+        }
+        branch(
+            lastVisit(r),
+            [&] {
+                for (std::size_t i = 0; i < slots.size(); ++i)
+                    epilogue(r, slots[i], whole, acc[i]);
+                return Values{};
+            },
+            storeAll);
+    }
+
+    // True on the register tile's last visit: every dimension the output does not depend on at its end.
+    Value* lastVisit(const Ranges& r) {
+        const auto& out = p_.operands[p_.output];
+        Values conditions;
+        for (std::size_t d = 0; d < p_.extents.size(); ++d)
+            if (!out.dependsOn[d])
+                conditions.push_back(b_.CreateICmpEQ(r[d].hi, constant(p_.extents[d])));
+        return all(conditions);
+    }
+
+    // ---- the fused epilogue -------------------------------------------------------------------
+
+    // The element-wise statements on one finished accumulator, then the stores of what they wrote.
+    void epilogue(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* acc) {
+        const PlannedEpilogue& e = *p_.epilogue;
+        Value* valid = nullptr;
+        const Values pos = callPositions(r, q, whole, valid);
+        std::map<std::string, Value*> values{{e.produced, acc}};
+        std::vector<std::string> written;
+        for (const auto& st : e.statements) {
+            values[st.target.tensor] = epilogueValue(st.value, values, pos, whole, valid);
+            if (std::find(written.begin(), written.end(), st.target.tensor) == written.end())
+                written.push_back(st.target.tensor);
+        }
+        const bool producedRewritten = std::find(written.begin(), written.end(), e.produced) != written.end();
+        if (e.storeProduced && !producedRewritten)
+            storeAccumulator(r, q, whole, acc);
+        for (const auto& tensor : written) {
+            if (tensor == e.produced) {
+                if (e.storeProduced)
+                    storeAccumulator(r, q, whole, values.at(tensor));
+                continue;
+            }
+            const PlannedOperand* op = epilogueAccess(tensor);
+            if (op) // none: a temporary, held in registers only
+                storeLanes(*op, tensorBase_.at(tensor), pos, whole, valid, values.at(tensor));
+        }
+    }
+
+    const PlannedOperand* epilogueAccess(const std::string& tensor) const {
+        const PlannedEpilogue& e = *p_.epilogue;
+        for (std::size_t i = 0; i < e.accessKeys.size(); ++i)
+            if (e.accessKeys[i].tensor == tensor)
+                return &e.accesses[i];
+        return nullptr;
+    }
+
+    Value* epilogueValue(const ir::Expr& x, const std::map<std::string, Value*>& values, const Values& pos, bool whole,
+                         Value* valid) {
+        Type* type = operandType(p_.operands[p_.output]);
+        switch (x.kind) {
+        case ir::Expr::Kind::Constant: return realLike(b_, type, x.constant);
+        case ir::Expr::Kind::Access: {
+            if (const auto it = values.find(x.access.tensor); it != values.end())
+                return it->second;
+            const PlannedEpilogue& e = *p_.epilogue;
+            const auto key = std::find(e.accessKeys.begin(), e.accessKeys.end(), x.access) - e.accessKeys.begin();
+            const PlannedOperand& op = e.accesses[static_cast<std::size_t>(key)];
+            return loadLanes(op, tensorBase_.at(op.tensor), pos, whole, valid);
+        }
+        case ir::Expr::Kind::Call: break;
+        }
+        Values args;
+        for (const auto& a : x.args)
+            args.push_back(epilogueValue(a, values, pos, whole, valid));
+        return emitOp(b_, x.op, args);
+    }
+
+    // The output's lanes of another tensor: one element broadcast, a vector, or a gather.
+    Value* loadLanes(const PlannedOperand& op, Value* base, const Values& pos, bool whole, Value* valid) {
+        Type* type = operandType(op);
+        const Align align(ir::byteSize(op.type));
+        Value* address = elementAddress(base, op.type, directOffset(op, pos));
+        const bool broadcast = std::all_of(op.laneOffsets.begin(), op.laneOffsets.end(), [](std::int64_t o) { return o == 0; });
+        // Lane zero at clamped positions is always a real point, so a single element can be read unmasked.
+        if (op.scalar || broadcast) {
+            Value* one = b_.CreateAlignedLoad(elementType(op.type), address, align);
+            return op.scalar ? one : b_.CreateVectorSplat(static_cast<unsigned>(op.elements), one);
+        }
+        if (op.contiguous && whole)
+            return b_.CreateAlignedLoad(type, address, align);
+        Value* mask = b_.CreateAnd(laneMask(op, pos), b_.CreateVectorSplat(static_cast<unsigned>(op.elements), valid));
+        return op.contiguous ? b_.CreateMaskedLoad(type, address, align, mask, Constant::getNullValue(type))
+                             : b_.CreateMaskedGather(type, elementPointers(op, address), align, mask, Constant::getNullValue(type));
     }
 
     Values sweep(std::size_t i, const Ranges& r, const Values& acc, bool wholeOutput) {
@@ -372,12 +475,17 @@ private:
     }
 
     void storeAccumulator(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* value) {
-        const auto& out = p_.operands[p_.output];
         Value* valid = nullptr;
         const Values pos = callPositions(r, q, whole, valid);
-        Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
-        const Align align(ir::byteSize(out.type));
-        if (out.scalar) {
+        storeLanes(p_.operands[p_.output], base_[p_.output], pos, whole, valid, value);
+    }
+
+    // Writes the output's lanes into `op`'s tensor: whole vectors where they can, masked or scattered
+    // at the edges.
+    void storeLanes(const PlannedOperand& op, Value* base, const Values& pos, bool whole, Value* valid, Value* value) {
+        Value* address = elementAddress(base, op.type, directOffset(op, pos));
+        const Align align(ir::byteSize(op.type));
+        if (op.scalar) {
             if (whole) {
                 b_.CreateAlignedStore(value, address, align);
                 return;
@@ -385,15 +493,15 @@ private:
             branch(valid, [&] { b_.CreateAlignedStore(value, address, align); return Values{}; }, [] { return Values{}; });
             return;
         }
-        if (out.contiguous && whole) {
+        if (op.contiguous && whole) {
             b_.CreateAlignedStore(value, address, align);
             return;
         }
-        Value* mask = b_.CreateAnd(laneMask(out, pos), b_.CreateVectorSplat(static_cast<unsigned>(out.elements), valid));
-        if (out.contiguous)
+        Value* mask = b_.CreateAnd(laneMask(op, pos), b_.CreateVectorSplat(static_cast<unsigned>(op.elements), valid));
+        if (op.contiguous)
             b_.CreateMaskedStore(value, address, align, mask);
         else
-            b_.CreateMaskedScatter(value, elementPointers(out, address), align, mask);
+            b_.CreateMaskedScatter(value, elementPointers(op, address), align, mask);
     }
 
     // ---- the calls of one register tile -------------------------------------------------------
@@ -727,7 +835,8 @@ private:
     Type* i32_ = nullptr;
     Type* i64_ = nullptr;
     Type* ptr_ = nullptr;
-    Values base_;
+    Values base_; // per planned operand
+    std::map<std::string, Value*> tensorBase_;
     Values packBuffer_;
     std::vector<Values> packLo_;
     std::string error_;

@@ -63,14 +63,15 @@ public:
 
     bool run(std::string& error) {
         return checkTarget(error) && planDims(error) && planLoops(error) && planOperands(error) && planSweep(error) &&
-               planArguments(error);
+               planEpilogue(error) && planArguments(error);
     }
 
 private:
     bool checkTarget(std::string& error) {
-        if (k_.statements.size() != 1) {
-            error = "kernel " + k_.name + " has " + std::to_string(k_.statements.size()) +
-                    " statements; code generation lowers single-statement kernels (run each statement as its own kernel)";
+        if (c_.statement != 0) {
+            error = "candidate " + std::to_string(c_.id) + " maps statement " + std::to_string(c_.statement + 1) +
+                    " of kernel " + k_.name + "; code generation maps the first statement and fuses the element-wise "
+                    "ones after it";
             return false;
         }
         ins_ = t_.findInstruction(c_.instruction);
@@ -447,10 +448,152 @@ private:
         return true;
     }
 
+    // ---- statements fused after the mapped one ------------------------------------------------
+
+    static bool plainDims(const Access& a) {
+        return std::all_of(a.indices.begin(), a.indices.end(), [](const AffineExpr& e) {
+            return e.terms.size() == 1 && e.terms[0].coeff == 1 && e.constant == 0;
+        });
+    }
+
+    // The statements after the first, which must be element-wise at the first statement's output point.
+    bool planEpilogue(std::string& error) {
+        if (k_.statements.size() == 1)
+            return true;
+        const Statement& first = k_.statements.front();
+        const TensorDecl* produced = k_.findTensor(first.target.tensor);
+        auto where = [&](std::size_t s) {
+            return "statement " + std::to_string(s + 1) + " of kernel " + k_.name + " (line " +
+                   std::to_string(k_.statements[s].loc.line) + ")";
+        };
+        if (produced->type != ScalarType::f32 || !plainDims(first.target)) {
+            error = where(1) + " cannot be fused: the epilogue computes on f32 outputs written at plain dimensions, and " +
+                    produced->name + " is " + std::string(typeName(produced->type)) +
+                    (plainDims(first.target) ? "" : " written through an index expression");
+            return false;
+        }
+        PlannedEpilogue e;
+        e.produced = produced->name;
+        e.storeProduced = produced->role != TensorRole::Tmp;
+        e.values.push_back(e.produced);
+        for (std::size_t s = 1; s < k_.statements.size(); ++s) {
+            const Statement& st = k_.statements[s];
+            const TensorDecl* target = k_.findTensor(st.target.tensor);
+            if (st.update != Update::Assign || st.target.indices != first.target.indices) {
+                error = where(s) + " cannot be fused into the mapped statement's loop nest: an epilogue assigns (`=`) "
+                        "at the point the mapped statement writes (" + produced->name + "'s indices)";
+                return false;
+            }
+            if (target->type != ScalarType::f32) {
+                error = where(s) + " writes " + target->name + ", which is " + std::string(typeName(target->type)) +
+                        "; the epilogue computes in f32";
+                return false;
+            }
+            if (!planEpilogueReads(st.value, first, e, where(s), error))
+                return false;
+            const bool held = std::find(e.values.begin(), e.values.end(), target->name) != e.values.end();
+            if (!held && target->role != TensorRole::Tmp && !planEpilogueAccess(st.target, e, where(s), error))
+                return false;
+            if (!held)
+                e.values.push_back(target->name);
+            e.statements.push_back(st);
+        }
+        std::vector<std::string> names;
+        for (std::size_t s = 1; s < k_.statements.size(); ++s)
+            names.push_back(k_.statements[s].target.tensor);
+        plan_.decisions.lines.push_back(
+            std::to_string(e.statements.size()) + " element-wise statement(s) fused as an epilogue (writing " +
+            joined(names, ", ") + "): computed on the register tile on its last reduction visit, before the store" +
+            (e.storeProduced ? "" : "; " + e.produced + " is a temporary, its final values never stored"));
+        plan_.epilogue = std::move(e);
+        return true;
+    }
+
+    bool planEpilogueReads(const Expr& value, const Statement& first, PlannedEpilogue& e, const std::string& where,
+                           std::string& error) {
+        if (value.kind == Expr::Kind::Call && value.op == Op::Cast && value.castType != ScalarType::f32) {
+            error = where + " casts to " + std::string(typeName(value.castType)) + "; the epilogue computes in f32";
+            return false;
+        }
+        for (const auto& arg : value.args)
+            if (!planEpilogueReads(arg, first, e, where, error))
+                return false;
+        if (value.kind != Expr::Kind::Access)
+            return true;
+        const Access& a = value.access;
+        if (std::find(e.values.begin(), e.values.end(), a.tensor) != e.values.end()) {
+            if (a.indices != first.target.indices) {
+                error = where + " reads " + a.tensor + " at other indices than it is computed; only the point's own "
+                        "value is in registers";
+                return false;
+            }
+            return true;
+        }
+        const TensorDecl* t = k_.findTensor(a.tensor);
+        if (t->role != TensorRole::In) {
+            error = where + " reads " + a.tensor + " before the epilogue computes it";
+            return false;
+        }
+        return planEpilogueAccess(a, e, where, error);
+    }
+
+    // How the output's lanes reach `access`: its offset affine in the loop positions, per lane a constant.
+    bool planEpilogueAccess(const Access& access, PlannedEpilogue& e, const std::string& where, std::string& error) {
+        if (std::find(e.accessKeys.begin(), e.accessKeys.end(), access) != e.accessKeys.end())
+            return true;
+        const PlannedOperand& out = plan_.operands[plan_.output];
+        const TensorDecl* t = k_.findTensor(access.tensor);
+        if (t->type != ScalarType::f32 || !t->padding.empty()) {
+            error = where + ": " + t->name + " is " + std::string(typeName(t->type)) +
+                    (t->padding.empty() ? "" : " with a zero halo") + "; the epilogue reads and writes plain f32 tensors";
+            return false;
+        }
+        std::map<std::string, std::size_t> kernelDimIndex;
+        for (std::size_t i = 0; i < space_.kernelDims.size(); ++i)
+            kernelDimIndex[space_.kernelDims[i].name] = i;
+        PlannedOperand op;
+        op.tensor = t->name;
+        op.type = t->type;
+        op.output = true; // its lanes are the output's: masked where the output's are
+        op.elements = out.elements;
+        op.scalar = out.scalar;
+        op.elementIndex = out.elementIndex;
+        op.dependsOn = out.dependsOn;
+        op.strides = *ir::strides(*t, k_.paramValues());
+        op.shape = *ir::shape(*t, k_.paramValues());
+        for (const auto& idx : access.indices) {
+            std::vector<std::int64_t> row(space_.kernelDims.size(), 0);
+            for (const auto& term : idx.terms) {
+                const auto it = kernelDimIndex.find(term.dim);
+                if (it == kernelDimIndex.end()) {
+                    error = where + " indexes " + t->name + " by " + term.dim + ", which the mapped statement does not use";
+                    return false;
+                }
+                row[it->second] = term.coeff;
+            }
+            op.indexCoeff.push_back(std::move(row));
+            op.indexConstant.push_back(idx.constant);
+        }
+        checkDirectAccess(op);
+        if (!op.affine) {
+            error = where + ": " + t->name + "'s offset is not affine in the output's loop positions";
+            return false;
+        }
+        e.accessKeys.push_back(access);
+        e.accesses.push_back(std::move(op));
+        return true;
+    }
+
     bool planArguments(std::string& error) {
         for (const auto& t : k_.tensors) {
-            if (t.role == TensorRole::Tmp) {
-                error = "kernel " + k_.name + " has a temporary tensor " + t.name + "; code generation lowers kernels without";
+            const bool held = plan_.epilogue && std::find(plan_.epilogue->values.begin(), plan_.epilogue->values.end(),
+                                                          t.name) != plan_.epilogue->values.end();
+            const bool scratch = t.role == TensorRole::Tmp && plan_.epilogue && t.name == plan_.epilogue->produced;
+            if (t.role == TensorRole::Tmp && held && !scratch)
+                continue; // an epilogue temporary lives in registers only
+            if (t.role == TensorRole::Tmp && !scratch) {
+                error = "kernel " + k_.name + " has a temporary tensor " + t.name +
+                        " outside a fused epilogue; code generation lowers kernels without";
                 return false;
             }
             Argument a;
@@ -462,6 +605,7 @@ private:
             for (std::size_t i = 0; i < a.shape.size(); ++i)
                 a.storageElements += (a.shape[i] - 1) * strides[i];
             a.output = t.role != TensorRole::In;
+            a.scratch = scratch;
             plan_.arguments.push_back(std::move(a));
         }
         return true;

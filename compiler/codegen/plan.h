@@ -6,6 +6,7 @@
 #include "codegen/codegen.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,19 @@ struct PlannedOperand {
     std::string why;                        // why it is packed, in words
 };
 
+// Element-wise statements after the mapped one, fused into its loop nest: computed on each output
+// register tile in registers on its last reduction visit, before the store (bias, activation).
+// The statements run at the mapped statement's output point; every tensor they read or write in
+// memory is reached from the output's register slot through `accesses` (same lanes, same masks).
+struct PlannedEpilogue {
+    std::vector<ir::Statement> statements;
+    std::string produced;                 // the mapped statement's output tensor
+    bool storeProduced = true;            // false when it is a temporary: only the epilogue's outputs are stored
+    std::vector<std::string> values;      // tensors held as values at the point (the produced one, temporaries)
+    std::vector<ir::Access> accessKeys;   // each access of a tensor in memory ...
+    std::vector<PlannedOperand> accesses; // ... and how the output's lanes reach it
+};
+
 struct Plan {
     std::string functionName;
     std::string instruction;
@@ -92,6 +106,7 @@ struct Plan {
     std::size_t sweepBegin = 0;             // loops from here on leave the output's register tile in place
     std::vector<PlannedOperand> operands;
     std::size_t output = 0;                 // index in `operands`
+    std::optional<PlannedEpilogue> epilogue;
     int threads = 1;
 
     Options::Fault fault = Options::Fault::None;

@@ -239,30 +239,56 @@ std::string validatePointwise(const Args& a) {
 
 // Depthwise then pointwise through a temporary D: the two kernels exactly as their own generators
 // make them, and a graph whose tensors have the same layouts, so every binding matches.
+// Y = relu(X + bias[c]): a batch normalisation folded into a per-channel bias, then the activation,
+// as MobileNet runs after each convolution.
+std::string biasRelu(bool nhwc) {
+    const std::string index = nhwc ? "n, h, w, c" : "n, c, h, w";
+    const std::string shape = order(nhwc, "N", "C", "H", "W");
+    return "kernel bias_relu(N = 1, C = 32, H = 112, W = 112) {\n"
+           "  dim " + std::string(nhwc ? "n < N, h < H, w < W, c < C" : "n < N, c < C, h < H, w < W") + "\n"
+           "  in X : f32[" + shape + "]\n"
+           "  in bias : f32[C]\n"
+           "  out Y : f32[" + shape + "]\n"
+           "  Y[" + index + "] = relu(X[" + index + "] + bias[c])\n"
+           "}\n";
+}
+
 std::string dwsep(const Args& a) {
     const Window wh = windowAlong(a, "h"), ww = windowAlong(a, "w");
     const bool nhwc = a.at("nhwc") == 1;
+    const bool act = a.count("act") && a.at("act") == 1;
     Args pointwiseArgs = a;
     pointwiseArgs["H"] = *outputSize(a.at("H"), a.at("R"), wh);
     pointwiseArgs["W"] = *outputSize(a.at("W"), a.at("S"), ww);
     const std::string oh = outputExtent("H", "R", wh), ow = outputExtent("W", "S", ww);
 
-    std::string out = depthwise(a) + pointwise(pointwiseArgs);
+    std::string out = depthwise(a) + pointwise(pointwiseArgs) + (act ? biasRelu(nhwc) : "");
     out += "graph dwsep(" + paramList(a, {"N", "C", "K", "H", "W", "R", "S"}) + ") {\n";
     out += "  in X : f32[" + order(nhwc, "N", "C", "H", "W") + "]\n";
     out += std::string("  in FD : f32[") + (nhwc ? "R, S, C" : "C, R, S") + "]\n";
     out += std::string("  in FP : f32[") + (nhwc ? "C, K" : "K, C") + "]\n";
-    out += "  tmp D : f32[" + order(nhwc, "N", "C", oh, ow) + "]\n";
-    out += "  out Y : f32[" + order(nhwc, "N", "K", oh, ow) + "]\n";
-    out += "  node dw : depthwise(N = N, C = C, H = H, W = W, R = R, S = S) { X = X, F = FD, Y = D }\n";
-    out += "  node pw : pointwise(N = N, C = C, K = K, H = " + oh + ", W = " + ow +
-           ") { X = D, F = FP, Y = Y }\n";
+    if (act)
+        out += "  in BD : f32[C]\n  in BP : f32[K]\n";
+    const std::string d = "f32[" + order(nhwc, "N", "C", oh, ow) + "]", y = "f32[" + order(nhwc, "N", "K", oh, ow) + "]";
+    out += "  tmp D : " + d + "\n";
+    if (act)
+        out += "  tmp DA : " + d + "\n  tmp YP : " + y + "\n";
+    out += "  out Y : " + y + "\n";
+    out += std::string("  node dw : depthwise(N = N, C = C, H = H, W = W, R = R, S = S) { X = X, F = FD, Y = D }\n");
+    if (act)
+        out += "  node dw_act : bias_relu(N = N, C = C, H = " + oh + ", W = " + ow + ") { X = D, bias = BD, Y = DA }\n";
+    out += "  node pw : pointwise(N = N, C = C, K = K, H = " + oh + ", W = " + ow + ") { X = " +
+           (act ? "DA" : "D") + ", F = FP, Y = " + (act ? "YP" : "Y") + " }\n";
+    if (act)
+        out += "  node pw_act : bias_relu(N = N, C = K, H = " + oh + ", W = " + ow + ") { X = YP, bias = BP, Y = Y }\n";
     return out + "}\n";
 }
 
 std::string validateDwsep(const Args& a) {
     std::string p = validateDepthwise(a);
-    return p.empty() ? requirePositive(a, {"K"}) : p;
+    if (p.empty())
+        p = requirePositive(a, {"K"});
+    return p.empty() ? requireFlag(a, {"act"}) : p;
 }
 
 std::vector<GeneratorArg> concat(std::vector<GeneratorArg> head, const std::vector<GeneratorArg>& tail) {
@@ -318,7 +344,7 @@ void addConvGenerators(std::vector<GeneratorSpec>& out) {
                             {"W", 112, "input width, without padding"},
                             {"R", 3, "depthwise filter height"},
                             {"S", 3, "depthwise filter width"}},
-                           concat(windowArgs(), {layout})),
+                           concat(windowArgs(), {layout, {"act", 0, "1: a per-channel bias and a ReLU after each convolution"}})),
                     true},
                    validateDwsep,
                    dwsep});

@@ -377,55 +377,76 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
 }
 
 namespace {
-// The kernel with the output's dimensions fixed at `point` and its result going to a one-element tensor.
+// The kernel with the output's dimensions fixed at `point`: every tensor a statement writes becomes
+// one element (the last statement's named `scratch`), the tensors only read stay whole.
 Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const std::string& scratch) {
     Kernel one = k;
-    Statement& s = one.statements.front();
     std::map<std::string, std::int64_t> fixed;
-    for (std::size_t i = 0; i < s.target.indices.size(); ++i)
-        fixed[s.target.indices[i].terms.front().dim] = point[i];
+    const auto& outputIndices = k.statements.front().target.indices;
+    for (std::size_t i = 0; i < outputIndices.size(); ++i)
+        fixed[outputIndices[i].terms.front().dim] = point[i];
+    std::set<std::string> written;
+    for (const auto& s : k.statements)
+        written.insert(s.target.tensor);
+    const std::string last = k.statements.back().target.tensor;
+    auto renamed = [&](const std::string& t) { return t == last ? scratch : t; };
+    auto pinAccess = [&](Access& a) {
+        if (written.count(a.tensor)) {
+            a.tensor = renamed(a.tensor);
+            a.indices = {AffineExpr{}};
+            return;
+        }
+        for (auto& idx : a.indices) {
+            std::vector<AffineTerm> kept;
+            for (const auto& t : idx.terms) {
+                const auto it = fixed.find(t.dim);
+                if (it == fixed.end())
+                    kept.push_back(t);
+                else
+                    idx.constant += t.coeff * it->second;
+            }
+            idx.terms = std::move(kept);
+        }
+    };
     std::function<void(Expr&)> pin = [&](Expr& e) {
         if (e.kind == Expr::Kind::Access)
-            for (auto& idx : e.access.indices) {
-                std::vector<AffineTerm> kept;
-                for (const auto& t : idx.terms) {
-                    const auto it = fixed.find(t.dim);
-                    if (it == fixed.end())
-                        kept.push_back(t);
-                    else
-                        idx.constant += t.coeff * it->second;
-                }
-                idx.terms = std::move(kept);
-            }
+            pinAccess(e.access);
         for (auto& a : e.args)
             pin(a);
     };
-    pin(s.value);
-    const TensorDecl* out = k.findTensor(s.target.tensor);
-    TensorDecl result;
-    result.name = scratch;
-    result.role = TensorRole::Out;
-    result.type = out->type;
-    result.shape = {SizeExpr::constant(1)};
-    // The whole output is not needed: dropping it saves allocating it for every sampled point.
-    const std::string original = out->name;
-    one.tensors.erase(std::remove_if(one.tensors.begin(), one.tensors.end(),
-                                     [&](const TensorDecl& t) { return t.name == original; }),
-                      one.tensors.end());
-    one.tensors.push_back(result);
-    s.target.tensor = scratch;
-    s.target.indices = {AffineExpr{}};
+    for (auto& s : one.statements) {
+        pin(s.value);
+        pinAccess(s.target);
+    }
+    // The whole outputs are not needed: one element each saves allocating them for every sampled point.
+    for (auto& t : one.tensors)
+        if (written.count(t.name)) {
+            t.name = renamed(t.name);
+            t.shape = {SizeExpr::constant(1)};
+            t.layout = Layout{};
+            t.padding.clear();
+            if (t.name == scratch)
+                t.role = TensorRole::Out;
+        }
     return one;
 }
 } // namespace
 
 std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
                                     const std::vector<std::vector<std::int64_t>>& points, std::vector<double>& values) {
-    if (k.statements.size() != 1)
-        return "kernel '" + k.name + "' has more than one statement";
-    for (const auto& idx : k.statements.front().target.indices)
+    const auto& outputIndices = k.statements.front().target.indices;
+    for (const auto& idx : outputIndices)
         if (idx.terms.size() != 1 || idx.terms[0].coeff != 1 || idx.constant != 0)
             return "kernel '" + k.name + "' writes its output through an index expression";
+    for (std::size_t s = 1; s < k.statements.size(); ++s)
+        if (k.statements[s].target.indices != outputIndices || k.statements[s].update != Update::Assign)
+            return "kernel '" + k.name + "': statement " + std::to_string(s + 1) +
+                   " is not element-wise at the first statement's output point";
+    for (const auto& s : k.statements)
+        if (k.findTensor(s.target.tensor)->role == TensorRole::InOut) {
+            // An inout output starts from its own value: fold it in after the statement.
+            return "kernel '" + k.name + "' accumulates into an inout tensor; sample it whole instead";
+        }
     const std::string scratch = "__value";
     values.clear();
     for (const auto& point : points) {
@@ -434,10 +455,6 @@ std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
         for (const auto& t : k.tensors)
             if (t.role == TensorRole::In)
                 buffers[t.name] = inputs.at(t.name);
-        if (k.findTensor(k.statements.front().target.tensor)->role == TensorRole::InOut) {
-            // An inout output starts from its own value: fold it in after the statement.
-            return "kernel '" + k.name + "' accumulates into an inout tensor; sample it whole instead";
-        }
         if (auto error = run(one, buffers))
             return error;
         values.push_back(buffers.at(scratch).at({0}));

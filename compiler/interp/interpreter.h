@@ -73,10 +73,12 @@ std::optional<std::string> run(const ir::Kernel& k, Buffers& buffers);
 std::optional<std::string> runReplacing(const ir::Kernel& k, Buffers& buffers, int replaced,
                                         const std::function<std::optional<std::string>(Buffers&)>& replacement);
 
-// The values a single-statement kernel gives its output at `points` (indices of the output tensor),
-// each the statement's update folded over the dimensions the output does not use, rounded to the
-// output's type: the reference for a sample of a result too big to compute whole. The output's
-// indices must be plain dimensions (`C[m, n]`). Returns an error message, or nothing.
+// The values a kernel gives its output at `points` (indices of the output tensor), each the first
+// statement's update folded over the dimensions the output does not use, rounded to the output's
+// type, then any element-wise statements after it (a fused epilogue, assigning at the same indices)
+// applied at that point; the last statement's target is the output. The reference for a sample of
+// a result too big to compute whole. The output's indices must be plain dimensions (`C[m, n]`).
+// Returns an error message, or nothing.
 std::optional<std::string> valuesAt(const ir::Kernel& k, const Buffers& inputs,
                                     const std::vector<std::vector<std::int64_t>>& points, std::vector<double>& values);
 

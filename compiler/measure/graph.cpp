@@ -2,6 +2,7 @@
 
 #include "measure/native.h"
 
+#include "fusion/fusion.h"
 #include "ir/printer.h"
 #include "support/statistics.h"
 
@@ -70,15 +71,37 @@ struct GraphRunner::Prepared {
     }
 };
 
-GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower) : module_(module), lower_(std::move(lower)) {}
+GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower, bool fuse)
+    : module_(module), lower_(std::move(lower)), fuse_(fuse) {}
 
 std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepare(const ir::Graph& graph, const interp::Buffers& values,
                                                             std::string& error) {
+    report_.clear();
+    fusedPairs_ = 0;
+    if (fuse_) {
+        const auto fused = fusion::fuseEpilogues(module_, graph);
+        if (fused.fusedPairs > 0) {
+            std::string why;
+            if (auto p = prepareNodes(fused.module, fused.graph, values, why)) {
+                report_ = fused.report;
+                fusedPairs_ = fused.fusedPairs;
+                return p;
+            }
+            report_.push_back("ran unfused: the fused graph failed: " + why);
+        } else {
+            report_ = fused.report;
+        }
+    }
+    return prepareNodes(module_, graph, values, error);
+}
+
+std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Module& module, const ir::Graph& graph,
+                                                                 const interp::Buffers& values, std::string& error) {
     auto p = std::make_unique<Prepared>();
     for (const auto& t : graph.tensors)
         p->tensors.emplace(t.name, NativeTensor(argumentOf(t, values.at(t.name)), values.at(t.name)));
     for (const auto& node : graph.nodes) {
-        auto kernel = ir::nodeKernel(module_, graph, node);
+        auto kernel = ir::nodeKernel(module, graph, node);
         if (!kernel) {
             error = "node " + node.name + ": no kernel " + node.kernel;
             return nullptr;

@@ -1,7 +1,9 @@
 // Running an op graph through generated code: each node's kernel compiled once (nodes running the same
 // kernel with the same parameters share it), the graph's tensors allocated once, the nodes called in
-// order with pointers into them (a node bound to `GH[3]` gets the fourth slice). Verified against the
-// reference interpreter's run of the graph, and timed whole.
+// order with pointers into them (a node bound to `GH[3]` gets the fourth slice). Element-wise nodes
+// are first fused into the nodes that produce their inputs (fusion.h) unless asked not to; a merged
+// node whose code cannot be generated makes the runner fall back to the unfused graph, and says so.
+// Verified against the reference interpreter's run of the original graph, and timed whole.
 //
 //   measure::GraphRunner runner(module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) { ... });
 //   auto check = runner.verify(smallGraph, options);   // same kernels, fewer steps
@@ -18,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace isamap::measure {
 
@@ -26,7 +29,7 @@ using LowerNode = std::function<std::unique_ptr<codegen::Code>(const ir::Node&, 
 
 class GraphRunner {
 public:
-    GraphRunner(const ir::Module& module, LowerNode lower);
+    GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true);
 
     // Runs the graph once on random inputs and compares every output with the interpreter's.
     Result verify(const ir::Graph& graph, const Options& options);
@@ -34,14 +37,22 @@ public:
     Result time(const ir::Graph& graph, const Options& options, double usefulFlops);
 
     int compiledKernels() const { return static_cast<int>(kernels_.size()); }
+    // What fusion did on the last graph prepared: pairs fused, or why not, and any fallback.
+    const std::vector<std::string>& fusionReport() const { return report_; }
+    int fusedPairs() const { return fusedPairs_; }
 
 private:
     struct Prepared;
     std::int64_t longestReduction(const ir::Graph& graph) const;
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
+    std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
+                                           const interp::Buffers& values, std::string& error);
 
     const ir::Module& module_;
     LowerNode lower_;
+    bool fuse_ = true;
+    std::vector<std::string> report_;
+    int fusedPairs_ = 0;
     std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels_; // by the kernel's printed text
     double compileSeconds_ = 0;
 };

@@ -211,8 +211,10 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     std::vector<void*> pointers;
     std::string output;
     std::size_t outputIndex = 0;
+    // The result: the last statement's target (a fused epilogue's output), else the last output.
+    const std::string last = kernel.statements.back().target.tensor;
     for (const auto& a : jit->arguments()) {
-        if (a.output) {
+        if (a.output && !a.scratch && output != last) {
             output = a.tensor;
             outputIndex = tensors.size();
         }

@@ -1,0 +1,242 @@
+#include "fusion/fusion.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+
+namespace isamap::fusion {
+
+using namespace ir;
+
+namespace {
+
+bool plainDims(const Access& a) {
+    return std::all_of(a.indices.begin(), a.indices.end(), [](const AffineExpr& e) {
+        return e.terms.size() == 1 && e.terms[0].coeff == 1 && e.constant == 0;
+    });
+}
+
+// The kernel with every extent, shape and stride a number, so that its statements can join another
+// kernel's without their parameters meeting.
+Kernel concrete(Kernel k) {
+    const ParamValues params = k.paramValues();
+    for (auto& d : k.dims)
+        d.extent = SizeExpr::constant(*evaluate(d.extent, params));
+    for (auto& t : k.tensors) {
+        const auto shape = ir::shape(t, params);
+        const auto strides = ir::strides(t, params);
+        t.shape.clear();
+        for (auto e : *shape)
+            t.shape.push_back(SizeExpr::constant(e));
+        t.layout = Layout{};
+        t.layout.kind = Layout::Kind::Strides;
+        for (auto s : *strides)
+            t.layout.strides.push_back(SizeExpr::constant(s));
+    }
+    return k;
+}
+
+void forEachAccess(Expr& e, const std::function<void(Access&)>& f) {
+    if (e.kind == Expr::Kind::Access)
+        f(e.access);
+    for (auto& a : e.args)
+        forEachAccess(a, f);
+}
+void forEachAccess(const Expr& e, const std::function<void(const Access&)>& f) {
+    if (e.kind == Expr::Kind::Access)
+        f(e.access);
+    for (const auto& a : e.args)
+        forEachAccess(a, f);
+}
+
+struct Instance {
+    Node node;
+    Kernel kernel; // concrete
+};
+
+// Whether any node other than `a` and `b` binds the graph tensor.
+bool usedElsewhere(const Graph& g, const std::string& tensor, const std::string& a, const std::string& b) {
+    for (const auto& n : g.nodes) {
+        if (n.name == a || n.name == b)
+            continue;
+        for (const auto& binding : n.bindings)
+            if (binding.graphTensor == tensor)
+                return true;
+    }
+    return false;
+}
+
+// The consumer folded into the producer, or why it cannot be.
+std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph& g, std::string& why) {
+    const Kernel& kp = p.kernel;
+    const Kernel& kq = q.kernel;
+    for (const auto& d : kq.dims)
+        if (d.reduction) {
+            why = kq.name + " reduces over " + d.name;
+            return std::nullopt;
+        }
+    for (const auto& s : kq.statements)
+        if (s.update != Update::Assign) {
+            why = kq.name + " accumulates into " + s.target.tensor;
+            return std::nullopt;
+        }
+    for (const auto& t : kq.tensors)
+        if (t.type != ScalarType::f32 || !t.padding.empty()) {
+            why = kq.name + "'s tensor " + t.name + " is not a plain f32 tensor";
+            return std::nullopt;
+        }
+    const Statement& last = kp.statements.back();
+    if (!plainDims(last.target)) {
+        why = kp.name + " writes " + last.target.tensor + " through an index expression";
+        return std::nullopt;
+    }
+    const auto producedBinding = std::find_if(p.node.bindings.begin(), p.node.bindings.end(),
+                                              [&](const Binding& b) { return b.kernelTensor == last.target.tensor; });
+    if (producedBinding == p.node.bindings.end()) {
+        why = p.node.name + " does not bind " + last.target.tensor;
+        return std::nullopt;
+    }
+    const auto readBinding = std::find_if(q.node.bindings.begin(), q.node.bindings.end(), [&](const Binding& b) {
+        return b.graphTensor == producedBinding->graphTensor && b.fixedIndices == producedBinding->fixedIndices;
+    });
+    if (readBinding == q.node.bindings.end()) {
+        why = q.node.name + " does not read what " + p.node.name + " writes";
+        return std::nullopt;
+    }
+    const std::string input = readBinding->kernelTensor;
+    if (kq.findTensor(input)->role != TensorRole::In) {
+        why = q.node.name + " writes " + producedBinding->graphTensor;
+        return std::nullopt;
+    }
+    // The consumer's point: the indices it reads its input at, the same everywhere, covering its dims.
+    std::optional<std::vector<AffineExpr>> point;
+    bool samePoint = true;
+    for (const auto& s : kq.statements)
+        forEachAccess(s.value, [&](const Access& a) {
+            if (a.tensor != input)
+                return;
+            if (!point)
+                point = a.indices;
+            samePoint = samePoint && plainDims(a) && a.indices == *point;
+        });
+    if (!point || !samePoint || point->size() != last.target.indices.size()) {
+        why = q.node.name + " does not read " + input + " at one point of plain dimensions";
+        return std::nullopt;
+    }
+    std::map<std::string, std::string> dimOf;
+    for (std::size_t i = 0; i < point->size(); ++i) {
+        const std::string& qd = (*point)[i].terms[0].dim;
+        const std::string& pd = last.target.indices[i].terms[0].dim;
+        if (*evaluate(kq.findDim(qd)->extent, {}) != *evaluate(kp.findDim(pd)->extent, {})) {
+            why = "dimension " + qd + " of " + kq.name + " and " + pd + " of " + kp.name + " differ in extent";
+            return std::nullopt;
+        }
+        dimOf[qd] = pd;
+    }
+    for (const auto& d : kq.dims)
+        if (!dimOf.count(d.name)) {
+            why = kq.name + "'s dimension " + d.name + " is not one of the point's";
+            return std::nullopt;
+        }
+    for (const auto& s : kq.statements)
+        if (s.target.indices != *point) {
+            why = kq.name + " writes " + s.target.tensor + " at another point than it reads " + input;
+            return std::nullopt;
+        }
+
+    Instance out{p.node, kp};
+    Kernel& m = out.kernel;
+    m.name = kp.name + "_" + kq.name;
+    std::set<std::string> taken;
+    for (const auto& t : kp.tensors)
+        taken.insert(t.name);
+    std::map<std::string, std::string> tensorOf{{input, last.target.tensor}};
+    for (const auto& t : kq.tensors) {
+        if (t.name == input)
+            continue;
+        std::string name = t.name;
+        for (int i = 2; taken.count(name); ++i)
+            name = q.node.name + "_" + t.name + (i > 2 ? std::to_string(i) : "");
+        taken.insert(name);
+        tensorOf[t.name] = name;
+        TensorDecl renamed = t;
+        renamed.name = name;
+        m.tensors.push_back(renamed);
+    }
+    auto rewrite = [&](Access& a) {
+        a.tensor = tensorOf.at(a.tensor);
+        for (auto& idx : a.indices)
+            for (auto& term : idx.terms)
+                term.dim = dimOf.at(term.dim);
+    };
+    for (Statement s : kq.statements) {
+        rewrite(s.target);
+        forEachAccess(s.value, rewrite);
+        m.statements.push_back(std::move(s));
+    }
+    // Nothing else reads the intermediate: the merged kernel keeps it as a temporary.
+    if (g.findTensor(producedBinding->graphTensor)->role == TensorRole::Tmp &&
+        !usedElsewhere(g, producedBinding->graphTensor, p.node.name, q.node.name))
+        for (auto& t : m.tensors)
+            if (t.name == last.target.tensor)
+                t.role = TensorRole::Tmp;
+    out.node.name = p.node.name + "+" + q.node.name;
+    out.node.kernel = m.name;
+    out.node.args.clear();
+    for (const auto& b : q.node.bindings) {
+        if (b.kernelTensor == input)
+            continue;
+        Binding renamed = b;
+        renamed.kernelTensor = tensorOf.at(b.kernelTensor);
+        out.node.bindings.push_back(renamed);
+    }
+    return out;
+}
+
+} // namespace
+
+FusedGraph fuseEpilogues(const Module& module, const Graph& graph) {
+    FusedGraph fused{module, graph, {}, 0};
+    fused.graph.nodes.clear();
+    std::vector<Instance> nodes;
+    std::vector<bool> merged; // whether nodes[i] is a merged kernel (its kernel must join the module)
+    for (const auto& node : graph.nodes) {
+        auto kernel = nodeKernel(module, graph, node);
+        if (!kernel) { // left for the caller to report
+            nodes.push_back({node, {}});
+            merged.push_back(false);
+            continue;
+        }
+        Instance next{node, concrete(*kernel)};
+        if (!nodes.empty() && !nodes.back().kernel.statements.empty()) {
+            std::string why;
+            if (auto m = merge(nodes.back(), next, graph, why)) {
+                fused.report.push_back("fused " + node.name + " into " + nodes.back().node.name);
+                ++fused.fusedPairs;
+                nodes.back() = std::move(*m);
+                merged.back() = true;
+                continue;
+            }
+            fused.report.push_back("kept " + node.name + " apart from " + nodes.back().node.name + ": " + why);
+        }
+        nodes.push_back(std::move(next));
+        merged.push_back(false);
+    }
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (merged[i]) {
+            // A name of its own, should two pairs merge the same kernels with other sizes.
+            std::string name = nodes[i].kernel.name;
+            for (int n = 2; fused.module.findKernel(name); ++n)
+                name = nodes[i].kernel.name + "_" + std::to_string(n);
+            nodes[i].kernel.name = name;
+            nodes[i].node.kernel = name;
+            fused.module.kernels.push_back(nodes[i].kernel);
+        }
+        fused.graph.nodes.push_back(nodes[i].node);
+    }
+    return fused;
+}
+
+} // namespace isamap::fusion
