@@ -40,28 +40,6 @@ std::vector<Shape> shapes(long maxSteps) {
     return out;
 }
 
-// Each node's code: its kernel tuned by measurement when an instruction maps it, plain loops otherwise.
-measure::LowerNode lowering(const ir::Target& host, int threads) {
-    return [&host, threads](const ir::Node&, const ir::Kernel& kernel, std::string& error) -> std::unique_ptr<codegen::Code> {
-        codegen::Options options;
-        options.threads = threads;
-        if (codegen::isElementwise(kernel))
-            return codegen::generateElementwise(kernel, options, error);
-        const auto tuned = bench::tuneByMeasurement(kernel, host, threads);
-        if (!tuned.ok) {
-            error = tuned.error;
-            return nullptr;
-        }
-        const ir::Target target = bench::withCores(host, threads);
-        const auto mapped = mapping::mapKernel(kernel, target);
-        const auto c = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
-                                    [&](const mapping::Candidate& x) { return x.key == tuned.candidate; });
-        auto space = schedule::makeSpace(kernel, target, *c, error);
-        auto s = space ? schedule::parseSchedule(*space, tuned.schedule, error) : std::nullopt;
-        return s ? codegen::generate(kernel, target, *c, *space, *s, options, error) : nullptr;
-    };
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -93,7 +71,7 @@ int main(int argc, char** argv) {
             }
             if (!runners.count(pair)) {
                 modules[pair] = *full;
-                runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair], lowering(host.target, threads));
+                runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair], bench::tunedLowering(host.target, threads));
                 auto small = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", 2}, {"wt", 1}}, error);
                 checks[pair] = runners[pair]->verify(small->graphs.front(), measure::Options{});
             }

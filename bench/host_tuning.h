@@ -4,14 +4,17 @@
 // the best modeled schedule of each is generated, verified and timed; the fastest measured wins.
 #pragma once
 
+#include "codegen/codegen.h"
 #include "constraints/constraints.h"
 #include "mapping/mapping.h"
+#include "measure/graph.h"
 #include "measure/measure.h"
 #include "schedule/schedule.h"
 #include "search/search.h"
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,8 +80,11 @@ inline std::vector<std::string> registerTileChoices(const schedule::Space& space
 }
 
 // Searches, times the proposals and re-times the fastest. `threads` cores; `screenSeconds` per proposal.
+// `required`: constraints (constraints.h text) every proposal keeps, such as the parallel loop a graph
+// needs to run two kernels band by band.
 inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostTarget, int threads,
-                               std::int64_t evaluations = 1500, double screenSeconds = 0.03, int candidates = 2) {
+                               const std::string& required = "", std::int64_t evaluations = 1500,
+                               double screenSeconds = 0.03, int candidates = 2) {
     Tuned best;
     const ir::Target target = withCores(hostTarget, threads);
     const auto mapped = mapping::mapKernel(kernel, target);
@@ -98,6 +104,11 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         auto space = schedule::makeSpace(kernel, target, c, error);
         if (!space)
             continue;
+        // A candidate whose loops the required constraints do not name cannot keep them.
+        if (!required.empty() && !constraints::parse(ir::SourceFile{"required", required}).set.unknownNames(*space).empty()) {
+            --used;
+            continue;
+        }
         std::vector<schedule::Schedule> tried;
         // A big kernel (seconds per call) is screened with fewer proposals and a single timed call each.
         const bool big = space->usefulFlops > 2e10;
@@ -105,7 +116,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         if (big && choices.size() > 5)
             choices.resize(5);
         for (const auto& choice : choices) {
-            auto parsed = constraints::parse(ir::SourceFile{"register tile", choice});
+            auto parsed = constraints::parse(ir::SourceFile{"register tile", required + choice});
             search::Options options;
             options.budget.evaluations = evaluations;
             options.keepBest = 1;
@@ -152,6 +163,30 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         best.error = best.result.message;
     }
     return best;
+}
+
+// Each graph node's code: its kernel tuned by measurement when an instruction maps it (keeping the
+// constraints `required` gives for it), plain loops when it is element-wise.
+inline measure::LowerNode tunedLowering(const ir::Target& host, int threads,
+                                        std::function<std::string(const ir::Kernel&)> required = {}) {
+    return [&host, threads, required](const ir::Node&, const ir::Kernel& kernel, std::string& error) -> std::unique_ptr<codegen::Code> {
+        codegen::Options options;
+        options.threads = threads;
+        if (codegen::isElementwise(kernel))
+            return codegen::generateElementwise(kernel, options, error);
+        const auto tuned = tuneByMeasurement(kernel, host, threads, required ? required(kernel) : "");
+        if (!tuned.ok) {
+            error = tuned.error;
+            return nullptr;
+        }
+        const ir::Target target = withCores(host, threads);
+        const auto mapped = mapping::mapKernel(kernel, target);
+        const auto c = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
+                                    [&](const mapping::Candidate& x) { return x.key == tuned.candidate; });
+        auto space = schedule::makeSpace(kernel, target, *c, error);
+        auto s = space ? schedule::parseSchedule(*space, tuned.schedule, error) : std::nullopt;
+        return s ? codegen::generate(kernel, target, *c, *space, *s, options, error) : nullptr;
+    };
 }
 
 // Prints "<GFLOP/s>,<fraction of the f32 peak>" of a tuned kernel, or why it failed; true when it ran.

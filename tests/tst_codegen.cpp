@@ -5,6 +5,7 @@
 #include "cli_process.h"
 #include "codegen/codegen.h"
 #include "codegen/jit.h"
+#include "constraints/constraints.h"
 #include "frontend/library.h"
 #include "fusion/fusion.h"
 #include "ir/parser.h"
@@ -252,6 +253,59 @@ private slots:
         r = apart.verify(graph, verifyOnly());
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QCOMPARE(apart.compiledKernels(), 4);
+    }
+
+    // A depthwise then a pointwise convolution whose parallel loops both step output rows run band by
+    // band (two rows of the intermediate at a time), on one worker and on two, with the interpreter's
+    // values; without fusion they run one after the other.
+    void graphNodesRunBandByBand() {
+        std::string error;
+        auto module = frontend::generate("dwsep", {{"C", 16}, {"K", 24}, {"H", 11}, {"W", 7}, {"pad", 1}, {"nhwc", 1}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && host, error.c_str());
+        for (int threads : {1, 2}) {
+            auto lower = [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
+                const std::string row = k.findDim("oh") ? "oh" : "h";
+                std::string text;
+                for (const auto& d : k.dims)
+                    if (!d.reduction)
+                        text += (d.name == row ? "parallel " : "not parallel ") + d.name + "\n";
+                const auto parsed = constraints::parse(ir::SourceFile{"bands", text + "tile " + row + " at l3 = 2\n"});
+                // The first candidate that leaves the rows a loop of their own.
+                std::optional<schedule::Space> space;
+                const mapping::Candidate* c = nullptr;
+                const auto mapped = mapping::mapKernel(k, host->target);
+                for (const auto& x : mapped.candidates) {
+                    if (!x.valid || x.statement != 0 || c)
+                        continue;
+                    space = schedule::makeSpace(k, host->target, x, e);
+                    if (space && parsed.set.unknownNames(*space).empty())
+                        c = &x;
+                }
+                if (!c)
+                    return nullptr;
+                auto s = schedule::defaultSchedule(*space);
+                parsed.set.apply(*space, s);
+                if (auto why = schedule::illegal(*space, s)) {
+                    e = *why;
+                    return nullptr;
+                }
+                codegen::Options o;
+                o.threads = threads;
+                return codegen::generate(k, host->target, *c, *space, s, o, e);
+            };
+            measure::GraphRunner runner(*module, lower);
+            const auto r = runner.verify(module->graphs.front(), verifyOnly());
+            QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+            std::string report;
+            for (const auto& line : runner.fusionReport())
+                report += line + "\n";
+            QVERIFY2(runner.bandPairs() == 1, report.c_str());
+            QVERIFY(report.find("band by band") != std::string::npos);
+            measure::GraphRunner apart(*module, lower, /*fuse=*/false);
+            QCOMPARE(apart.verify(module->graphs.front(), verifyOnly()).status, measure::Status::Ok);
+            QCOMPARE(apart.bandPairs(), 0);
+        }
     }
 
     void bigKernelsAreCheckedOnASample() {

@@ -26,6 +26,7 @@ const std::string& Code::functionName() const { return impl_->plan.functionName;
 const std::vector<Argument>& Code::arguments() const { return impl_->plan.arguments; }
 const Decisions& Code::decisions() const { return impl_->plan.decisions; }
 int Code::threads() const { return impl_->plan.threads; }
+const std::optional<ParallelLoop>& Code::parallelLoop() const { return impl_->plan.parallelLoop; }
 
 std::string hostFeatureString() {
     llvm::StringMap<bool> features;

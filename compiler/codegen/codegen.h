@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,17 @@ struct Argument {
     bool scratch = false;
 };
 
+// The code's one parallel loop, for a caller that runs its iterations itself (a graph computing two
+// kernels band by band): iteration i covers kernel indices [i * step, min((i + 1) * step, extent)) of
+// `dim` and every index of the other dimensions. The range entry is `functionName() + "_range"`,
+// void(void* const* arguments, int64_t begin, int64_t end), on the calling thread.
+struct ParallelLoop {
+    std::string dim;
+    std::int64_t step = 1;
+    std::int64_t extent = 1;
+    std::int64_t iterations = 1;
+};
+
 // What the plan decided, in words, for the code view and the command line.
 struct Decisions {
     std::vector<std::string> lines;
@@ -73,6 +85,8 @@ public:
     const std::vector<Argument>& arguments() const;
     const Decisions& decisions() const;
     int threads() const;
+    // Present when the code has exactly one parallel loop and it steps a single kernel dimension.
+    const std::optional<ParallelLoop>& parallelLoop() const;
 
     std::string llvmIR() const; // after optimisation
     // Host assembly, or empty with `error`.

@@ -97,7 +97,8 @@ private:
 
     Function* emitTask(std::string& error) {
         auto* type = FunctionType::get(b_.getVoidTy(), {ptr_, i64_, i64_}, false);
-        Function* task = Function::Create(type, Function::InternalLinkage, p_.functionName + "_task", m_);
+        // External: a caller that runs the iterations itself (Code::parallelLoop) calls it as "_range".
+        Function* task = Function::Create(type, Function::ExternalLinkage, p_.functionName + "_range", m_);
         task->addParamAttr(0, Attribute::NoAlias);
         b_.SetInsertPoint(BasicBlock::Create(c_, "entry", task));
         Value* args = task->getArg(0);

@@ -84,6 +84,8 @@ std::unique_ptr<JitKernel> JitKernel::compile(std::unique_ptr<Code> code, std::s
         return nullptr;
     Code::Impl& impl = code->impl();
     kernel->arguments_ = impl.plan.arguments;
+    kernel->threads_ = impl.plan.threads;
+    kernel->parallelLoop_ = impl.plan.parallelLoop;
     const std::string entry = impl.plan.functionName + "_args";
     llvm::orc::ThreadSafeModule module(std::move(impl.module), std::move(impl.context));
     if (auto e = kernel->impl_->jit->addIRModule(std::move(module))) {
@@ -93,6 +95,11 @@ std::unique_ptr<JitKernel> JitKernel::compile(std::unique_ptr<Code> code, std::s
     kernel->entry_ = lookup<void(void* const*)>(*kernel->impl_->jit, entry, error);
     if (!kernel->entry_)
         return nullptr;
+    if (kernel->parallelLoop_) {
+        kernel->range_ = lookup<void(void* const*, std::int64_t, std::int64_t)>(*kernel->impl_->jit, impl.plan.functionName + "_range", error);
+        if (!kernel->range_)
+            return nullptr;
+    }
     return kernel;
 }
 

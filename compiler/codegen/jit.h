@@ -8,7 +8,9 @@
 
 #include "codegen/codegen.h"
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace isamap::codegen {
@@ -21,6 +23,12 @@ public:
 
     void run(void* const* arguments) const { entry_(arguments); }
     const std::vector<Argument>& arguments() const { return arguments_; }
+    int threads() const { return threads_; }
+
+    // Iterations [begin, end) of the code's parallel loop on the calling thread (see Code::parallelLoop);
+    // only when parallelLoop() is present.
+    void runRange(void* const* arguments, std::int64_t begin, std::int64_t end) const { range_(arguments, begin, end); }
+    const std::optional<ParallelLoop>& parallelLoop() const { return parallelLoop_; }
 
     struct Impl;
 
@@ -28,7 +36,10 @@ private:
     JitKernel() = default;
     std::unique_ptr<Impl> impl_;
     void (*entry_)(void* const*) = nullptr;
+    void (*range_)(void* const*, std::int64_t, std::int64_t) = nullptr;
     std::vector<Argument> arguments_;
+    std::optional<ParallelLoop> parallelLoop_;
+    int threads_ = 1;
 };
 
 // Compiles a tiny LLVM function and times it: the machine's peak multiply-add rate per thread in

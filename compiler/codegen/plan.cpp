@@ -160,7 +160,24 @@ private:
         const Unit* unit = t_.findUnit(ins_->unit);
         const int units = unit ? static_cast<int>(unit->count) : 1;
         plan_.threads = parallel.empty() ? 1 : std::max(1, options_.threads > 0 ? options_.threads : units);
+        if (parallel.size() == 1)
+            plan_.parallelLoop = plainParallelLoop(parallel.front());
         return true;
+    }
+
+    // The parallel loop in kernel indices, when it steps one kernel dimension of its own.
+    std::optional<ParallelLoop> plainParallelLoop(const PlannedLoop& loop) const {
+        const auto& dim = space_.dims[static_cast<std::size_t>(loop.dim)];
+        const schedule::KernelDim* only = nullptr;
+        for (const auto& kd : space_.kernelDims)
+            if (kd.loopDim == loop.dim) {
+                if (only)
+                    return std::nullopt;
+                only = &kd;
+            }
+        if (!only || dim.instructionDim >= 0 || only->innerProduct != 1)
+            return std::nullopt;
+        return ParallelLoop{only->name, loop.step, only->extent, ceilDiv(loop.tile, loop.step)};
     }
 
     // Offset in elements of instruction element `lane` (an instruction index) at loop positions `pos`,

@@ -108,6 +108,7 @@ struct Plan {
     std::size_t output = 0;                 // index in `operands`
     std::optional<PlannedEpilogue> epilogue;
     int threads = 1;
+    std::optional<ParallelLoop> parallelLoop;
 
     Options::Fault fault = Options::Fault::None;
 

@@ -47,9 +47,28 @@ std::string widened(const char* widen, const std::string& access) {
     return *widen ? std::string(widen) + "(" + access + ")" : access;
 }
 
+// The low-precision GEMM with A pre-packed, as a library packs its weights once ahead of time: the
+// reduction split into groups of G (2 for bf16, 4 for 8-bit), A stored as [K/G, M, G] so that the G
+// values of one row of a group are adjacent and the rows follow each other: the layout the dot-product
+// instructions (vdpbf16ps, vpdpbusd) read as one vector, with nothing left to pack per call.
+std::string packedGemm(const Args& a, const GemmTypes& t) {
+    const std::string g = a.at("dtype") == 1 ? "2" : "4";
+    std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
+    out += "  dim m < M, n < N\n  reduce kg < K / " + g + ", kq < " + g + "\n";
+    out += std::string("  in A : ") + t.a + "[K / " + g + ", M, " + g + "]\n";
+    out += std::string("  in B : ") + t.b + "[" + (a.at("tb") ? "N, K" : "K, N") + "] col_major\n";
+    out += std::string("  out C : ") + t.c + "[M, N] col_major\n";
+    const std::string k = g + "*kg + kq";
+    out += "  C[m, n] += " + widened(t.widen, "A[kg, m, kq]") + " * " +
+           widened(t.widen, a.at("tb") ? "B[n, " + k + "]" : "B[" + k + ", n]") + "\n}\n";
+    return out;
+}
+
 std::string gemm(const Args& a) {
     const bool ta = a.at("ta"), tb = a.at("tb");
     const GemmTypes t = gemmTypes(a.at("dtype"));
+    if (a.count("packed") && a.at("packed") == 1)
+        return packedGemm(a, t);
     std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
     out += "  dim m < M, n < N\n  reduce k < K\n";
     out += std::string("  in A : ") + t.a + "[" + (ta ? "K, M" : "M, K") + "] col_major\n";
@@ -110,14 +129,24 @@ void addMatmulGenerators(std::vector<GeneratorSpec>& out) {
                      {"K", 48, "the reduction"},
                      {"ta", 0, "1: A is stored transposed (K x M)"},
                      {"tb", 0, "1: B is stored transposed (N x K)"},
-                     {"dtype", 0, "0 f32, 1 bf16 -> f32, 2 f16 -> f32, 3 u8 x i8 -> i32, 4 i8 x i8 -> i32"}},
+                     {"dtype", 0, "0 f32, 1 bf16 -> f32, 2 f16 -> f32, 3 u8 x i8 -> i32, 4 i8 x i8 -> i32"},
+                     {"packed", 0, "1: A pre-packed for the dot-product instructions, [K/2, M, 2] (bf16) or [K/4, M, 4] (8-bit)"}},
                     false},
                    [](const Args& a) {
                        auto p = requirePositive(a, {"M", "N", "K"});
                        if (p.empty())
-                           p = requireFlag(a, {"ta", "tb"});
+                           p = requireFlag(a, {"ta", "tb", "packed"});
                        if (p.empty() && (a.at("dtype") < 0 || a.at("dtype") > 4))
                            p = "dtype must be 0 (f32), 1 (bf16), 2 (f16), 3 (u8 x i8) or 4 (i8 x i8)";
+                       if (p.empty() && a.at("packed") == 1) {
+                           const std::int64_t group = a.at("dtype") == 1 ? 2 : 4;
+                           if (a.at("dtype") != 1 && a.at("dtype") != 3 && a.at("dtype") != 4)
+                               p = "packed applies to dtype 1 (bf16) and the 8-bit dtypes 3 and 4";
+                           else if (a.at("ta") == 1)
+                               p = "packed replaces A's layout; ta does not apply";
+                           else if (a.at("K") % group != 0)
+                               p = "packed needs K divisible by " + str(group) + ", not " + str(a.at("K"));
+                       }
                        return p;
                    },
                    gemm});

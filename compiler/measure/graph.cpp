@@ -2,6 +2,8 @@
 
 #include "measure/native.h"
 
+#include "codegen/runtime.h"
+
 #include "fusion/fusion.h"
 #include "ir/printer.h"
 #include "support/statistics.h"
@@ -9,6 +11,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <numeric>
+#include <optional>
 #include <set>
 
 namespace isamap::measure {
@@ -63,13 +68,127 @@ struct GraphRunner::Prepared {
     struct Call {
         std::shared_ptr<codegen::JitKernel> kernel;
         std::vector<void*> pointers;
+        ir::Node node;
+        ir::Kernel instance;
     };
-    std::vector<Call> calls;
+    // One call, or two run band by band: per band `rows` indices of the dimension both parallel loops
+    // step, the first call's iterations over them and then the second's, while the rows are in cache.
+    struct Step {
+        Call first;
+        std::optional<Call> second;
+        std::int64_t rows = 0, extent = 0;
+        int threads = 1;
+    };
+    std::vector<Step> steps;
+
+    static void runBands(void* context, std::int64_t begin, std::int64_t end) {
+        const Step& s = *static_cast<const Step*>(context);
+        const auto& p = *s.first.kernel->parallelLoop();
+        const auto& q = *s.second->kernel->parallelLoop();
+        for (std::int64_t band = begin; band < end; ++band) {
+            const std::int64_t lo = band * s.rows, hi = std::min(lo + s.rows, s.extent);
+            s.first.kernel->runRange(s.first.pointers.data(), lo / p.step, (hi + p.step - 1) / p.step);
+            s.second->kernel->runRange(s.second->pointers.data(), lo / q.step, (hi + q.step - 1) / q.step);
+        }
+    }
     void run() const {
-        for (const auto& c : calls)
-            c.kernel->run(c.pointers.data());
+        for (const auto& s : steps) {
+            if (!s.second) {
+                s.first.kernel->run(s.first.pointers.data());
+                continue;
+            }
+            const std::int64_t bands = (s.extent + s.rows - 1) / s.rows;
+            if (s.threads > 1)
+                isamap_parallel_for(&runBands, const_cast<Step*>(&s), bands, s.threads);
+            else
+                runBands(const_cast<Step*>(&s), 0, bands);
+        }
     }
 };
+
+namespace {
+
+// The axis of `tensor` that `dim` indexes as itself in every access of the kernel; -1 when some
+// access indexes it otherwise (or `dim` appears in another axis).
+int plainAxis(const ir::Kernel& k, const std::string& tensor, const std::string& dim) {
+    int axis = -2;
+    auto check = [&](const ir::Access& a) {
+        if (a.tensor != tensor || axis == -1)
+            return;
+        int found = -1;
+        for (std::size_t i = 0; i < a.indices.size(); ++i) {
+            const auto& idx = a.indices[i];
+            const bool plain = idx.terms.size() == 1 && idx.terms[0].dim == dim && idx.terms[0].coeff == 1 && idx.constant == 0;
+            const bool mentions = std::any_of(idx.terms.begin(), idx.terms.end(), [&](const ir::AffineTerm& t) { return t.dim == dim; });
+            if (plain && found < 0)
+                found = static_cast<int>(i);
+            else if (mentions)
+                found = -1, axis = -1;
+        }
+        if (axis == -1)
+            return;
+        axis = (axis == -2 || axis == found) ? found : -1;
+    };
+    std::function<void(const ir::Expr&)> walk = [&](const ir::Expr& e) {
+        if (e.kind == ir::Expr::Kind::Access)
+            check(e.access);
+        for (const auto& a : e.args)
+            walk(a);
+    };
+    for (const auto& s : k.statements) {
+        check(s.target);
+        walk(s.value);
+    }
+    return axis < 0 ? -1 : axis;
+}
+
+std::set<std::string> boundTensors(const ir::Node& node, const codegen::JitKernel& kernel, bool outputs) {
+    std::set<std::string> out;
+    for (const auto& a : kernel.arguments())
+        if (a.output == outputs)
+            for (const auto& b : node.bindings)
+                if (b.kernelTensor == a.tensor)
+                    out.insert(b.graphTensor);
+    return out;
+}
+
+// Why two consecutive calls cannot run band by band, or empty with the band's rows and extent.
+std::string bandable(const GraphRunner::Prepared::Call& p, const GraphRunner::Prepared::Call& q, std::int64_t& rows,
+                     std::int64_t& extent) {
+    const auto& pl = p.kernel->parallelLoop();
+    const auto& ql = q.kernel->parallelLoop();
+    if (!pl || !ql || pl->iterations < 2 || ql->iterations < 2)
+        return "each needs one parallel loop over a dimension of its own";
+    const auto written = boundTensors(p.node, *p.kernel, true);
+    const auto pReads = boundTensors(p.node, *p.kernel, false);
+    std::string shared;
+    for (const auto& b : q.node.bindings) {
+        if (!written.count(b.graphTensor))
+            continue;
+        if (!shared.empty() || !b.fixedIndices.empty())
+            return q.node.name + " reads more of " + p.node.name + "'s results than one whole tensor";
+        shared = b.graphTensor;
+        const std::string pTensor = std::find_if(p.node.bindings.begin(), p.node.bindings.end(), [&](const ir::Binding& x) {
+                                        return x.graphTensor == b.graphTensor;
+                                    })->kernelTensor;
+        const int pAxis = plainAxis(p.instance, pTensor, pl->dim);
+        const int qAxis = plainAxis(q.instance, b.kernelTensor, ql->dim);
+        if (pAxis < 0 || pAxis != qAxis || pl->extent != ql->extent)
+            return "their parallel loops (" + pl->dim + ", " + ql->dim + ") do not step the same axis of " + b.graphTensor;
+    }
+    if (shared.empty())
+        return q.node.name + " does not read what " + p.node.name + " writes";
+    for (const auto& t : boundTensors(q.node, *q.kernel, true))
+        if (pReads.count(t) || written.count(t))
+            return q.node.name + " writes " + t + ", which " + p.node.name + " uses";
+    rows = std::lcm(pl->step, ql->step);
+    extent = pl->extent;
+    if (rows >= extent)
+        return "one band would hold all of " + shared;
+    return {};
+}
+
+} // namespace
 
 GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower, bool fuse)
     : module_(module), lower_(std::move(lower)), fuse_(fuse) {}
@@ -78,18 +197,17 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepare(const ir::Graph& gra
                                                             std::string& error) {
     report_.clear();
     fusedPairs_ = 0;
+    bandPairs_ = 0;
     if (fuse_) {
         const auto fused = fusion::fuseEpilogues(module_, graph);
+        report_ = fused.report;
         if (fused.fusedPairs > 0) {
             std::string why;
             if (auto p = prepareNodes(fused.module, fused.graph, values, why)) {
-                report_ = fused.report;
                 fusedPairs_ = fused.fusedPairs;
                 return p;
             }
             report_.push_back("ran unfused: the fused graph failed: " + why);
-        } else {
-            report_ = fused.report;
         }
     }
     return prepareNodes(module_, graph, values, error);
@@ -100,6 +218,7 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
     auto p = std::make_unique<Prepared>();
     for (const auto& t : graph.tensors)
         p->tensors.emplace(t.name, NativeTensor(argumentOf(t, values.at(t.name)), values.at(t.name)));
+    std::vector<Prepared::Call> calls;
     for (const auto& node : graph.nodes) {
         auto kernel = ir::nodeKernel(module, graph, node);
         if (!kernel) {
@@ -120,7 +239,7 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
             compiled = std::move(jit);
             compileSeconds_ += secondsSince(start);
         }
-        Prepared::Call call{compiled, {}};
+        Prepared::Call call{compiled, {}, node, *kernel};
         for (const auto& a : compiled->arguments()) {
             const auto binding = std::find_if(node.bindings.begin(), node.bindings.end(),
                                               [&](const ir::Binding& b) { return b.kernelTensor == a.tensor; });
@@ -144,7 +263,23 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
             auto* base = static_cast<unsigned char*>(p->tensors.at(binding->graphTensor).data());
             call.pointers.push_back(base + offset * ir::byteSize(a.type));
         }
-        p->calls.push_back(std::move(call));
+        calls.push_back(std::move(call));
+    }
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+        Prepared::Step step{calls[i], std::nullopt, 0, 0, calls[i].kernel->threads()};
+        std::string why = !fuse_ || i + 1 == calls.size() ? "" : bandable(calls[i], calls[i + 1], step.rows, step.extent);
+        if (fuse_ && i + 1 < calls.size() && why.empty()) {
+            step.second = calls[i + 1];
+            step.threads = std::max(calls[i].kernel->threads(), calls[i + 1].kernel->threads());
+            report_.push_back("ran " + calls[i + 1].node.name + " band by band after " + calls[i].node.name + ", " +
+                              std::to_string(step.rows) + " of " + std::to_string(step.extent) + " indices of " +
+                              calls[i].kernel->parallelLoop()->dim + " per band");
+            ++bandPairs_;
+            ++i;
+        } else if (fuse_ && i + 1 < calls.size()) {
+            report_.push_back("ran " + calls[i + 1].node.name + " after the whole of " + calls[i].node.name + ": " + why);
+        }
+        p->steps.push_back(std::move(step));
     }
     return p;
 }

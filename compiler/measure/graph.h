@@ -3,6 +3,8 @@
 // order with pointers into them (a node bound to `GH[3]` gets the fourth slice). Element-wise nodes
 // are first fused into the nodes that produce their inputs (fusion.h) unless asked not to; a merged
 // node whose code cannot be generated makes the runner fall back to the unfused graph, and says so.
+// Two consecutive nodes whose parallel loops step the same axis of the tensor one writes and the next
+// reads run band by band: a band of the first, then the same band of the second, bands over the workers.
 // Verified against the reference interpreter's run of the original graph, and timed whole.
 //
 //   measure::GraphRunner runner(module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) { ... });
@@ -40,9 +42,13 @@ public:
     // What fusion did on the last graph prepared: pairs fused, or why not, and any fallback.
     const std::vector<std::string>& fusionReport() const { return report_; }
     int fusedPairs() const { return fusedPairs_; }
+    // Consecutive nodes run band by band on the last graph prepared (a depthwise then a pointwise
+    // convolution: each band of rows of the intermediate is consumed while it is in cache).
+    int bandPairs() const { return bandPairs_; }
+
+    struct Prepared; // a graph ready to run: its tensors and compiled calls (graph.cpp)
 
 private:
-    struct Prepared;
     std::int64_t longestReduction(const ir::Graph& graph) const;
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
     std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
@@ -53,6 +59,7 @@ private:
     bool fuse_ = true;
     std::vector<std::string> report_;
     int fusedPairs_ = 0;
+    int bandPairs_ = 0;
     std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels_; // by the kernel's printed text
     double compileSeconds_ = 0;
 };
