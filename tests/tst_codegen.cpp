@@ -308,6 +308,21 @@ private slots:
         }
     }
 
+    // `isamap graph` runs a graph as a user would: the bias-and-ReLU nodes fused, the result verified.
+    void graphCommandFusesAndVerifies() {
+        const QStringList args{"graph", "dwsep", "--target", "host", "C=16", "K=24", "H=9", "W=9", "pad=1", "nhwc=1",
+                               "act=1", "--budget", "300", "--runs", "1"};
+        auto fused = testing::isamapCli(args);
+        QVERIFY2(fused.status == 0, qPrintable(fused.err));
+        QVERIFY2(fused.out.contains("fused dw_act into dw") && fused.out.contains("fused pw_act into pw"), qPrintable(fused.out));
+        QVERIFY(fused.out.contains("verified:"));
+        QVERIFY(fused.out.contains("2 kernels compiled"));
+        auto apart = testing::isamapCli(args + QStringList{"--no-fuse"});
+        QVERIFY2(apart.status == 0, qPrintable(apart.err));
+        QVERIFY(!apart.out.contains("fused"));
+        QVERIFY2(apart.out.contains("4 kernels compiled"), qPrintable(apart.out));
+    }
+
     void bigKernelsAreCheckedOnASample() {
         const Mapped m = mapOnHost("gemm", {{"M", 512}, {"N", 256}, {"K", 256}});
         std::string error;

@@ -19,6 +19,7 @@ int tuneCommand(const std::vector<std::string>& args);
 int scheduleCommand(const std::vector<std::string>& args);
 int exportCommand(const std::vector<std::string>& args);
 int measureCommand(const std::vector<std::string>& args);
+int graphCommand(const std::vector<std::string>& args);
 int workerCommand(const std::vector<std::string>& args);
 
 } // namespace isamap::cli

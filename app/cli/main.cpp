@@ -48,6 +48,13 @@ const Command kCommands[] = {
      "generate a schedule written by hand (the text `isamap schedule show` and tune --json give) for this CPU,\n"
      "      verify it against the interpreter and time it in a worker process; or print its code",
      isamap::cli::measureCommand},
+    {"graph",
+     "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
+     "            [--constraints FILE] [--no-fuse] [--runs N]",
+     "run an op graph through generated code on this CPU: each node at the cost model's best schedule (within\n"
+     "      the constraints that name its loops), element-wise nodes fused into their producers and consecutive\n"
+     "      nodes run band by band where they can (--no-fuse: node by node); verified against the interpreter, timed",
+     isamap::cli::graphCommand},
     {"worker", "worker", "(internal) the measuring worker: reads a job on standard input, writes the result",
      isamap::cli::workerCommand},
     {"targets", "targets", "list the bundled targets and which one fits this CPU", isamap::cli::targetsCommand},
