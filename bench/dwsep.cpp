@@ -6,9 +6,15 @@
 // output rows (at most 4 per iteration) and run band by band, each band of the depthwise output
 // consumed by the pointwise layer while it is in cache (measure::GraphRunner).
 //
-//   build/bench/bench_dwsep [--threads "1 2"] [--limit N]
+// `chosen` is the faster of the two as this run measured them: what our tuner would keep.
+// `--epilogues 1` also times the blocks with a per-channel bias and a ReLU after each convolution
+// (`dwsep act=1`, as MobileNet runs them), ours against ours: the four nodes run apart against the
+// bias-and-ReLU nodes fused into the convolutions as epilogues.
 //
-// Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded> threads=<t>`.
+//   build/bench/bench_dwsep [--threads "1 2"] [--limit N] [--epilogues 0|1]
+//
+// Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded|chosen> threads=<t>`,
+// and with --epilogues, `geomean_fused_over_apart=<x> threads=<t>`.
 #include "driver.h"
 #include "host_tuning.h"
 
@@ -56,7 +62,8 @@ std::string rowBands(const ir::Kernel& kernel) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv);
+    const auto run = bench::parseRun(argc, argv, {{"epilogues", "0"}});
+    const bool epilogues = run.values.at("epilogues") == "1";
     const auto host = bench::hostOrExit("bench_dwsep");
     auto all = blocks();
     bench::applyLimit(all, run.limit);
@@ -69,6 +76,7 @@ int main(int argc, char** argv) {
         const auto peers = bench::runPeers({"onednn"}, "dwsep", csv, threads, 7);
         std::printf("\nthreads=%d\nlayer,part,ours_gflops,ours_seconds,ours_peak_fraction,onednn_gflops,best_peer,ratio\n", threads);
         std::map<std::string, bench::Ratios> ratios;
+        bench::Ratios fusedOverApart;
         double oursBlocks = 0;
         for (const auto& b : all) {
             const long outH = (b.h - 1) / b.stride + 1, outW = (b.w - 1) / b.stride + 1;
@@ -112,12 +120,42 @@ int main(int argc, char** argv) {
                 ratios["banded"].add(bench::printPeers(peers, b.key() + ",block", banded.gflops));
                 std::printf(",%s\n", runner.bandPairs() ? "band by band" : runner.fusionReport().back().c_str());
             }
+            const double blockGflops = dwTuned.ok && pwTuned.ok ? flops / seconds : 0;
+            const double chosen = std::max(blockGflops, banded.status == measure::Status::Ok ? banded.gflops : 0.0);
+            if (chosen > 0) {
+                std::printf("%s,chosen,%.1f,-,-", b.name.c_str(), chosen);
+                ratios["chosen"].add(bench::printPeers(peers, b.key() + ",block", chosen));
+                std::printf("\n");
+            }
+            if (epilogues) {
+                auto withAct = frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
+                                                            {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1}}, error);
+                double gflops[2] = {0, 0};
+                for (bool fuse : {false, true}) {
+                    measure::GraphRunner r(*withAct, bench::tunedLowering(host.target, threads), fuse);
+                    auto t = r.verify(withAct->graphs.front(), measure::Options{});
+                    if (t.status == measure::Status::Ok)
+                        t = r.time(withAct->graphs.front(), measure::Options{}, blockFlops);
+                    std::printf("%s,%s,", b.name.c_str(), fuse ? "epilogues_fused" : "epilogues_apart");
+                    if (t.status != measure::Status::Ok) {
+                        std::printf("failed: %s\n", t.message.c_str());
+                        continue;
+                    }
+                    gflops[fuse] = t.gflops;
+                    std::printf("%.1f,%.3g,-,%d kernels\n", t.gflops, t.secondsMedian, r.compiledKernels());
+                }
+                if (gflops[0] > 0 && gflops[1] > 0)
+                    fusedOverApart.add(gflops[1] / gflops[0]);
+            }
             std::fflush(stdout);
         }
         std::printf("ours: %.3f ms for the %zu blocks\n", oursBlocks * 1e3, all.size());
         for (const auto& [part, r] : ratios)
             std::printf("geomean_ratio_vs_onednn=%.3f part=%s threads=%d blocks=%d\n", r.geomean(), part.c_str(), threads,
                         r.counted);
+        if (epilogues)
+            std::printf("geomean_fused_over_apart=%.3f threads=%d blocks=%d\n", fusedOverApart.geomean(), threads,
+                        fusedOverApart.counted);
     }
     return 0;
 }

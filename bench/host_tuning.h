@@ -63,9 +63,14 @@ inline std::vector<std::string> registerTileChoices(const schedule::Space& space
     std::vector<std::string> out_{""};
     if (!taps.empty())
         out_.push_back(taps);
+    // A short broadcast dimension (a skinny product, n = 2 or 3) is covered whole, with more vectors.
+    const int shortBroadcast = broadcast >= 0 && space.dims[static_cast<std::size_t>(broadcast)].extent < 4
+                                   ? static_cast<int>(space.dims[static_cast<std::size_t>(broadcast)].extent)
+                                   : 0;
     const std::vector<std::pair<int, int>> shapes =
-        broadcast >= 0 ? std::vector<std::pair<int, int>>{{3, 8}, {2, 6}, {4, 4}, {2, 4}, {1, 8}, {3, 4}, {4, 6}}
-                       : std::vector<std::pair<int, int>>{{2, 1}, {4, 1}, {8, 1}, {12, 1}};
+        shortBroadcast ? std::vector<std::pair<int, int>>{{4, shortBroadcast}, {8, shortBroadcast}, {12, shortBroadcast}}
+        : broadcast >= 0 ? std::vector<std::pair<int, int>>{{3, 8}, {2, 6}, {4, 4}, {2, 4}, {1, 8}, {3, 4}, {4, 6}}
+                         : std::vector<std::pair<int, int>>{{2, 1}, {4, 1}, {8, 1}, {12, 1}};
     for (auto [v, b] : shapes) {
         if (vector >= 0 && space.dims[static_cast<std::size_t>(vector)].extent < v)
             continue;

@@ -7,8 +7,8 @@
 // Column-major C(m,n) = A(m,k) B(k,n). Our A is the unsigned operand (the instruction's vector operand),
 // oneDNN's A (the weights) is the signed one: the same work with the roles of the two 8-bit types
 // swapped. Both sides' weights are packed before timing: oneDNN's by its reorder into the layout its
-// matmul asks for, ours by the gemm generator's `packed = 1` layout ([K/4, M, 4] or [K/2, M, 2], what
-// vpdpbusd and vdpbf16ps read as one vector). Last lines: `geomean_ratio_vs_onednn=<x> dtype=<t> threads=<t>`.
+// matmul asks for, ours by the gemm generator's `packed` layouts ([K/4, M, 4] or [K/2, M, 2], what
+// vpdpbusd and vdpbf16ps read as one vector; blocked by rows, [M/MB, K/4, MB, 4], where 16 divides M). Last lines: `geomean_ratio_vs_onednn=<x> dtype=<t> threads=<t>`.
 #include "driver.h"
 #include "host_tuning.h"
 
@@ -57,8 +57,10 @@ int main(int argc, char** argv) {
             std::string error;
             // Our weights pre-packed as oneDNN's are: A in the dot-product instruction's layout.
             const long group = s.dtype == "bf16" ? 2 : 4;
+            // Blocked by rows where a block divides M (a matrix-vector product then streams them).
+            const long packed = s.k % group != 0 ? 0 : s.m % 16 == 0 ? 2 : 1;
             auto module = frontend::generate("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"dtype", s.dtype == "bf16" ? 1 : 3},
-                                                      {"packed", s.k % group == 0 ? 1 : 0}}, error);
+                                                      {"packed", packed}}, error);
             const auto tuned = bench::tuneByMeasurement(module->kernels[0], host.target, threads);
             std::printf("%s,", s.key().c_str());
             if (bench::printTuned(tuned))

@@ -125,6 +125,33 @@ private slots:
         verifyKernel("gemm", {{"M", 40}, {"N", 9}, {"K", 22}, {"dtype", dtype}}, 4);
     }
 
+    // Pre-packed weights (packed = 1, and blocked by rows, packed = 2) are read in place: the first
+    // candidate packs nothing, and the code is right over spread schedules and ragged edges.
+    void prePackedWeights_data() {
+        QTest::addColumn<int>("dtype");
+        QTest::addColumn<int>("packed");
+        QTest::newRow("bf16, [K/2, M, 2]") << 1 << 1;
+        QTest::newRow("u8 x i8, [K/4, M, 4]") << 3 << 1;
+        QTest::newRow("u8 x i8, [M/16, K/4, 16, 4]") << 3 << 2;
+        QTest::newRow("bf16, [M/16, K/2, 16, 2]") << 1 << 2;
+    }
+    void prePackedWeights() {
+        QFETCH(int, dtype);
+        QFETCH(int, packed);
+        const frontend::Args args{{"M", 48}, {"N", 5}, {"K", 24}, {"dtype", dtype}, {"packed", packed}};
+        const Mapped m = mapOnHost("gemm", args);
+        QVERIFY(!m.candidates.empty());
+        QVERIFY2(m.candidates.front().layoutChanges.empty(), m.candidates.front().key.c_str());
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, schedule::defaultSchedule(*space), {}, error);
+        QVERIFY2(code, error.c_str());
+        for (const auto& line : code->decisions().lines)
+            QVERIFY2(line.find("packed into") == std::string::npos, line.c_str());
+        verifyKernel("gemm", args, 3);
+    }
+
     // Padding reads the zero halo; strides and overlapping windows go through the packing.
     void convolutions() {
         verifyKernel("conv2d", {{"C", 5}, {"K", 20}, {"H", 7}, {"W", 6}, {"R", 3}, {"S", 3}, {"pad", 1}}, 2);
@@ -134,11 +161,19 @@ private slots:
 
     // Element-wise kernels (statements, temporaries, sigmoid and tanh) lower as plain loops; a GRU
     // sequence runs through its node kernels (default schedules, slices of the graph's tensors).
+    void gruSequenceRunsThroughGeneratedCode_data() {
+        QTest::addColumn<int>("wt");
+        QTest::addColumn<int>("hidden");
+        QTest::newRow("output-major") << 0 << 40;
+        QTest::newRow("blocked input-major") << 2 << 48; // blocks of 16 outputs
+    }
     void gruSequenceRunsThroughGeneratedCode() {
+        QFETCH(int, wt);
+        QFETCH(int, hidden);
         std::string error;
-        auto module = frontend::generate("gru_sequence", {{"H", 40}, {"B", 3}, {"T", 3}}, error);
+        auto module = frontend::generate("gru_sequence", {{"H", hidden}, {"B", 3}, {"T", 3}, {"wt", wt}}, error);
         auto host = targets::hostTarget(error);
-        QVERIFY(module && host);
+        QVERIFY2(module && host, error.c_str());
         int elementwise = 0, mapped = 0;
         measure::GraphRunner runner(*module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
             if (codegen::isElementwise(k)) {
@@ -153,7 +188,7 @@ private slots:
         });
         const auto r = runner.verify(module->graphs.front(), verifyOnly());
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
-        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(3 * 3 * 40));
+        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(3 * 3 * hidden));
         QVERIFY(r.largestError < 1e-5);
         // Seven nodes, three distinct kernels: the input gates, the recurrent gates and the tail.
         QCOMPARE(runner.compiledKernels(), 3);
@@ -162,6 +197,22 @@ private slots:
         const auto timed = runner.time(module->graphs.front(), verifyOnly(), 1e6);
         QCOMPARE(timed.status, measure::Status::Ok);
         QVERIFY(timed.secondsMedian > 0);
+    }
+
+    // Blocked GRU weights (wt = 2) write the gates at `128*jb + ji`: generated code over spread
+    // schedules, and the sampled reference, which takes the index apart again.
+    void blockedGruWeights() {
+        verifyKernel("gru_cell", {{"H", 96}, {"B", 2}, {"wt", 2}}, 2);
+        const Mapped m = mapOnHost("gru_cell", {{"H", 256}, {"B", 2}, {"wt", 2}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY(space);
+        measure::Options o = verifyOnly();
+        o.fullCheckPoints = 1000;
+        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
+                                                 schedule::defaultSchedule(*space), o);
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(r.sampled);
     }
 
     // Element-wise statements after the mapped one run as an epilogue on the register tiles: a bias and

@@ -5,6 +5,7 @@
 #include "codegen/llvm_support.h"
 #include "codegen/plan.h"
 
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/MC/TargetRegistry.h>
@@ -80,6 +81,31 @@ void optimise(llvm::Module& module, llvm::TargetMachine& machine) {
     builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3).run(module, modules);
 }
 
+namespace {
+
+// LLVM 16's x86 backend cannot select a conditional move of bfloat vectors ("Cannot select ...
+// v32bf16 = X86ISD::CMOV"), which the optimiser makes when it merges two branches that both call a bf16
+// dot-product instruction and selects between their operands. Such selects are redone on i16 lanes.
+void selectBfloatVectorsAsIntegers(llvm::Module& module) {
+    std::vector<llvm::SelectInst*> selects;
+    for (auto& f : module)
+        for (auto& block : f)
+            for (auto& inst : block)
+                if (auto* s = llvm::dyn_cast<llvm::SelectInst>(&inst);
+                    s && s->getType()->isVectorTy() && s->getType()->getScalarType()->isBFloatTy())
+                    selects.push_back(s);
+    for (auto* s : selects) {
+        llvm::IRBuilder<> b(s);
+        auto* lanes = llvm::VectorType::get(b.getInt16Ty(), llvm::cast<llvm::VectorType>(s->getType())->getElementCount());
+        llvm::Value* chosen = b.CreateSelect(s->getCondition(), b.CreateBitCast(s->getTrueValue(), lanes),
+                                             b.CreateBitCast(s->getFalseValue(), lanes));
+        s->replaceAllUsesWith(b.CreateBitCast(chosen, s->getType()));
+        s->eraseFromParent();
+    }
+}
+
+} // namespace
+
 bool verifyAndOptimise(llvm::Module& module, llvm::TargetMachine& machine, std::string& error) {
     std::string problems;
     llvm::raw_string_ostream out(problems);
@@ -88,6 +114,7 @@ bool verifyAndOptimise(llvm::Module& module, llvm::TargetMachine& machine, std::
         return false;
     }
     optimise(module, machine);
+    selectBfloatVectorsAsIntegers(module);
     return true;
 }
 

@@ -48,18 +48,32 @@ std::string widened(const char* widen, const std::string& access) {
 }
 
 // The low-precision GEMM with A pre-packed, as a library packs its weights once ahead of time: the
-// reduction split into groups of G (2 for bf16, 4 for 8-bit), A stored as [K/G, M, G] so that the G
-// values of one row of a group are adjacent and the rows follow each other: the layout the dot-product
-// instructions (vdpbf16ps, vpdpbusd) read as one vector, with nothing left to pack per call.
+// reduction split into groups of G (2 for bf16, 4 for 8-bit) whose values of one row lie together, the
+// layout the dot-product instructions (vdpbf16ps, vpdpbusd) read as one vector, nothing left to pack
+// per call. packed = 1: A as [K/G, M, G], rows after rows. packed = 2: also blocked by MB rows (64, 32
+// or 16, whichever divides M), [M/MB, K/G, MB, G], so that one block of rows is one run over the whole
+// reduction, as a matrix-vector product wants to stream it.
+std::int64_t rowBlock(std::int64_t m) {
+    for (std::int64_t b : {64, 32, 16})
+        if (m % b == 0)
+            return b;
+    return 0;
+}
+
 std::string packedGemm(const Args& a, const GemmTypes& t) {
     const std::string g = a.at("dtype") == 1 ? "2" : "4";
+    const bool blocked = a.at("packed") == 2;
+    const std::string mb = str(rowBlock(a.at("M")));
     std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
-    out += "  dim m < M, n < N\n  reduce kg < K / " + g + ", kq < " + g + "\n";
-    out += std::string("  in A : ") + t.a + "[K / " + g + ", M, " + g + "]\n";
+    out += blocked ? "  dim mb < M / " + mb + ", mi < " + mb + ", n < N\n" : "  dim m < M, n < N\n";
+    out += "  reduce kg < K / " + g + ", kq < " + g + "\n";
+    out += std::string("  in A : ") + t.a + (blocked ? "[M / " + mb + ", K / " + g + ", " + mb + ", " + g + "]\n"
+                                                      : "[K / " + g + ", M, " + g + "]\n");
     out += std::string("  in B : ") + t.b + "[" + (a.at("tb") ? "N, K" : "K, N") + "] col_major\n";
     out += std::string("  out C : ") + t.c + "[M, N] col_major\n";
     const std::string k = g + "*kg + kq";
-    out += "  C[m, n] += " + widened(t.widen, "A[kg, m, kq]") + " * " +
+    const std::string m = blocked ? mb + "*mb + mi" : "m";
+    out += "  C[" + m + ", n] += " + widened(t.widen, blocked ? "A[mb, kg, mi, kq]" : "A[kg, m, kq]") + " * " +
            widened(t.widen, a.at("tb") ? "B[n, " + k + "]" : "B[" + k + ", n]") + "\n}\n";
     return out;
 }
@@ -67,7 +81,7 @@ std::string packedGemm(const Args& a, const GemmTypes& t) {
 std::string gemm(const Args& a) {
     const bool ta = a.at("ta"), tb = a.at("tb");
     const GemmTypes t = gemmTypes(a.at("dtype"));
-    if (a.count("packed") && a.at("packed") == 1)
+    if (a.count("packed") && a.at("packed") != 0)
         return packedGemm(a, t);
     std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
     out += "  dim m < M, n < N\n  reduce k < K\n";
@@ -130,15 +144,20 @@ void addMatmulGenerators(std::vector<GeneratorSpec>& out) {
                      {"ta", 0, "1: A is stored transposed (K x M)"},
                      {"tb", 0, "1: B is stored transposed (N x K)"},
                      {"dtype", 0, "0 f32, 1 bf16 -> f32, 2 f16 -> f32, 3 u8 x i8 -> i32, 4 i8 x i8 -> i32"},
-                     {"packed", 0, "1: A pre-packed for the dot-product instructions, [K/2, M, 2] (bf16) or [K/4, M, 4] (8-bit)"}},
+                     {"packed", 0, "A pre-packed for the dot-product instructions: 1 [K/G, M, G], 2 blocked [M/MB, K/G, MB, G]"
+                                   " (G = 2 for bf16, 4 for 8-bit; MB = 64, 32 or 16)"}},
                     false},
                    [](const Args& a) {
                        auto p = requirePositive(a, {"M", "N", "K"});
                        if (p.empty())
-                           p = requireFlag(a, {"ta", "tb", "packed"});
+                           p = requireFlag(a, {"ta", "tb"});
+                       if (p.empty() && (a.at("packed") < 0 || a.at("packed") > 2))
+                           p = "packed must be 0, 1 or 2, not " + str(a.at("packed"));
                        if (p.empty() && (a.at("dtype") < 0 || a.at("dtype") > 4))
                            p = "dtype must be 0 (f32), 1 (bf16), 2 (f16), 3 (u8 x i8) or 4 (i8 x i8)";
-                       if (p.empty() && a.at("packed") == 1) {
+                       if (p.empty() && a.at("packed") == 2 && rowBlock(a.at("M")) == 0)
+                           p = "packed = 2 needs M divisible by 16, not " + str(a.at("M"));
+                       if (p.empty() && a.at("packed") != 0) {
                            const std::int64_t group = a.at("dtype") == 1 ? 2 : 4;
                            if (a.at("dtype") != 1 && a.at("dtype") != 3 && a.at("dtype") != 4)
                                p = "packed applies to dtype 1 (bf16) and the 8-bit dtypes 3 and 4";

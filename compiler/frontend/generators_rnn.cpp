@@ -24,17 +24,32 @@ std::string header(const std::string& what, const std::string& name,
 struct CellSizes {
     std::int64_t batch, hidden, input;
     bool inputMajor = false; // weights stored with the output index j fastest (wt = 1)
+    std::int64_t block = 0;  // wt = 2: blocks of this many outputs, each stored whole over the inputs
 };
+
+// The widest block of outputs (at most 128, a multiple of a vector) that divides the hidden size.
+std::int64_t weightBlock(std::int64_t hidden) {
+    for (std::int64_t b : {128, 64, 32, 16})
+        if (hidden % b == 0)
+            return b;
+    return 0;
+}
 
 // The input size argument I = 0 stands for "the same as the hidden size", DeepBench's setting.
 CellSizes cellSizes(const Args& a) {
-    return CellSizes{a.at("B"), a.at("H"), a.at("I") == 0 ? a.at("H") : a.at("I"), a.count("wt") && a.at("wt") == 1};
+    const std::int64_t wt = a.count("wt") ? a.at("wt") : 0;
+    return CellSizes{a.at("B"), a.at("H"), a.at("I") == 0 ? a.at("H") : a.at("I"), wt == 1, wt == 2 ? weightBlock(a.at("H")) : 0};
 }
 
 std::string validateCell(const Args& a) {
     auto p = requirePositive(a, {"H", "B"});
     if (p.empty() && a.at("I") < 0)
         p = "I must be at least 1 (or 0 for the same as H), not " + str(a.at("I"));
+    const std::int64_t wt = a.count("wt") ? a.at("wt") : 0;
+    if (p.empty() && (wt < 0 || wt > 2))
+        p = "wt must be 0 (output-major), 1 (input-major) or 2 (input-major in blocks of outputs), not " + str(wt);
+    if (p.empty() && wt == 2 && weightBlock(a.at("H")) == 0)
+        p = "wt = 2 needs H divisible by 16, not " + str(a.at("H"));
     return p;
 }
 
@@ -43,15 +58,29 @@ std::string validateCell(const Args& a) {
 // for small batches: a gate row is then a vector along j, with no transposition to pack per step.
 std::string weightLayout(const CellSizes& s) { return s.inputMajor ? " transposed(0, 2, 1)" : ""; }
 
+// Blocked input-major weights (wt = 2): [gates, H / JB, inputs, JB], each block of JB outputs stored
+// whole over the inputs, so that a matrix-vector product walks its weights in one long run per block
+// (as a library pre-packs them for batch 1) instead of JB-wide pieces a row apart.
+std::string weightShape(const CellSizes& s, const std::string& gates, const std::string& inputs) {
+    if (s.block)
+        return "f32[" + gates + ", H / " + str(s.block) + ", " + inputs + ", " + str(s.block) + "]";
+    return "f32[" + gates + ", H, " + inputs + "]" + weightLayout(s);
+}
+std::string weightAccess(const CellSizes& s) { return s.block ? "W[g, jb, i, ji]" : "W[g, j, i]"; }
+std::string outputDims(const CellSizes& s) {
+    return s.block ? "jb < H / " + str(s.block) + ", ji < " + str(s.block) : "j < H";
+}
+std::string outputIndex(const CellSizes& s) { return s.block ? str(s.block) + "*jb + ji" : "j"; }
+
 std::string gatesKernel(const std::string& name, int gates, const CellSizes& s) {
     const std::string g = str(gates);
     std::string out = header("kernel", name, {{"B", s.batch}, {"H", s.hidden}, {"I", s.input}});
-    out += "  dim b < B, g < " + g + ", j < H\n";
+    out += "  dim b < B, g < " + g + ", " + outputDims(s) + "\n";
     out += "  reduce i < I\n";
-    out += "  in W : f32[" + g + ", H, I]" + weightLayout(s) + "\n";
+    out += "  in W : " + weightShape(s, g, "I") + "\n";
     out += "  in X : f32[B, I]\n";
     out += "  out G : f32[B, " + g + ", H]\n";
-    out += "  G[b, g, j] += W[g, j, i] * X[b, i]\n";
+    out += "  G[b, g, " + outputIndex(s) + "] += " + weightAccess(s) + " * X[b, i]\n";
     return out + "}\n";
 }
 
@@ -85,7 +114,7 @@ std::string gruTail(const CellSizes& s) {
 
 // The weights and biases every GRU graph takes.
 std::string gruWeights(const CellSizes& s) {
-    return "  in W : f32[3, H, I]" + weightLayout(s) + "\n  in U : f32[3, H, H]" + weightLayout(s) +
+    return "  in W : " + weightShape(s, "3", "I") + "\n  in U : " + weightShape(s, "3", "H") +
            "\n  in BX : f32[3, H]\n  in BH : f32[3, H]\n";
 }
 
@@ -116,12 +145,12 @@ std::string gruSequence(const Args& a) {
     std::string out = gatesKernel("gru_gates", 3, s) + gruTail(s);
     out +=
         header("kernel", "gru_input_gates", {{"T", steps}, {"B", s.batch}, {"H", s.hidden}, {"I", s.input}}) +
-        "  dim t < T, b < B, g < 3, j < H\n"
+        "  dim t < T, b < B, g < 3, " + outputDims(s) + "\n"
         "  reduce i < I\n"
-        "  in W : f32[3, H, I]" + weightLayout(s) + "\n"
+        "  in W : " + weightShape(s, "3", "I") + "\n"
         "  in X : f32[T, B, I]\n"
         "  out G : f32[T, B, 3, H]\n"
-        "  G[t, b, g, j] += W[g, j, i] * X[t, b, i]\n"
+        "  G[t, b, g, " + outputIndex(s) + "] += " + weightAccess(s) + " * X[t, b, i]\n"
         "}\n";
     out += header("graph", "gru_sequence", {{"B", s.batch}, {"H", s.hidden}, {"I", s.input}});
     out += "  in X : f32[" + T + ", B, I]\n  in H0 : f32[B, H]\n" + gruWeights(s);
@@ -231,7 +260,8 @@ std::vector<GeneratorArg> cellArgs() {
 
 std::vector<GeneratorArg> gruArgs() {
     auto args = cellArgs();
-    args.push_back({"wt", 0, "1: weights stored input-major (j fastest), as libraries pre-pack them"});
+    args.push_back({"wt", 0, "1: weights stored input-major (j fastest), as libraries pre-pack them; 2: the same in "
+                             "blocks of up to 128 outputs, each block whole over the inputs"});
     return args;
 }
 

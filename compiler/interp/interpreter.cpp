@@ -377,14 +377,40 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
 }
 
 namespace {
+// An output index that names each of its points once: one dimension, or dimensions whose coefficients
+// are a mixed radix (the smallest 1, each next one the product of the extents below it), no constant.
+bool mixedRadix(const Kernel& k, const AffineExpr& idx) {
+    if (idx.terms.empty() || idx.constant != 0)
+        return false;
+    std::vector<AffineTerm> terms = idx.terms;
+    std::sort(terms.begin(), terms.end(), [](const AffineTerm& a, const AffineTerm& b) { return a.coeff < b.coeff; });
+    std::int64_t expected = 1;
+    for (const auto& t : terms) {
+        const DimDecl* d = k.findDim(t.dim);
+        const auto extent = d ? evaluate(d->extent, k.paramValues()) : std::nullopt;
+        if (t.coeff != expected || !extent)
+            return false;
+        expected *= *extent;
+    }
+    return true;
+}
+
 // The kernel with the output's dimensions fixed at `point`: every tensor a statement writes becomes
 // one element (the last statement's named `scratch`), the tensors only read stay whole.
 Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const std::string& scratch) {
     Kernel one = k;
     std::map<std::string, std::int64_t> fixed;
     const auto& outputIndices = k.statements.front().target.indices;
-    for (std::size_t i = 0; i < outputIndices.size(); ++i)
-        fixed[outputIndices[i].terms.front().dim] = point[i];
+    for (std::size_t i = 0; i < outputIndices.size(); ++i) {
+        // Terms by falling coefficient: each dimension's value is what the larger terms leave over.
+        std::vector<AffineTerm> terms = outputIndices[i].terms;
+        std::sort(terms.begin(), terms.end(), [](const AffineTerm& a, const AffineTerm& b) { return a.coeff > b.coeff; });
+        std::int64_t rest = point[i] - outputIndices[i].constant;
+        for (const auto& t : terms) {
+            fixed[t.dim] = rest / t.coeff;
+            rest %= t.coeff;
+        }
+    }
     std::set<std::string> written;
     for (const auto& s : k.statements)
         written.insert(s.target.tensor);
@@ -436,8 +462,9 @@ std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
                                     const std::vector<std::vector<std::int64_t>>& points, std::vector<double>& values) {
     const auto& outputIndices = k.statements.front().target.indices;
     for (const auto& idx : outputIndices)
-        if (idx.terms.size() != 1 || idx.terms[0].coeff != 1 || idx.constant != 0)
-            return "kernel '" + k.name + "' writes its output through an index expression";
+        if (!mixedRadix(k, idx))
+            return "kernel '" + k.name + "' writes its output through an index expression that is not one "
+                   "dimension or a mixed radix of them (`128*jb + ji`)";
     for (std::size_t s = 1; s < k.statements.size(); ++s)
         if (k.statements[s].target.indices != outputIndices || k.statements[s].update != Update::Assign)
             return "kernel '" + k.name + "': statement " + std::to_string(s + 1) +

@@ -77,7 +77,8 @@ std::optional<std::string> runReplacing(const ir::Kernel& k, Buffers& buffers, i
 // statement's update folded over the dimensions the output does not use, rounded to the output's
 // type, then any element-wise statements after it (a fused epilogue, assigning at the same indices)
 // applied at that point; the last statement's target is the output. The reference for a sample of
-// a result too big to compute whole. The output's indices must be plain dimensions (`C[m, n]`).
+// a result too big to compute whole. The output's indices must be plain dimensions (`C[m, n]`) or
+// mixed radixes of them (`G[b, 128*jb + ji]`).
 // Returns an error message, or nothing.
 std::optional<std::string> valuesAt(const ir::Kernel& k, const Buffers& inputs,
                                     const std::vector<std::vector<std::int64_t>>& points, std::vector<double>& values);
