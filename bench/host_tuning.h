@@ -84,6 +84,22 @@ inline std::vector<std::string> registerTileChoices(const schedule::Space& space
     return out_;
 }
 
+inline bool hasParallelLoop(const schedule::Schedule& s) {
+    return std::find(s.parallel.begin(), s.parallel.end(), true) != s.parallel.end();
+}
+
+// "parallel D" for the output loop of most trips at the outermost level (the one that splits evenly).
+inline std::string widestParallelLoop(const schedule::Space& space) {
+    const auto& out = *std::find_if(space.operands.begin(), space.operands.end(), [](const auto& o) { return o.output; });
+    int widest = -1;
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        if (out.dependsOn[d] && (widest < 0 || space.dims[d].extent > space.dims[static_cast<std::size_t>(widest)].extent))
+            widest = static_cast<int>(d);
+    return widest < 0 || space.dims[static_cast<std::size_t>(widest)].extent < 2
+               ? ""
+               : "parallel " + space.dims[static_cast<std::size_t>(widest)].name + "\n";
+}
+
 // Searches, times the proposals and re-times the fastest. `threads` cores; `screenSeconds` per proposal.
 // `required`: constraints (constraints.h text) every proposal keeps, such as the parallel loop a graph
 // needs to run two kernels band by band.
@@ -120,13 +136,25 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         auto choices = registerTileChoices(*space);
         if (big && choices.size() > 5)
             choices.resize(5);
+        const std::string spread = threads > 1 ? widestParallelLoop(*space) : "";
         for (const auto& choice : choices) {
-            auto parsed = constraints::parse(ir::SourceFile{"register tile", required + choice});
-            search::Options options;
-            options.budget.evaluations = evaluations;
-            options.keepBest = 1;
-            options.constraints = &parsed.set;
-            auto found = strategy->run(*space, options);
+            auto propose = [&](const std::string& text) {
+                auto parsed = constraints::parse(ir::SourceFile{"register tile", text});
+                search::Options options;
+                options.budget.evaluations = evaluations;
+                options.keepBest = 1;
+                options.constraints = &parsed.set;
+                return strategy->run(*space, options);
+            };
+            auto found = propose(required + choice);
+            // On several threads a memory-bound kernel's best modeled schedules tie, parallel or not (the
+            // model shares one memory bandwidth between the units); one that leaves a thread idle is
+            // proposed again with the widest output loop in parallel.
+            if (!spread.empty() && !found.best.empty() && !hasParallelLoop(found.best.front().schedule)) {
+                auto again = propose(required + choice + spread);
+                if (!again.best.empty())
+                    found = std::move(again);
+            }
             if (found.best.empty())
                 continue;
             const auto& s = found.best.front().schedule;

@@ -80,6 +80,17 @@ void verifyKernel(const std::string& generator, const frontend::Args& args, std:
     }
 }
 
+// The first candidate's default schedule, verified on a sample of its output however small it is.
+measure::Result checkedOnASample(const Mapped& m) {
+    std::string error;
+    auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+    if (!space)
+        qFatal("%s", error.c_str());
+    measure::Options o = verifyOnly();
+    o.fullCheckPoints = 1000; // force the sampled check
+    return measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space, schedule::defaultSchedule(*space), o);
+}
+
 } // namespace
 
 class CodegenTest : public QObject {
@@ -203,14 +214,7 @@ private slots:
     // schedules, and the sampled reference, which takes the index apart again.
     void blockedGruWeights() {
         verifyKernel("gru_cell", {{"H", 96}, {"B", 2}, {"wt", 2}}, 2);
-        const Mapped m = mapOnHost("gru_cell", {{"H", 256}, {"B", 2}, {"wt", 2}});
-        std::string error;
-        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
-        QVERIFY(space);
-        measure::Options o = verifyOnly();
-        o.fullCheckPoints = 1000;
-        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
-                                                 schedule::defaultSchedule(*space), o);
+        const auto r = checkedOnASample(mapOnHost("gru_cell", {{"H", 256}, {"B", 2}, {"wt", 2}}));
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QVERIFY(r.sampled);
     }
@@ -232,11 +236,8 @@ private slots:
         for (const auto& line : code->decisions().lines)
             said = said || line.find("fused as an epilogue") != std::string::npos;
         QVERIFY(said);
-        // Big enough to be checked on a sample: the reference applies the epilogue at each sampled point.
-        measure::Options o = verifyOnly();
-        o.fullCheckPoints = 1000;
-        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
-                                                 schedule::defaultSchedule(*space), o);
+        // Checked on a sample: the reference applies the epilogue at each sampled point.
+        const auto r = checkedOnASample(m);
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QVERIFY(r.sampled);
         QVERIFY(r.worstAt.rfind("Y[", 0) == 0);
@@ -295,6 +296,16 @@ private slots:
             auto space = schedule::makeSpace(k, host->target, *c, e);
             return space ? codegen::generate(k, host->target, *c, *space, schedule::defaultSchedule(*space), {}, e) : nullptr;
         };
+        // A merged kernel alone, its intermediate a temporary the code gets as scratch.
+        const ir::Kernel& mergedKernel = *fused.module.findKernel(fused.graph.nodes.front().kernel);
+        QVERIFY(mergedKernel.findTensor("Y")->role == ir::TensorRole::Tmp);
+        const auto mapped = mapping::mapKernel(mergedKernel, host->target);
+        const auto first = std::find_if(mapped.candidates.begin(), mapped.candidates.end(), [](const auto& x) { return x.valid && x.statement == 0; });
+        auto mergedSpace = schedule::makeSpace(mergedKernel, host->target, *first, error);
+        QVERIFY(mergedSpace);
+        const auto alone = measure::measureInProcess(mergedKernel, host->target, *first, *mergedSpace,
+                                                     schedule::defaultSchedule(*mergedSpace), verifyOnly());
+        QVERIFY2(alone.status == measure::Status::Ok, alone.message.c_str());
         measure::GraphRunner fusedRunner(*module, lower);
         auto r = fusedRunner.verify(graph, verifyOnly());
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
@@ -375,17 +386,10 @@ private slots:
     }
 
     void bigKernelsAreCheckedOnASample() {
-        const Mapped m = mapOnHost("gemm", {{"M", 512}, {"N", 256}, {"K", 256}});
-        std::string error;
-        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
-        QVERIFY(space);
-        measure::Options o = verifyOnly();
-        o.fullCheckPoints = 1000; // force the sampled check
-        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
-                                                 schedule::defaultSchedule(*space), o);
+        const auto r = checkedOnASample(mapOnHost("gemm", {{"M", 512}, {"N", 256}, {"K", 256}}));
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QVERIFY(r.sampled);
-        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(o.sampledOutputs + 2));
+        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(verifyOnly().sampledOutputs + 2));
         QVERIFY(r.verification().find("random sample") != std::string::npos);
     }
 

@@ -214,6 +214,8 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     // The result: the last statement's target (a fused epilogue's output), else the last output.
     const std::string last = kernel.statements.back().target.tensor;
     for (const auto& a : jit->arguments()) {
+        if (!inputs.count(a.tensor)) // scratch for a temporary (a fused epilogue's intermediate)
+            inputs[a.tensor] = *interp::allocate(*kernel.findTensor(a.tensor), kernel.paramValues());
         if (a.output && !a.scratch && output != last) {
             output = a.tensor;
             outputIndex = tensors.size();
