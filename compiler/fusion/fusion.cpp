@@ -110,6 +110,16 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
         why = q.node.name + " writes " + producedBinding->graphTensor;
         return std::nullopt;
     }
+    // Writing what the producer reads would change its inputs while it still reads them.
+    for (const auto& b : q.node.bindings) {
+        if (kq.findTensor(b.kernelTensor)->role == TensorRole::In)
+            continue;
+        for (const auto& pb : p.node.bindings)
+            if (pb.graphTensor == b.graphTensor && pb.kernelTensor != last.target.tensor) {
+                why = q.node.name + " writes " + b.graphTensor + ", which " + p.node.name + " reads";
+                return std::nullopt;
+            }
+    }
     // The consumer's point: the indices it reads its input at, the same everywhere, covering its dims.
     std::optional<std::vector<AffineExpr>> point;
     bool samePoint = true;
