@@ -6,7 +6,8 @@
 // output rows (at most 4 per iteration) and run band by band, each band of the depthwise output
 // consumed by the pointwise layer while it is in cache (measure::GraphRunner).
 //
-// `chosen` is the faster of the two as this run measured them: what our tuner would keep.
+// `chosen` is the faster of the two as this run measured them (the benchmark's pick; GraphRunner itself
+// runs band by band whenever the schedules allow).
 // `--epilogues 1` also times the blocks with a per-channel bias and a ReLU after each convolution
 // (`dwsep act=1`, as MobileNet runs them), ours against ours: the four nodes run apart against the
 // bias-and-ReLU nodes fused into the convolutions as epilogues.

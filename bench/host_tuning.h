@@ -11,6 +11,7 @@
 #include "measure/measure.h"
 #include "schedule/schedule.h"
 #include "search/search.h"
+#include "targets/catalog.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -29,13 +30,6 @@ struct Tuned {
     std::string candidate;
     int tried = 0;            // schedules generated and timed
 };
-
-// The host target planned for `threads` cores: the model then spreads work over that many units.
-inline ir::Target withCores(ir::Target target, int threads) {
-    for (auto& u : target.units)
-        u.count = threads;
-    return target;
-}
 
 // Register-tile shapes worth timing: (instruction tiles along the vector dimension, elements along the
 // broadcast dimension), as constraints on the innermost level; "" leaves the model free.
@@ -107,7 +101,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
                                const std::string& required = "", std::int64_t evaluations = 1500,
                                double screenSeconds = 0.03, int candidates = 2) {
     Tuned best;
-    const ir::Target target = withCores(hostTarget, threads);
+    const ir::Target target = targets::withCores(hostTarget, threads);
     const auto mapped = mapping::mapKernel(kernel, target);
     std::string error;
     auto strategy = search::makeStrategy("annealing", error);
@@ -212,7 +206,7 @@ inline measure::LowerNode tunedLowering(const ir::Target& host, int threads,
             error = tuned.error;
             return nullptr;
         }
-        const ir::Target target = withCores(host, threads);
+        const ir::Target target = targets::withCores(host, threads);
         const auto mapped = mapping::mapKernel(kernel, target);
         const auto c = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
                                     [&](const mapping::Candidate& x) { return x.key == tuned.candidate; });

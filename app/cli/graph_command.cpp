@@ -128,10 +128,7 @@ int graphCommand(const std::vector<std::string>& args) {
     if (split.options.count("threads"))
         options.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
     const std::int64_t evaluations = split.options.count("budget") ? std::max(1L, std::atol(split.options["budget"].c_str())) : 3000;
-    ir::Target planned = target->target;
-    if (options.threads > 0)
-        for (auto& u : planned.units)
-            u.count = options.threads;
+    const ir::Target planned = options.threads > 0 ? targets::withCores(target->target, options.threads) : target->target;
 
     std::vector<NodePlan> plans;
     measure::GraphRunner runner(*module, [&](const ir::Node& node, const ir::Kernel& kernel, std::string& e) -> std::unique_ptr<codegen::Code> {

@@ -365,8 +365,7 @@ int tuneCommand(const std::vector<std::string>& args) {
     }
     // The model plans for as many units as the generated code will use.
     if (codegenOptions.threads > 0)
-        for (auto& unit : target->target.units)
-            unit.count = codegenOptions.threads;
+        target->target = targets::withCores(target->target, codegenOptions.threads);
 
     constraints::Set constraintSet;
     std::string constraintText;

@@ -9,7 +9,6 @@
 
 #include "ir/types.h"
 
-
 #include <algorithm>
 #include <limits>
 #include <map>
@@ -41,8 +40,7 @@ public:
                 return false;
             }
             TensorInfo info{&t, *ir::shape(t, params), *ir::strides(t, params), 1, nullptr};
-            for (std::size_t i = 0; i < info.shape.size(); ++i)
-                info.storage += (info.shape[i] - 1) * info.strides[i];
+            info.storage = ir::storageElements(info.shape, info.strides);
             tensors_[t.name] = info;
             if (t.role != ir::TensorRole::Tmp)
                 arguments.push_back({t.name, t.type, info.shape, info.storage, t.role != ir::TensorRole::In});
@@ -100,18 +98,12 @@ private:
             for (const auto& t : idx.terms)
                 out.insert(t.dim);
     }
-    static void usedDims(const ir::Expr& e, std::set<std::string>& out) {
-        if (e.kind == ir::Expr::Kind::Access)
-            usedDims(e.access, out);
-        for (const auto& a : e.args)
-            usedDims(a, out);
-    }
 
     // The statement's loops over the dimensions it uses, in declaration order (the last innermost).
     void statement(const ir::Statement& s) {
         std::set<std::string> used;
         usedDims(s.target, used);
-        usedDims(s.value, used);
+        ir::forEachAccess(s.value, [&](const ir::Access& a) { usedDims(a, used); });
         std::vector<const ir::DimDecl*> dims;
         for (const auto& d : k_.dims)
             if (used.count(d.name))

@@ -275,17 +275,11 @@ private:
             if (std::find(written.begin(), written.end(), st.target.tensor) == written.end())
                 written.push_back(st.target.tensor);
         }
-        const bool producedRewritten = std::find(written.begin(), written.end(), e.produced) != written.end();
-        if (e.storeProduced && !producedRewritten)
-            storeAccumulator(r, q, whole, acc);
+        if (e.storeProduced) // as computed, or as a statement rewrote it (`Y = relu(Y + b)`)
+            storeAccumulator(r, q, whole, values.at(e.produced));
         for (const auto& tensor : written) {
-            if (tensor == e.produced) {
-                if (e.storeProduced)
-                    storeAccumulator(r, q, whole, values.at(tensor));
-                continue;
-            }
-            const PlannedOperand* op = epilogueAccess(tensor);
-            if (op) // none: a temporary, held in registers only
+            const PlannedOperand* op = tensor == e.produced ? nullptr : epilogueAccess(tensor);
+            if (op) // none: the produced tensor, stored above, or a temporary, held in registers only
                 storeLanes(*op, tensorBase_.at(tensor), pos, whole, valid, values.at(tensor));
         }
     }

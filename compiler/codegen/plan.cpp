@@ -30,7 +30,7 @@ bool elementIndices(const Instruction& ins, const TensorDecl& decl, const Access
                     std::vector<std::vector<std::int64_t>>& out, std::string& error) {
     std::vector<int> dimOfIndex;
     for (const auto& idx : access.indices) {
-        if (idx.terms.size() != 1 || idx.terms[0].coeff != 1 || idx.constant != 0) {
+        if (!isPlainDim(idx)) {
             error = "instruction " + ins.name + " indexes operand " + decl.name +
                     " by an expression; code generation needs plain dimensions";
             return false;
@@ -280,9 +280,8 @@ private:
         const Statement& ks = k_.statements.front();
         const Statement& is = ins_->body.statements.front();
         const ParamValues params = k_.paramValues();
-        std::map<std::string, std::size_t> kernelDimIndex;
         for (std::size_t i = 0; i < space_.kernelDims.size(); ++i)
-            kernelDimIndex[space_.kernelDims[i].name] = i;
+            kernelDimIndex_[space_.kernelDims[i].name] = i;
         for (std::size_t o = 0; o < space_.operands.size(); ++o) {
             const auto& so = space_.operands[o];
             PlannedOperand op;
@@ -306,7 +305,7 @@ private:
             for (const auto& idx : ka->indices) {
                 std::vector<std::int64_t> row(space_.kernelDims.size(), 0);
                 for (const auto& term : idx.terms)
-                    row[kernelDimIndex.at(term.dim)] = term.coeff;
+                    row[kernelDimIndex_.at(term.dim)] = term.coeff;
                 op.indexCoeff.push_back(std::move(row));
                 op.indexConstant.push_back(idx.constant);
             }
@@ -467,12 +466,6 @@ private:
 
     // ---- statements fused after the mapped one ------------------------------------------------
 
-    static bool plainDims(const Access& a) {
-        return std::all_of(a.indices.begin(), a.indices.end(), [](const AffineExpr& e) {
-            return e.terms.size() == 1 && e.terms[0].coeff == 1 && e.constant == 0;
-        });
-    }
-
     // The statements after the first, which must be element-wise at the first statement's output point.
     bool planEpilogue(std::string& error) {
         if (k_.statements.size() == 1)
@@ -565,9 +558,6 @@ private:
                     (t->padding.empty() ? "" : " with a zero halo") + "; the epilogue reads and writes plain f32 tensors";
             return false;
         }
-        std::map<std::string, std::size_t> kernelDimIndex;
-        for (std::size_t i = 0; i < space_.kernelDims.size(); ++i)
-            kernelDimIndex[space_.kernelDims[i].name] = i;
         PlannedOperand op;
         op.tensor = t->name;
         op.type = t->type;
@@ -581,8 +571,8 @@ private:
         for (const auto& idx : access.indices) {
             std::vector<std::int64_t> row(space_.kernelDims.size(), 0);
             for (const auto& term : idx.terms) {
-                const auto it = kernelDimIndex.find(term.dim);
-                if (it == kernelDimIndex.end()) {
+                const auto it = kernelDimIndex_.find(term.dim);
+                if (it == kernelDimIndex_.end()) {
                     error = where + " indexes " + t->name + " by " + term.dim + ", which the mapped statement does not use";
                     return false;
                 }
@@ -618,9 +608,7 @@ private:
             a.type = t.type;
             a.shape = *ir::shape(t, k_.paramValues());
             const auto strides = *ir::strides(t, k_.paramValues());
-            a.storageElements = 1;
-            for (std::size_t i = 0; i < a.shape.size(); ++i)
-                a.storageElements += (a.shape[i] - 1) * strides[i];
+            a.storageElements = storageElements(a.shape, strides);
             a.output = t.role != TensorRole::In;
             a.scratch = scratch;
             plan_.arguments.push_back(std::move(a));
@@ -636,6 +624,7 @@ private:
     const Options& options_;
     Plan& plan_;
     const Instruction* ins_ = nullptr;
+    std::map<std::string, std::size_t> kernelDimIndex_; // kernel dimension -> its index in Space::kernelDims
 };
 
 } // namespace

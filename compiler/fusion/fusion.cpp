@@ -1,7 +1,6 @@
 #include "fusion/fusion.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -11,12 +10,6 @@ namespace isamap::fusion {
 using namespace ir;
 
 namespace {
-
-bool plainDims(const Access& a) {
-    return std::all_of(a.indices.begin(), a.indices.end(), [](const AffineExpr& e) {
-        return e.terms.size() == 1 && e.terms[0].coeff == 1 && e.constant == 0;
-    });
-}
 
 // The kernel with every extent, shape and stride a number, so that its statements can join another
 // kernel's without their parameters meeting.
@@ -36,19 +29,6 @@ Kernel concrete(Kernel k) {
             t.layout.strides.push_back(SizeExpr::constant(s));
     }
     return k;
-}
-
-void forEachAccess(Expr& e, const std::function<void(Access&)>& f) {
-    if (e.kind == Expr::Kind::Access)
-        f(e.access);
-    for (auto& a : e.args)
-        forEachAccess(a, f);
-}
-void forEachAccess(const Expr& e, const std::function<void(const Access&)>& f) {
-    if (e.kind == Expr::Kind::Access)
-        f(e.access);
-    for (const auto& a : e.args)
-        forEachAccess(a, f);
 }
 
 struct Instance {

@@ -170,6 +170,31 @@ const Access* findAccess(const Statement& s, const std::string& tensor) {
     return nullptr;
 }
 
+void forEachAccess(const Expr& e, const std::function<void(const Access&)>& f) {
+    if (e.kind == Expr::Kind::Access)
+        f(e.access);
+    for (const auto& a : e.args)
+        forEachAccess(a, f);
+}
+
+void forEachAccess(Expr& e, const std::function<void(Access&)>& f) {
+    if (e.kind == Expr::Kind::Access)
+        f(e.access);
+    for (auto& a : e.args)
+        forEachAccess(a, f);
+}
+
+bool isPlainDim(const AffineExpr& e) { return e.terms.size() == 1 && e.terms[0].coeff == 1 && e.constant == 0; }
+
+bool plainDims(const Access& a) { return std::all_of(a.indices.begin(), a.indices.end(), isPlainDim); }
+
+std::int64_t storageElements(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides) {
+    std::int64_t n = 1;
+    for (std::size_t i = 0; i < shape.size(); ++i)
+        n += (shape[i] - 1) * strides[i];
+    return n;
+}
+
 Kernel withParams(Kernel k, const ParamValues& overrides) {
     override(k.params, overrides);
     return k;

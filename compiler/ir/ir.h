@@ -22,6 +22,7 @@
 #include "ir/types.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -284,6 +285,13 @@ struct Module {
 
 // The first access of `tensor` in a statement (its target, then its value); null when it has none.
 const Access* findAccess(const Statement& s, const std::string& tensor);
+// Calls `f` on every access an expression reads, outermost first.
+void forEachAccess(const Expr& e, const std::function<void(const Access&)>& f);
+void forEachAccess(Expr& e, const std::function<void(Access&)>& f);
+// An index that is one dimension alone (`n`, not `2*n` or `n + 1`).
+bool isPlainDim(const AffineExpr& e);
+// Every index of the access is one dimension alone (`C[m, n]`).
+bool plainDims(const Access& a);
 
 // A kernel with its parameters replaced by `overrides` (unknown names are ignored by this call; the
 // command line checks them first).
@@ -298,5 +306,7 @@ std::optional<Kernel> nodeKernel(const Module& module, const Graph& graph, const
 std::optional<std::vector<std::int64_t>> strides(const TensorDecl& t, const ParamValues& params);
 // Concrete shape; empty on an unevaluable extent.
 std::optional<std::vector<std::int64_t>> shape(const TensorDecl& t, const ParamValues& params);
+// Elements a pointer to the tensor's first element must reach: 1 + sum of (extent - 1) * stride.
+std::int64_t storageElements(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides);
 
 } // namespace isamap::ir

@@ -25,10 +25,7 @@ using Clock = std::chrono::steady_clock;
 double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 codegen::Argument argumentOf(const ir::TensorDecl& t, const interp::Buffer& b) {
-    codegen::Argument a{t.name, t.type, b.shape, 1, t.role != ir::TensorRole::In};
-    for (std::size_t i = 0; i < b.shape.size(); ++i)
-        a.storageElements += (b.shape[i] - 1) * b.strides[i];
-    return a;
+    return codegen::Argument{t.name, t.type, b.shape, ir::storageElements(b.shape, b.strides), t.role != ir::TensorRole::In};
 }
 
 // Random inputs, zero outputs and temporaries: every tensor of the graph.
@@ -118,7 +115,7 @@ int plainAxis(const ir::Kernel& k, const std::string& tensor, const std::string&
         int found = -1;
         for (std::size_t i = 0; i < a.indices.size(); ++i) {
             const auto& idx = a.indices[i];
-            const bool plain = idx.terms.size() == 1 && idx.terms[0].dim == dim && idx.terms[0].coeff == 1 && idx.constant == 0;
+            const bool plain = ir::isPlainDim(idx) && idx.terms[0].dim == dim;
             const bool mentions = std::any_of(idx.terms.begin(), idx.terms.end(), [&](const ir::AffineTerm& t) { return t.dim == dim; });
             if (plain && found < 0)
                 found = static_cast<int>(i);
@@ -129,15 +126,9 @@ int plainAxis(const ir::Kernel& k, const std::string& tensor, const std::string&
             return;
         axis = (axis == -2 || axis == found) ? found : -1;
     };
-    std::function<void(const ir::Expr&)> walk = [&](const ir::Expr& e) {
-        if (e.kind == ir::Expr::Kind::Access)
-            check(e.access);
-        for (const auto& a : e.args)
-            walk(a);
-    };
     for (const auto& s : k.statements) {
         check(s.target);
-        walk(s.value);
+        ir::forEachAccess(s.value, check);
     }
     return axis < 0 ? -1 : axis;
 }

@@ -96,6 +96,20 @@ void compareAt(const NativeTensor& got, const std::vector<std::int64_t>& index, 
     }
 }
 
+// The argument whose values are checked: the last statement's target (a fused epilogue's output),
+// else the last output that is not scratch.
+std::size_t resultArgument(const ir::Kernel& kernel, const std::vector<codegen::Argument>& arguments) {
+    const std::string& last = kernel.statements.back().target.tensor;
+    std::size_t result = 0;
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        if (arguments[i].tensor == last)
+            return i;
+        if (arguments[i].output && !arguments[i].scratch)
+            result = i;
+    }
+    return result;
+}
+
 // Compares the generated output with the interpreter's: all of it, or a random sample.
 std::optional<Comparison> verify(const ir::Kernel& kernel, const interp::Buffers& inputs, const std::string& output,
                                  const NativeTensor& got, const Options& options, bool& sampled, std::string& error) {
@@ -209,20 +223,14 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     interp::Buffers inputs = interp::randomInputs(kernel, options.seed);
     std::vector<NativeTensor> tensors;
     std::vector<void*> pointers;
-    std::string output;
-    std::size_t outputIndex = 0;
-    // The result: the last statement's target (a fused epilogue's output), else the last output.
-    const std::string last = kernel.statements.back().target.tensor;
     for (const auto& a : jit->arguments()) {
         if (!inputs.count(a.tensor)) // scratch for a temporary (a fused epilogue's intermediate)
             inputs[a.tensor] = *interp::allocate(*kernel.findTensor(a.tensor), kernel.paramValues());
-        if (a.output && !a.scratch && output != last) {
-            output = a.tensor;
-            outputIndex = tensors.size();
-        }
         tensors.emplace_back(a, inputs.at(a.tensor));
         pointers.push_back(tensors.back().data());
     }
+    const std::size_t outputIndex = resultArgument(kernel, jit->arguments());
+    const std::string output = jit->arguments()[outputIndex].tensor;
     jit->run(pointers.data());
     auto comparison = verify(kernel, inputs, output, tensors[outputIndex], options, r.sampled, error);
     if (!comparison) {

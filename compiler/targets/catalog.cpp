@@ -67,6 +67,12 @@ std::optional<LoadedTarget> loadTarget(const std::string& nameOrPath, std::strin
 
 std::optional<LoadedTarget> hostTarget(std::string& error) { return hostTargetFor(detectHost(), error); }
 
+ir::Target withCores(ir::Target target, int cores) {
+    for (auto& unit : target.units)
+        unit.count = cores;
+    return target;
+}
+
 std::optional<LoadedTarget> hostTargetFor(const HostCpu& cpu, std::string& error) {
     std::optional<LoadedTarget> best;
     std::string reasons;

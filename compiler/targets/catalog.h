@@ -35,4 +35,8 @@ std::optional<LoadedTarget> hostTarget(std::string& error);
 // The same choice for a given CPU: the bundled target with the most features, all of which it has.
 std::optional<LoadedTarget> hostTargetFor(const HostCpu& cpu, std::string& error);
 
+// The target with every compute unit counted `cores` times over: the cost model then plans the work
+// for as many workers as the generated code will run on.
+ir::Target withCores(ir::Target target, int cores);
+
 } // namespace isamap::targets
