@@ -532,6 +532,16 @@ int main(void) {
         QVERIFY(r.out.contains("host assembly of the best schedule"));
         QVERIFY(r.out.contains("vfmadd"));
     }
+
+    // A kernel with an epilogue (bias and ReLU after the product): the tuner schedules the statement code
+    // generation maps, and what it measures is the fused kernel, verified.
+    void tuneMeasuresAKernelWithAnEpilogue() {
+        auto r = testing::isamapCli({"tune", "fully_connected", "--target", "host", "BATCH=2", "IN=64", "OUT=48", "act=1",
+                                     "--budget", "100", "--measure", "1"});
+        QVERIFY2(r.status == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("checked all 96 output elements"), qPrintable(r.out + r.err));
+        QVERIFY(!r.out.contains("(statement 2)"));
+    }
 };
 
 QTEST_GUILESS_MAIN(CodegenTest)

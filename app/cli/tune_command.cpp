@@ -388,8 +388,11 @@ int tuneCommand(const std::vector<std::string>& args) {
     std::vector<const mapping::Candidate*> chosen;
     std::vector<schedule::Space> spaces;
     std::string pinProblem, nameProblem;
+    // On a CPU, code generation maps a kernel's first statement and fuses the element-wise ones after it
+    // as its epilogue (fully_connected's bias and activation): only the first is scheduled.
+    const bool firstStatementOnly = !target->target.features.empty() && kernel->statements.size() > 1;
     for (const auto& c : mapped.candidates) {
-        if (!c.valid || c.dominated)
+        if (!c.valid || c.dominated || (firstStatementOnly && c.statement != 0))
             continue;
         std::string why;
         if (!constraintSet.allowsCandidate(c, &why)) {

@@ -24,14 +24,89 @@ struct Figures {
     std::array<std::array<double, kMaxOperands>, kMaxLevels> moveSeconds{};
     std::array<std::array<double, kMaxOperands>, kMaxLevels> latencySeconds{};
     std::array<std::array<double, kMaxOperands>, kMaxLevels> bytes{};
+    // A core issuing its own moves: load and store instructions per operand, and packing.
+    std::array<double, kMaxOperands> loadIssue{}, storeIssue{}, packSeconds{};
+    double loads = 0, stores = 0; // the two issue paths, summed over the operands
+    int packLevel[kMaxOperands] = {};
 };
+
+using Trips = std::array<std::array<std::int64_t, kMaxDims>, kMaxLevels>;
+
+// Times operand `op`'s tile at level m is fetched: walk the loops above level m from the innermost out;
+// loops the operand does not depend on reuse its tile until a loop it does depend on has been passed.
+double fetchesAt(const Schedule& s, const Trips& trips, std::size_t m, const schedule::Operand& op) {
+    double fetches = 1;
+    bool relevantSeen = false;
+    for (std::size_t l = m; l-- > 0;) {
+        const auto& order = s.levels[l].order;
+        for (std::size_t i = order.size(); i-- > 0;) {
+            const std::size_t d = static_cast<std::size_t>(order[i]);
+            if (trips[l][d] <= 1)
+                continue;
+            if (op.dependsOn[d])
+                relevantSeen = true;
+            if (relevantSeen)
+                fetches *= static_cast<double>(trips[l][d]);
+        }
+    }
+    return fetches;
+}
+
+// On a CPU core, the accumulators are the output vectors of the register tile (code generation unrolls
+// the tile whole), and an accumulator stored and loaded again between two visits of its tile carries
+// the store and load latency on its chain. Gives the latency per call of one chain, and sets
+// `independent` to the number of chains.
+double cpuChainLatency(const Space& space, const Schedule& s, const Trips& trips, double calls, double& independent) {
+    const auto r = static_cast<std::size_t>(space.registerLevel);
+    const auto& out = space.operands[0];
+    const auto& tiles = s.levels[r].tiles;
+    independent = std::max(1.0, std::ceil(static_cast<double>(schedule::footprint(space, 0, tiles.data())) /
+                                          static_cast<double>(out.lanes)));
+    double outputTiles = 1;
+    for (std::size_t d = 0; d < space.dims.size() && d < kMaxDims; ++d)
+        if (out.dependsOn[d])
+            outputTiles *= std::ceil(static_cast<double>(s.levels[0].tiles[d]) / static_cast<double>(std::max<std::int64_t>(1, tiles[d])));
+    const double visits = fetchesAt(s, trips, r, out);
+    const double reloaded = visits > outputTiles ? 1.0 - outputTiles / visits : 0.0;
+    const double callsPerVisit = std::max(1.0, calls / visits / independent);
+    return static_cast<double>(space.latencyCycles) + reloaded * space.reloadLatencyCycles / callsPerVisit;
+}
+
+// On a core that issues its own moves, every crossing into the register file is a load or store
+// instruction beside the instruction's own calls, and an input the instruction cannot read in place is
+// copied element by element into its layout (at the first level that keeps it, as code generation does).
+void countIssuedMoves(const Space& space, const Schedule& s, const Trips& trips, double perWorker, Figures& f) {
+    const auto r = static_cast<std::size_t>(space.registerLevel);
+    const std::size_t no = std::min(space.operands.size(), kMaxOperands);
+    for (std::size_t o = 0; o < no; ++o) {
+        const auto& op = space.operands[o];
+        const double cyclesToSeconds = perWorker / space.clock;
+        if (op.loadCycles > 0 || op.storeCycles > 0) {
+            const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[r].tiles.data()));
+            const double transfers = fetchesAt(s, trips, r, op) * std::ceil(elements / static_cast<double>(op.lanes));
+            f.loadIssue[o] = transfers * op.loadCycles * cyclesToSeconds;
+            f.storeIssue[o] = op.output ? transfers * op.storeCycles * cyclesToSeconds : 0;
+            f.loads += f.loadIssue[o];
+            f.stores += f.storeIssue[o];
+        }
+        if (op.packCycles > 0) {
+            std::size_t level = 1;
+            while (level < r && !s.levels[level].keeps[o])
+                ++level;
+            level = std::min(level, r - 1);
+            f.packLevel[o] = static_cast<int>(level);
+            const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[level].tiles.data()));
+            f.packSeconds[o] = elements * fetchesAt(s, trips, level, op) * op.packCycles * cyclesToSeconds;
+        }
+    }
+}
 
 Figures compute(const Space& space, const Schedule& s) {
     Figures f;
     const std::size_t nl = std::min(space.levels.size(), kMaxLevels);
     const std::size_t nd = std::min(space.dims.size(), kMaxDims);
     const std::size_t no = std::min(space.operands.size(), kMaxOperands);
-    std::array<std::array<std::int64_t, kMaxDims>, kMaxLevels> trips{};
+    Trips trips{};
     double calls = 1;
     for (std::size_t l = 0; l < nl; ++l)
         for (std::size_t d = 0; d < nd; ++d) {
@@ -56,13 +131,24 @@ Figures compute(const Space& space, const Schedule& s) {
     for (std::size_t d = 0; d < nd; ++d)
         if (space.operands[0].dependsOn[d])
             independent *= static_cast<double>(s.unroll[d]);
-    const double needed = static_cast<double>(space.latencyCycles) * space.throughput;
+    double latency = static_cast<double>(space.latencyCycles);
+    if (space.registerLevel >= 0)
+        latency = cpuChainLatency(space, s, trips, calls, independent);
+    const double needed = latency * space.throughput;
     const double stall = space.outputInRegisters && independent < needed ? needed / independent : 1.0;
     f.compute = callsPerWorker * stall / (space.throughput * space.clock);
 
     double serial = f.compute;
+    if (space.registerLevel >= 0 && static_cast<std::size_t>(space.registerLevel) < nl) {
+        countIssuedMoves(space, s, trips, callsPerWorker / calls, f);
+        serial = std::max({f.compute, f.loads, f.stores});
+        for (std::size_t o = 0; o < no; ++o)
+            serial += f.packSeconds[o];
+    }
     double overlapped = 0;
     for (std::size_t m = 1; m < nl; ++m) {
+        if (static_cast<int>(m) == space.registerLevel)
+            continue; // its moves are instructions, counted above
         double levelTime = 0;
         // Levels below the first one under the outermost are private to each unit: their traffic
         // divides among the workers. Every unit waits out its own requests' latency, concurrently.
@@ -73,22 +159,7 @@ Figures compute(const Space& space, const Schedule& s) {
             if (!s.levels[m].keeps[o])
                 continue;
             const auto& op = space.operands[o];
-            // Fetches: walk the loops above level m from the innermost out; loops the operand does not
-            // depend on reuse its tile until a loop it does depend on has been passed.
-            double fetches = 1;
-            bool relevantSeen = false;
-            for (std::size_t l = m; l-- > 0;) {
-                const auto& order = s.levels[l].order;
-                for (std::size_t i = order.size(); i-- > 0;) {
-                    const std::size_t d = static_cast<std::size_t>(order[i]);
-                    if (trips[l][d] <= 1)
-                        continue;
-                    if (op.dependsOn[d])
-                        relevantSeen = true;
-                    if (relevantSeen)
-                        fetches *= static_cast<double>(trips[l][d]);
-                }
-            }
+            const double fetches = fetchesAt(s, trips, m, op);
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[m].tiles.data()));
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;
@@ -131,9 +202,10 @@ Breakdown explain(const Space& space, const Schedule& s) {
     b.gflops = f.total > 0 ? space.usefulFlops / f.total / 1e9 : 0;
     b.terms.push_back({"compute: " + std::to_string(static_cast<long long>(f.calls)) + " calls of " + space.instruction,
                        f.compute, 0, false});
+    const std::size_t no = std::min(space.operands.size(), kMaxOperands);
     for (std::size_t m = 1; m < space.levels.size() && m < kMaxLevels; ++m)
-        for (std::size_t o = 0; o < space.operands.size() && o < kMaxOperands; ++o) {
-            if (!s.levels[m].keeps[o])
+        for (std::size_t o = 0; o < no; ++o) {
+            if (!s.levels[m].keeps[o] || static_cast<int>(m) == space.registerLevel)
                 continue;
             const std::string route = space.levels[static_cast<std::size_t>(std::max(0, space.levels[m].parent))].memory +
                                       " -> " + space.levels[m].memory + " for " + space.operands[o].tensor;
@@ -141,21 +213,53 @@ Breakdown explain(const Space& space, const Schedule& s) {
             if (f.latencySeconds[m][o] > 0)
                 b.terms.push_back({"latency on " + route, f.latencySeconds[m][o], 0, false});
         }
+    // Issued moves run beside the calls (the busiest issue path bounds the time); packing runs in line.
+    std::size_t loadTerm = 0, storeTerm = 0;
+    if (space.registerLevel >= 0) {
+        const std::string file = space.levels[static_cast<std::size_t>(space.registerLevel)].memory;
+        for (std::size_t o = 0; o < no; ++o) {
+            const auto& op = space.operands[o];
+            if (f.loadIssue[o] > 0)
+                b.terms.push_back({"load instructions into " + file + " for " + op.tensor, f.loadIssue[o], 0, true});
+            if (f.storeIssue[o] > 0)
+                b.terms.push_back({"store instructions from " + file + " for " + op.tensor, f.storeIssue[o], 0, true});
+            if (f.packSeconds[o] > 0)
+                b.terms.push_back({"packing " + op.tensor + " into the instruction's layout at " +
+                                       space.levels[static_cast<std::size_t>(f.packLevel[o])].memory,
+                                   f.packSeconds[o], 0, false});
+        }
+        b.terms.push_back({"load instructions into " + file, f.loads, 0, true});
+        loadTerm = b.terms.size() - 1;
+        b.terms.push_back({"store instructions from " + file, f.stores, 0, true});
+        storeTerm = b.terms.size() - 1;
+    }
+    // What bounds it: the largest term, where the issue paths count as wholes, not per operand.
     const Term* largest = &b.terms.front();
-    for (const auto& t : b.terms)
-        if (t.seconds > largest->seconds)
-            largest = &t;
+    for (std::size_t i = 0; i < b.terms.size(); ++i) {
+        const bool perOperandIssue = b.terms[i].what.rfind("load instructions", 0) == 0 ||
+                                     b.terms[i].what.rfind("store instructions", 0) == 0;
+        if ((i == loadTerm || i == storeTerm || !perOperandIssue) && b.terms[i].seconds > largest->seconds)
+            largest = &b.terms[i];
+    }
+    // The path totals repeat the per-operand terms: keep them out of the list the user reads.
+    const Term bound = *largest;
+    if (space.registerLevel >= 0)
+        b.terms.erase(b.terms.begin() + static_cast<std::ptrdiff_t>(loadTerm), b.terms.begin() + static_cast<std::ptrdiff_t>(storeTerm) + 1);
     double useful = 1;
     for (const auto& kd : space.kernelDims)
         useful *= static_cast<double>(kd.extent);
     const double slots = f.calls * space.instructionPoints;
     b.utilisation = slots > 0 ? useful / slots : 0;
-    const double share = b.seconds > 0 ? largest->seconds / b.seconds : 0;
-    if (largest == &b.terms.front())
+    const double share = b.seconds > 0 ? bound.seconds / b.seconds : 0;
+    if (bound.what == b.terms.front().what)
         b.bound = "compute-bound: " + percent(share) + " of the time in " + space.instruction + " calls";
+    else if (bound.what.rfind("load instructions", 0) == 0 || bound.what.rfind("store instructions", 0) == 0)
+        b.bound = "issue-bound on " + bound.what + ": " + percent(share) + " of the time";
+    else if (bound.what.rfind("packing", 0) == 0)
+        b.bound = "packing-bound: " + percent(share) + " of the time " + bound.what;
     else
-        b.bound = (largest->what.rfind("latency", 0) == 0 ? "latency-bound on " : "bandwidth-bound on ") +
-                  largest->what.substr(largest->what.find(" on ") + 4) + ": " + percent(share) + " of the time";
+        b.bound = (bound.what.rfind("latency", 0) == 0 ? "latency-bound on " : "bandwidth-bound on ") +
+                  bound.what.substr(bound.what.find(" on ") + 4) + ": " + percent(share) + " of the time";
     return b;
 }
 

@@ -8,6 +8,12 @@
 //     loop above it that the operand depends on advances, and also when a loop it does not depend on
 //     sits outside one it does (reuse lost to the loop order); bytes over the level's bandwidth, plus
 //     the parent's latency per transfer when the level is not double-buffered;
+//   - on a CPU core (the instruction lowers through LLVM), crossing into the vector registers is not a
+//     transfer but load and store instructions the core issues beside the calls: per operand, vector
+//     moves at the target's move throughput, lane by lane for an output the instruction sees scattered,
+//     one element load per call for a broadcast memory operand; the busiest of the calls, the loads and
+//     the stores bounds the time. An input the instruction cannot read in place is packed element by
+//     element at the first level that keeps it, in line with the compute;
 //   - overlap: double-buffered transfers run under the compute, the others add to it.
 // The breakdown names what bounds the schedule ("bandwidth-bound on l2 -> l1 for B: 61% of the time").
 //

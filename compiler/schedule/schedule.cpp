@@ -49,6 +49,107 @@ bool parseAssignment(const std::string& word, std::string& name, std::int64_t& v
 
 std::string sizeText(double bytes) { return formatQuantity(Quantity::Bytes, bytes); }
 
+// An element access of its own: x86 cores since Haswell issue two loads and one store per cycle.
+constexpr double kElementLoadCycles = 0.5;
+constexpr double kElementStoreCycles = 1.0;
+// A lane of an output gathered into a register and scattered back costs far more: the next visit's
+// gather waits for the scatter to reach the cache. About 16 cycles a lane, round trip, measured on the
+// development machine (Zen 4, LLVM 16's gathers and scatters; docs/PERFORMANCE.md, "Cost model").
+constexpr double kScatteredLoadCycles = 4.0;
+constexpr double kScatteredStoreCycles = 12.0;
+
+std::int64_t elementsOf(const TensorDecl& t) {
+    std::int64_t n = 1;
+    for (const auto& e : t.shape)
+        n *= evaluate(e, {}).value_or(1);
+    return n;
+}
+
+// The target's move on `unit` from memory `from` to `to` for elements of `type` (or, failing that, of the
+// same size); null when the target has none.
+const Instruction* findMove(const Target& t, const std::string& unit, const std::string& from, const std::string& to,
+                            ScalarType type) {
+    const Instruction* sameSize = nullptr;
+    for (const auto& ins : t.instructions) {
+        if (ins.kind != Instruction::Kind::Move || ins.throughput <= 0 || ins.unit != unit)
+            continue;
+        const TensorDecl *src = nullptr, *dst = nullptr;
+        for (const auto& tensor : ins.body.tensors)
+            (tensor.role == TensorRole::In ? src : dst) = &tensor;
+        if (!src || !dst || src->memory != from || dst->memory != to || byteSize(src->type) != byteSize(type))
+            continue;
+        if (src->type == type)
+            return &ins;
+        sameSize = sameSize ? sameSize : &ins;
+    }
+    return sameSize;
+}
+
+// Issue cycles per byte the move carries.
+double cyclesPerByte(const Instruction& move) {
+    const TensorDecl& src = *std::find_if(move.body.tensors.begin(), move.body.tensors.end(),
+                                          [](const TensorDecl& t) { return t.role == TensorRole::In; });
+    return 1.0 / move.throughput / static_cast<double>(elementsOf(src) * byteSize(src.type));
+}
+
+// The operand's elements are consecutive in storage when its strides are the row-major ones of its shape.
+bool consecutive(const TensorDecl& operand, const std::vector<std::int64_t>& strides) {
+    std::int64_t expected = 1;
+    for (std::size_t t = operand.shape.size(); t-- > 0;) {
+        const std::int64_t extent = evaluate(operand.shape[t], {}).value_or(1);
+        if (extent > 1 && (t >= strides.size() || strides[t] != expected))
+            return false;
+        expected *= extent;
+    }
+    return true;
+}
+
+// What feeding the instruction from a register file costs its unit, when the unit is a CPU core (the
+// instruction lowers through LLVM), which issues its moves as instructions of the same stream: load and
+// store instructions. (A virtual accelerator's moves are the simulator's to describe.) A contiguous operand moves as the target's vector
+// moves; an output the instruction sees scattered is gathered and scattered lane by lane (inputs in that
+// case are packed first, then loaded whole); a memory operand narrower than the output (a broadcast) is
+// one element load per call. Leaves the space without a register level when the unit has no such moves.
+void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::Candidate& candidate, Space& space) {
+    const Memory* file = t.findMemory(space.levels.back().memory);
+    const bool onCpu = std::any_of(ins.lowerings.begin(), ins.lowerings.end(), [](const Lowering& l) { return l.backend == "llvm"; });
+    if (!file || file->registers == 0 || !onCpu)
+        return;
+    std::int64_t outputLanes = 1;
+    for (std::size_t o = 0; o < space.operands.size(); ++o) {
+        const TensorDecl& decl = *ins.body.findTensor(space.operands[o].instructionOperand);
+        Operand& op = space.operands[o];
+        op.lanes = elementsOf(decl);
+        op.contiguous = consecutive(decl, candidate.operands[o].strides);
+        op.inRegisters = decl.memory == file->name;
+        if (op.output)
+            outputLanes = op.lanes;
+    }
+    for (std::size_t o = 0; o < space.operands.size(); ++o) {
+        Operand& op = space.operands[o];
+        const TensorDecl& decl = *ins.body.findTensor(op.instructionOperand);
+        const double lanes = static_cast<double>(op.lanes);
+        if (!op.inRegisters) {
+            if (decl.memory == file->parent && op.lanes < outputLanes)
+                op.loadCycles = op.contiguous ? kElementLoadCycles : lanes * kElementLoadCycles;
+            continue;
+        }
+        const Instruction* load = findMove(t, ins.unit, file->parent, file->name, decl.type);
+        const Instruction* store = findMove(t, ins.unit, file->name, file->parent, decl.type);
+        if (!load || !store)
+            return; // the unit does not issue its own moves: no register level
+        const double bytes = lanes * op.bytesPerElement;
+        const bool scattered = op.output && !op.contiguous;
+        if (!op.output && !op.contiguous)
+            op.packCycles = kElementLoadCycles + kElementStoreCycles;
+        op.loadCycles = scattered ? lanes * kScatteredLoadCycles : cyclesPerByte(*load) * bytes;
+        op.storeCycles = scattered ? lanes * kScatteredStoreCycles : cyclesPerByte(*store) * bytes;
+        if (op.output)
+            space.reloadLatencyCycles = static_cast<double>(store->latency + load->latency);
+    }
+    space.registerLevel = static_cast<int>(space.levels.size()) - 1;
+}
+
 } // namespace
 
 std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const mapping::Candidate& candidate,
@@ -158,6 +259,7 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
     for (const auto& kd : space.kernelDims)
         points *= static_cast<double>(kd.extent);
     space.usefulFlops = 2 * points;
+    describeIssueCosts(target, *ins, candidate, space);
     return space;
 }
 

@@ -52,6 +52,13 @@ struct Operand {
     std::vector<bool> dependsOn;           // per loop dimension
     std::vector<bool> onPath;              // per level: the level lies between the outermost memory and requiredMemory
     std::vector<std::vector<std::int64_t>> indexCoeff; // [tensor index][kernel dim]: |coefficient|
+    // Crossing into a register file costs the unit load and store instructions (see makeSpace).
+    std::int64_t lanes = 1;         // elements of the instruction operand
+    bool contiguous = true;         // they are consecutive in the kernel tensor's storage
+    bool inRegisters = false;       // the instruction takes it from a register file (else from memory, per call)
+    double loadCycles = 0;          // issue cycles of one whole-operand transfer into the register file
+    double storeCycles = 0;         // ... and out of it
+    double packCycles = 0;          // per element, for an input packed into the instruction's layout first
 };
 
 // A memory level of the hierarchy, outermost first.
@@ -85,6 +92,8 @@ struct Space {
     // The instruction accumulates into a register file: consecutive calls on one output chain through
     // its latency (a CPU's FMA), unlike an accumulator memory that pipelines them (a systolic array).
     bool outputInRegisters = false;
+    int registerLevel = -1;          // the level that is a register file (a CPU's vector registers); -1: none
+    double reloadLatencyCycles = 0;  // an output stored and loaded again between calls: store + load latency
 };
 
 struct LevelSchedule {
