@@ -21,9 +21,11 @@ struct Figures {
     double compute = 0;
     double total = 0;
     double calls = 0;
-    std::array<std::array<double, kMaxOperands>, kMaxLevels> moveSeconds{};
-    std::array<std::array<double, kMaxOperands>, kMaxLevels> latencySeconds{};
-    std::array<std::array<double, kMaxOperands>, kMaxLevels> bytes{};
+    // Per level and operand, written for the operands a level keeps (and only read for those): left
+    // uninitialised, as zeroing them cost the searches a measurable share of each evaluation.
+    std::array<std::array<double, kMaxOperands>, kMaxLevels> moveSeconds;
+    std::array<std::array<double, kMaxOperands>, kMaxLevels> latencySeconds;
+    std::array<std::array<double, kMaxOperands>, kMaxLevels> bytes;
     // A core issuing its own moves: load and store instructions per operand, and packing.
     std::array<double, kMaxOperands> loadIssue{}, storeIssue{}, packSeconds{};
     double loads = 0, stores = 0; // the two issue paths, summed over the operands
@@ -32,41 +34,65 @@ struct Figures {
 
 using Trips = std::array<std::array<std::int64_t, kMaxDims>, kMaxLevels>;
 
-// Times operand `op`'s tile at level m is fetched: walk the loops above level m from the innermost out;
-// loops the operand does not depend on reuse its tile until a loop it does depend on has been passed.
-double fetchesAt(const Schedule& s, const Trips& trips, std::size_t m, const schedule::Operand& op) {
-    double fetches = 1;
-    bool relevantSeen = false;
-    for (std::size_t l = m; l-- > 0;) {
-        const auto& order = s.levels[l].order;
-        for (std::size_t i = order.size(); i-- > 0;) {
-            const std::size_t d = static_cast<std::size_t>(order[i]);
-            if (trips[l][d] <= 1)
-                continue;
-            if (op.dependsOn[d])
-                relevantSeen = true;
-            if (relevantSeen)
-                fetches *= static_cast<double>(trips[l][d]);
+using Fetches = std::array<std::array<double, kMaxOperands>, kMaxLevels>;
+
+// Times each operand's tile at each level is fetched. For level m, walk the loops above it from the
+// innermost out: loops the operand does not depend on reuse its tile until a loop it does depend on has
+// been passed, after which every loop refetches it. In one pass from the outermost loop in: the fetches
+// into level m are the product of the trips down to the innermost relevant loop above m.
+Fetches fetchCounts(const Space& space, const Schedule& s, const Trips& trips, std::size_t levels, std::size_t operands) {
+    Fetches f; // every entry the callers read is written below
+    for (std::size_t o = 0; o < operands; ++o) {
+        const auto& op = space.operands[o];
+        double product = 1, untilRelevant = 1;
+        for (std::size_t m = 0; m < levels; ++m) {
+            f[m][o] = untilRelevant;
+            for (int d : s.levels[m].order) {
+                const auto du = static_cast<std::size_t>(d);
+                if (trips[m][du] <= 1)
+                    continue;
+                product *= static_cast<double>(trips[m][du]);
+                if (op.dependsOn[du])
+                    untilRelevant = product;
+            }
         }
     }
-    return fetches;
+    return f;
+}
+
+// Per operand on a CPU core: how often its register tile is visited, and the vectors it takes there.
+struct RegisterTiles {
+    std::array<double, kMaxOperands> visits{}, vectors{};
+};
+
+RegisterTiles registerTiles(const Space& space, const Schedule& s, const Fetches& fetches) {
+    RegisterTiles t;
+    const auto r = static_cast<std::size_t>(space.registerLevel);
+    for (std::size_t o = 0; o < space.operands.size() && o < kMaxOperands; ++o) {
+        const auto& op = space.operands[o];
+        if (!op.output && op.loadCycles == 0 && op.storeCycles == 0)
+            continue;
+        t.visits[o] = fetches[r][o];
+        t.vectors[o] = std::ceil(static_cast<double>(schedule::registerSlots(space, o, s.levels[r].tiles.data())) /
+                                 static_cast<double>(op.lanes));
+    }
+    return t;
 }
 
 // On a CPU core, the accumulators are the output vectors of the register tile (code generation unrolls
 // the tile whole), and an accumulator stored and loaded again between two visits of its tile carries
 // the store and load latency on its chain. Gives the latency per call of one chain, and sets
 // `independent` to the number of chains.
-double cpuChainLatency(const Space& space, const Schedule& s, const Trips& trips, double calls, double& independent) {
+double cpuChainLatency(const Space& space, const Schedule& s, const RegisterTiles& t, double calls, double& independent) {
     const auto r = static_cast<std::size_t>(space.registerLevel);
     const auto& out = space.operands[0];
     const auto& tiles = s.levels[r].tiles;
-    independent = std::max(1.0, std::ceil(static_cast<double>(schedule::footprint(space, 0, tiles.data())) /
-                                          static_cast<double>(out.lanes)));
+    independent = std::max(1.0, t.vectors[0]);
     double outputTiles = 1;
     for (std::size_t d = 0; d < space.dims.size() && d < kMaxDims; ++d)
         if (out.dependsOn[d])
             outputTiles *= std::ceil(static_cast<double>(s.levels[0].tiles[d]) / static_cast<double>(std::max<std::int64_t>(1, tiles[d])));
-    const double visits = fetchesAt(s, trips, r, out);
+    const double visits = t.visits[0];
     const double reloaded = visits > outputTiles ? 1.0 - outputTiles / visits : 0.0;
     const double callsPerVisit = std::max(1.0, calls / visits / independent);
     return static_cast<double>(space.latencyCycles) + reloaded * space.reloadLatencyCycles / callsPerVisit;
@@ -75,15 +101,15 @@ double cpuChainLatency(const Space& space, const Schedule& s, const Trips& trips
 // On a core that issues its own moves, every crossing into the register file is a load or store
 // instruction beside the instruction's own calls, and an input the instruction cannot read in place is
 // copied element by element into its layout (at the first level that keeps it, as code generation does).
-void countIssuedMoves(const Space& space, const Schedule& s, const Trips& trips, double perWorker, Figures& f) {
+void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetches, const RegisterTiles& t,
+                      double perWorker, Figures& f) {
     const auto r = static_cast<std::size_t>(space.registerLevel);
     const std::size_t no = std::min(space.operands.size(), kMaxOperands);
     for (std::size_t o = 0; o < no; ++o) {
         const auto& op = space.operands[o];
         const double cyclesToSeconds = perWorker / space.clock;
         if (op.loadCycles > 0 || op.storeCycles > 0) {
-            const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[r].tiles.data()));
-            const double transfers = fetchesAt(s, trips, r, op) * std::ceil(elements / static_cast<double>(op.lanes));
+            const double transfers = t.visits[o] * t.vectors[o];
             f.loadIssue[o] = transfers * op.loadCycles * cyclesToSeconds;
             f.storeIssue[o] = op.output ? transfers * op.storeCycles * cyclesToSeconds : 0;
             f.loads += f.loadIssue[o];
@@ -96,7 +122,7 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Trips& trips,
             level = std::min(level, r - 1);
             f.packLevel[o] = static_cast<int>(level);
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[level].tiles.data()));
-            f.packSeconds[o] = elements * fetchesAt(s, trips, level, op) * op.packCycles * cyclesToSeconds;
+            f.packSeconds[o] = elements * fetches[level][o] * op.packCycles * cyclesToSeconds;
         }
     }
 }
@@ -106,7 +132,7 @@ Figures compute(const Space& space, const Schedule& s) {
     const std::size_t nl = std::min(space.levels.size(), kMaxLevels);
     const std::size_t nd = std::min(space.dims.size(), kMaxDims);
     const std::size_t no = std::min(space.operands.size(), kMaxOperands);
-    Trips trips{};
+    Trips trips; // written for every level and dimension below
     double calls = 1;
     for (std::size_t l = 0; l < nl; ++l)
         for (std::size_t d = 0; d < nd; ++d) {
@@ -132,15 +158,19 @@ Figures compute(const Space& space, const Schedule& s) {
         if (space.operands[0].dependsOn[d])
             independent *= static_cast<double>(s.unroll[d]);
     double latency = static_cast<double>(space.latencyCycles);
-    if (space.registerLevel >= 0)
-        latency = cpuChainLatency(space, s, trips, calls, independent);
+    const Fetches fetchesInto = fetchCounts(space, s, trips, nl, no);
+    RegisterTiles registers;
+    if (space.registerLevel >= 0) {
+        registers = registerTiles(space, s, fetchesInto);
+        latency = cpuChainLatency(space, s, registers, calls, independent);
+    }
     const double needed = latency * space.throughput;
     const double stall = space.outputInRegisters && independent < needed ? needed / independent : 1.0;
     f.compute = callsPerWorker * stall / (space.throughput * space.clock);
 
     double serial = f.compute;
     if (space.registerLevel >= 0 && static_cast<std::size_t>(space.registerLevel) < nl) {
-        countIssuedMoves(space, s, trips, callsPerWorker / calls, f);
+        countIssuedMoves(space, s, fetchesInto, registers, callsPerWorker / calls, f);
         serial = std::max({f.compute, f.loads, f.stores});
         for (std::size_t o = 0; o < no; ++o)
             serial += f.packSeconds[o];
@@ -159,7 +189,7 @@ Figures compute(const Space& space, const Schedule& s) {
             if (!s.levels[m].keeps[o])
                 continue;
             const auto& op = space.operands[o];
-            const double fetches = fetchesAt(s, trips, m, op);
+            const double fetches = fetchesInto[m][o];
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[m].tiles.data()));
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;

@@ -263,7 +263,11 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
     return space;
 }
 
-std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* tiles) {
+namespace {
+
+// Elements of operand `o`'s tile; `padded`: counting the idle lanes of a mapped loop whose kernel
+// dimensions fill fewer elements than its instruction tiles hold, as a register holds them.
+std::int64_t tileElements(const Space& space, std::size_t o, const std::int64_t* tiles, bool padded) {
     const Operand& op = space.operands[o];
     // Elements each kernel dimension covers: a fused loop fills its innermost kernel dimension first.
     std::int64_t covered[16];
@@ -281,7 +285,31 @@ std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* ti
             span += row[k] * (covered[k] - 1);
         elements *= span;
     }
+    if (!padded)
+        return elements;
+    for (std::size_t d = 0; d < space.dims.size() && d < op.dependsOn.size(); ++d) {
+        const LoopDim& ld = space.dims[d];
+        if (ld.instructionDim < 0 || !op.dependsOn[d])
+            continue;
+        std::int64_t used = 1;
+        for (std::size_t k = 0; k < nk; ++k)
+            if (space.kernelDims[k].loopDim == static_cast<int>(d))
+                used *= covered[k];
+        const std::int64_t held = tiles[d] * ld.elementsPerStep;
+        if (used > 0 && held > used)
+            elements = elements / used * held;
+    }
     return elements;
+}
+
+} // namespace
+
+std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    return tileElements(space, o, tiles, false);
+}
+
+std::int64_t registerSlots(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    return tileElements(space, o, tiles, true);
 }
 
 Schedule defaultSchedule(const Space& space) {
@@ -376,8 +404,10 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
             if (!op.onPath[l])
                 return op.tensor + " cannot be kept in " + space.levels[l].memory + ": it reaches " +
                        op.requiredMemory + " another way";
-            const double tileBytes = static_cast<double>(footprint(space, o, level.tiles)) * op.bytesPerElement *
-                                     (level.doubleBuffered ? 2 : 1);
+            // A CPU's vector register holds the idle lanes of a short mapped dimension too.
+            const auto elements = static_cast<int>(l) == space.registerLevel ? registerSlots(space, o, level.tiles.data())
+                                                                             : footprint(space, o, level.tiles);
+            const double tileBytes = static_cast<double>(elements) * op.bytesPerElement * (level.doubleBuffered ? 2 : 1);
             bytes += tileBytes;
             if (registerBytes > 0)
                 registers += static_cast<std::int64_t>((tileBytes + registerBytes - 1) / registerBytes);

@@ -126,6 +126,9 @@ std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* ti
 inline std::int64_t footprint(const Space& space, std::size_t o, const std::vector<std::int64_t>& tiles) {
     return footprint(space, o, tiles.data());
 }
+// The same, counting the idle lanes of a mapped dimension shorter than the instruction's (a batch of 4
+// in 16 lanes): what the operand's tile takes in registers.
+std::int64_t registerSlots(const Space& space, std::size_t o, const std::int64_t* tiles);
 
 // Why the schedule cannot run, in words ("B's tile at l1 needs 48 KiB, l1 holds 32 KiB"); empty when it can.
 std::optional<std::string> illegal(const Space& space, const Schedule& s);
