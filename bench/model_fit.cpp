@@ -4,7 +4,10 @@
 // Per kernel: Spearman's rho between modeled and measured time, and the regret of trusting the model:
 // the measured time of its pick (the lowest modeled) over the fastest measured.
 //
-//   build/bench/bench_model_fit [--limit N] [--sample N] [--seed N]
+//   build/bench/bench_model_fit [--limit N] [--sample N] [--seed N] [--only NAME_PART] [--show 1]
+//
+// --show 1 prints, per kernel, the model's pick (all the schedules tied at its lowest time) and the
+// fastest measured schedule.
 //
 // Last line: `mean_rho=<x> geomean_pick_over_best=<y> kernels=<n>`. One thread: the model's figures
 // for several units share memory bandwidth the way this 2-vCPU machine cannot be relied on to.
@@ -50,6 +53,7 @@ std::vector<Workload> workloads() {
 
 struct Point {
     double modeled = 0, measured = 0;
+    std::string text; // the schedule, for --show 1
 };
 
 // Generates, verifies and times one schedule; nullopt (with the reason printed) when it does not run.
@@ -70,7 +74,9 @@ std::optional<double> timed(const ir::Kernel& kernel, const ir::Target& target, 
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"sample", "8"}, {"seed", "7"}});
+    const auto run = bench::parseRun(argc, argv, {{"sample", "8"}, {"seed", "7"}, {"show", "0"}, {"only", ""}});
+    const bool show = run.values.at("show") == "1";
+    const std::string only = run.values.at("only");
     const auto host = bench::hostOrExit("bench_model_fit");
     const ir::Target target = targets::withCores(host.target, 1);
     const auto sample = static_cast<std::size_t>(std::stoul(run.values.at("sample")));
@@ -83,6 +89,8 @@ int main(int argc, char** argv) {
     double rhoSum = 0, logRegret = 0;
     int counted = 0;
     for (const auto& w : all) {
+        if (!only.empty() && w.name.find(only) == std::string::npos)
+            continue;
         std::string error;
         auto module = frontend::generate(w.generator, w.args, error);
         if (!module) {
@@ -114,7 +122,7 @@ int main(int argc, char** argv) {
                 schedules.push_back(best.best.front().schedule);
             for (const auto& s : schedules)
                 if (auto seconds = timed(kernel, target, c, *space, s))
-                    points.push_back({cost::modeledSeconds(*space, s), *seconds});
+                    points.push_back({cost::modeledSeconds(*space, s), *seconds, schedule::printSchedule(*space, s)});
         }
         if (points.size() < 2) {
             std::printf("%s,%zu,n/a,,,,\n", w.name.c_str(), points.size());
@@ -139,6 +147,13 @@ int main(int argc, char** argv) {
         const double rho = spearman(modeled, measured).value_or(0);
         std::printf("%s,%zu,%.2f,%.3f,%.3f,%.2f,%.2f\n", w.name.c_str(), points.size(), rho, pick * 1e3, best * 1e3,
                     pick / best, lowest / pick);
+        if (show) {
+            // The model's pick (every schedule tied at its lowest time) and the fastest measured.
+            for (const auto& p : points)
+                if (p.modeled <= lowest * (1 + 1e-9) || p.measured == best)
+                    std::printf("  %s (modeled %.3f ms, measured %.3f ms):\n%s", p.measured == best ? "fastest" : "pick",
+                                p.modeled * 1e3, p.measured * 1e3, p.text.c_str());
+        }
         rhoSum += rho;
         logRegret += std::log(pick / best);
         ++counted;

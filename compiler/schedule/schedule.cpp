@@ -57,6 +57,10 @@ constexpr double kElementStoreCycles = 1.0;
 // development machine (Zen 4, LLVM 16's gathers and scatters; docs/PERFORMANCE.md, "Cost model").
 constexpr double kScatteredLoadCycles = 4.0;
 constexpr double kScatteredStoreCycles = 12.0;
+// An accumulator stored and loaded again a few dozen instructions later waits for the store to reach
+// the load, far longer than the moves' own latencies (1 and 7 cycles). 32 cycles fits the measured
+// schedules best (bench_model_fit and two samples of `isamap tune --measure`, docs/PERFORMANCE.md).
+constexpr double kReloadRoundTripCycles = 32.0;
 
 std::int64_t elementsOf(const TensorDecl& t) {
     std::int64_t n = 1;
@@ -145,7 +149,7 @@ void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::
         op.loadCycles = scattered ? lanes * kScatteredLoadCycles : cyclesPerByte(*load) * bytes;
         op.storeCycles = scattered ? lanes * kScatteredStoreCycles : cyclesPerByte(*store) * bytes;
         if (op.output)
-            space.reloadLatencyCycles = static_cast<double>(store->latency + load->latency);
+            space.reloadLatencyCycles = std::max(kReloadRoundTripCycles, static_cast<double>(store->latency + load->latency));
     }
     space.registerLevel = static_cast<int>(space.levels.size()) - 1;
 }
