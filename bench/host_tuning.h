@@ -1,7 +1,7 @@
 // Tuning on the host CPU for the benchmarks against the peer libraries: the cost model proposes,
-// measurement decides (as autotuners do). The model alone ranks many register tiles as equal (it counts
-// bytes moved, not load instructions issued), so the search runs once per register-tile shape, and
-// the best modeled schedule of each is generated, verified and timed; the fastest measured wins.
+// measurement decides (as autotuners do). The search runs once per register-tile shape; the best modeled
+// schedule of each (or only the few the model ranks best, `measureTop`) is generated, verified and
+// timed, and the fastest measured wins.
 #pragma once
 
 #include "codegen/codegen.h"
@@ -96,23 +96,27 @@ inline std::string widestParallelLoop(const schedule::Space& space) {
 
 // Searches, times the proposals and re-times the fastest. `threads` cores; `screenSeconds` per proposal.
 // `required`: constraints (constraints.h text) every proposal keeps, such as the parallel loop a graph
-// needs to run two kernels band by band.
+// needs to run two kernels band by band. `measureTop` > 0: only the proposals the model ranks best
+// (that many, distinct) are generated and timed; 0 times every proposal.
 inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostTarget, int threads,
                                const std::string& required = "", std::int64_t evaluations = 1500,
-                               double screenSeconds = 0.03, int candidates = 2) {
+                               double screenSeconds = 0.03, int candidates = 2, int measureTop = 0) {
     Tuned best;
     const ir::Target target = targets::withCores(hostTarget, threads);
     const auto mapped = mapping::mapKernel(kernel, target);
     std::string error;
     auto strategy = search::makeStrategy("annealing", error);
-    double bestSeconds = 0;
-    int used = 0;
-    struct Winner {
-        mapping::Candidate candidate;
-        schedule::Space space;
+    struct Proposal {
+        const mapping::Candidate* candidate;
+        std::size_t space;
         schedule::Schedule schedule;
+        double modeled;
     };
-    std::optional<Winner> winner;
+    std::vector<schedule::Space> spaces;
+    spaces.reserve(static_cast<std::size_t>(candidates));
+    std::vector<Proposal> proposals;
+    bool big = false;
+    int used = 0;
     for (const auto& c : mapped.candidates) {
         if (!c.valid || c.dominated || c.statement != 0 || used++ >= candidates)
             continue;
@@ -124,13 +128,14 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
             --used;
             continue;
         }
-        std::vector<schedule::Schedule> tried;
+        spaces.push_back(std::move(*space));
+        const auto& sp = spaces.back();
         // A big kernel (seconds per call) is screened with fewer proposals and a single timed call each.
-        const bool big = space->usefulFlops > 2e10;
-        auto choices = registerTileChoices(*space);
-        if (big && choices.size() > 5)
+        big = sp.usefulFlops > 2e10;
+        auto choices = registerTileChoices(sp);
+        if (big && measureTop == 0 && choices.size() > 5)
             choices.resize(5);
-        const std::string spread = threads > 1 ? widestParallelLoop(*space) : "";
+        const std::string spread = threads > 1 ? widestParallelLoop(sp) : "";
         for (const auto& choice : choices) {
             auto propose = [&](const std::string& text) {
                 auto parsed = constraints::parse(ir::SourceFile{"register tile", text});
@@ -138,7 +143,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
                 options.budget.evaluations = evaluations;
                 options.keepBest = 1;
                 options.constraints = &parsed.set;
-                return strategy->run(*space, options);
+                return strategy->run(sp, options);
             };
             auto found = propose(required + choice);
             // On several threads a memory-bound kernel's best modeled schedules tie, parallel or not (the
@@ -152,23 +157,34 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
             if (found.best.empty())
                 continue;
             const auto& s = found.best.front().schedule;
-            if (std::find(tried.begin(), tried.end(), s) != tried.end())
-                continue;
-            tried.push_back(s);
-            measure::Options m;
-            m.minRuns = big ? 1 : 3;
-            m.minSeconds = big ? 0 : screenSeconds;
-            m.codegen.threads = threads;
-            auto r = measure::measureInProcess(kernel, target, c, *space, s, m);
-            ++best.tried;
-            if (r.status != measure::Status::Ok) {
-                best.error = r.message;
-                continue;
-            }
-            if (!winner || r.secondsMedian < bestSeconds) {
-                bestSeconds = r.secondsMedian;
-                winner = Winner{c, *space, s};
-            }
+            const bool seen = std::any_of(proposals.begin(), proposals.end(), [&](const Proposal& p) {
+                return p.space == spaces.size() - 1 && p.schedule == s;
+            });
+            if (!seen)
+                proposals.push_back({&c, spaces.size() - 1, s, found.best.front().seconds});
+        }
+    }
+    if (measureTop > 0) {
+        std::stable_sort(proposals.begin(), proposals.end(), [](const Proposal& a, const Proposal& b) { return a.modeled < b.modeled; });
+        if (proposals.size() > static_cast<std::size_t>(measureTop))
+            proposals.resize(static_cast<std::size_t>(measureTop));
+    }
+    const Proposal* winner = nullptr;
+    double bestSeconds = 0;
+    for (const auto& p : proposals) {
+        measure::Options m;
+        m.minRuns = big ? 1 : 3;
+        m.minSeconds = big ? 0 : screenSeconds;
+        m.codegen.threads = threads;
+        auto r = measure::measureInProcess(kernel, target, *p.candidate, spaces[p.space], p.schedule, m);
+        ++best.tried;
+        if (r.status != measure::Status::Ok) {
+            best.error = r.message;
+            continue;
+        }
+        if (!winner || r.secondsMedian < bestSeconds) {
+            bestSeconds = r.secondsMedian;
+            winner = &p;
         }
     }
     if (winner) {
@@ -180,10 +196,11 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         m.minRuns = 5;
         m.minSeconds = 0.2;
         m.codegen.threads = threads;
-        best.result = measure::measureInProcess(kernel, target, winner->candidate, winner->space, winner->schedule, m);
+        const auto& space = spaces[winner->space];
+        best.result = measure::measureInProcess(kernel, target, *winner->candidate, space, winner->schedule, m);
         best.ok = true;
-        best.schedule = schedule::printSchedule(winner->space, winner->schedule);
-        best.candidate = winner->candidate.key;
+        best.schedule = schedule::printSchedule(space, winner->schedule);
+        best.candidate = winner->candidate->key;
     }
     if (best.ok && best.result.status != measure::Status::Ok) {
         best.ok = false;

@@ -81,8 +81,8 @@ RegisterTiles registerTiles(const Space& space, const Schedule& s, const Fetches
 
 // On a CPU core, the accumulators are the output vectors of the register tile (code generation unrolls
 // the tile whole), and an accumulator stored and loaded again between two visits of its tile carries
-// the store and load latency on its chain. Gives the latency per call of one chain, and sets
-// `independent` to the number of chains.
+// that round trip on its chain, spread over the calls of one visit. Gives the latency per call of one
+// chain, and sets `independent` to the number of chains.
 double cpuChainLatency(const Space& space, const Schedule& s, const RegisterTiles& t, double calls, double& independent) {
     const auto r = static_cast<std::size_t>(space.registerLevel);
     const auto& out = space.operands[0];
@@ -244,7 +244,7 @@ Breakdown explain(const Space& space, const Schedule& s) {
                 b.terms.push_back({"latency on " + route, f.latencySeconds[m][o], 0, false});
         }
     // Issued moves run beside the calls (the busiest issue path bounds the time); packing runs in line.
-    std::size_t loadTerm = 0, storeTerm = 0;
+    std::vector<Term> paths; // the issue paths as wholes: what bounds the time, not listed per operand
     if (space.registerLevel >= 0) {
         const std::string file = space.levels[static_cast<std::size_t>(space.registerLevel)].memory;
         for (std::size_t o = 0; o < no; ++o) {
@@ -258,38 +258,34 @@ Breakdown explain(const Space& space, const Schedule& s) {
                                        space.levels[static_cast<std::size_t>(f.packLevel[o])].memory,
                                    f.packSeconds[o], 0, false});
         }
-        b.terms.push_back({"load instructions into " + file, f.loads, 0, true});
-        loadTerm = b.terms.size() - 1;
-        b.terms.push_back({"store instructions from " + file, f.stores, 0, true});
-        storeTerm = b.terms.size() - 1;
+        paths.push_back({"load instructions into " + file, f.loads, 0, true});
+        paths.push_back({"store instructions from " + file, f.stores, 0, true});
     }
-    // What bounds it: the largest term, where the issue paths count as wholes, not per operand.
-    const Term* largest = &b.terms.front();
-    for (std::size_t i = 0; i < b.terms.size(); ++i) {
-        const bool perOperandIssue = b.terms[i].what.rfind("load instructions", 0) == 0 ||
-                                     b.terms[i].what.rfind("store instructions", 0) == 0;
-        if ((i == loadTerm || i == storeTerm || !perOperandIssue) && b.terms[i].seconds > largest->seconds)
-            largest = &b.terms[i];
-    }
-    // The path totals repeat the per-operand terms: keep them out of the list the user reads.
-    const Term bound = *largest;
-    if (space.registerLevel >= 0)
-        b.terms.erase(b.terms.begin() + static_cast<std::ptrdiff_t>(loadTerm), b.terms.begin() + static_cast<std::ptrdiff_t>(storeTerm) + 1);
+    // What bounds it: the largest of the compute, the transfers, the packing and the issue paths (the
+    // first of equals, so the compute wins a tie).
+    const auto issuedMove = [](const Term& t) {
+        return t.what.rfind("load instructions", 0) == 0 || t.what.rfind("store instructions", 0) == 0;
+    };
+    const Term* bound = &b.terms.front();
+    for (const auto* list : {&b.terms, &paths})
+        for (const auto& t : *list)
+            if ((list == &paths || !issuedMove(t)) && t.seconds > bound->seconds)
+                bound = &t;
     double useful = 1;
     for (const auto& kd : space.kernelDims)
         useful *= static_cast<double>(kd.extent);
     const double slots = f.calls * space.instructionPoints;
     b.utilisation = slots > 0 ? useful / slots : 0;
-    const double share = b.seconds > 0 ? bound.seconds / b.seconds : 0;
-    if (bound.what == b.terms.front().what)
+    const double share = b.seconds > 0 ? bound->seconds / b.seconds : 0;
+    if (bound == &b.terms.front())
         b.bound = "compute-bound: " + percent(share) + " of the time in " + space.instruction + " calls";
-    else if (bound.what.rfind("load instructions", 0) == 0 || bound.what.rfind("store instructions", 0) == 0)
-        b.bound = "issue-bound on " + bound.what + ": " + percent(share) + " of the time";
-    else if (bound.what.rfind("packing", 0) == 0)
-        b.bound = "packing-bound: " + percent(share) + " of the time " + bound.what;
+    else if (issuedMove(*bound))
+        b.bound = "issue-bound on " + bound->what + ": " + percent(share) + " of the time";
+    else if (bound->what.rfind("packing", 0) == 0)
+        b.bound = "packing-bound: " + percent(share) + " of the time " + bound->what;
     else
-        b.bound = (bound.what.rfind("latency", 0) == 0 ? "latency-bound on " : "bandwidth-bound on ") +
-                  bound.what.substr(bound.what.find(" on ") + 4) + ": " + percent(share) + " of the time";
+        b.bound = (bound->what.rfind("latency", 0) == 0 ? "latency-bound on " : "bandwidth-bound on ") +
+                  bound->what.substr(bound->what.find(" on ") + 4) + ": " + percent(share) + " of the time";
     return b;
 }
 
