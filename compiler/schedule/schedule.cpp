@@ -62,10 +62,11 @@ constexpr double kScatteredStoreCycles = 12.0;
 // schedules best (bench_model_fit and two samples of `isamap tune --measure`, docs/PERFORMANCE.md).
 constexpr double kReloadRoundTripCycles = 32.0;
 
+// Elements of an instruction operand (constant extents).
 std::int64_t elementsOf(const TensorDecl& t) {
     std::int64_t n = 1;
-    for (const auto& e : t.shape)
-        n *= evaluate(e, {}).value_or(1);
+    for (std::int64_t extent : ir::shape(t, {}).value_or(std::vector<std::int64_t>{}))
+        n *= extent;
     return n;
 }
 
@@ -98,27 +99,33 @@ double cyclesPerByte(const Instruction& move) {
 
 // The operand's elements are consecutive in storage when its strides are the row-major ones of its shape.
 bool consecutive(const TensorDecl& operand, const std::vector<std::int64_t>& strides) {
+    const auto shape = ir::shape(operand, {}).value_or(std::vector<std::int64_t>{});
     std::int64_t expected = 1;
-    for (std::size_t t = operand.shape.size(); t-- > 0;) {
-        const std::int64_t extent = evaluate(operand.shape[t], {}).value_or(1);
-        if (extent > 1 && (t >= strides.size() || strides[t] != expected))
+    for (std::size_t t = shape.size(); t-- > 0;) {
+        if (shape[t] > 1 && (t >= strides.size() || strides[t] != expected))
             return false;
-        expected *= extent;
+        expected *= shape[t];
     }
     return true;
 }
 
 // What feeding the instruction from a register file costs its unit, when the unit is a CPU core (the
 // instruction lowers through LLVM), which issues its moves as instructions of the same stream: load and
-// store instructions. (A virtual accelerator's moves are the simulator's to describe.) A contiguous operand moves as the target's vector
-// moves; an output the instruction sees scattered is gathered and scattered lane by lane (inputs in that
-// case are packed first, then loaded whole); a memory operand narrower than the output (a broadcast) is
-// one element load per call. Leaves the space without a register level when the unit has no such moves.
+// store instructions. (A virtual accelerator's moves are the simulator's to describe.) A contiguous
+// operand moves as the target's vector moves; an output the instruction sees scattered is gathered and
+// scattered lane by lane (inputs in that case are packed first, then loaded whole); a memory operand
+// narrower than the output (a broadcast) is one element load per call. Leaves the space without a
+// register level, and its operands without issue costs, when the unit has no such moves.
 void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::Candidate& candidate, Space& space) {
     const Memory* file = t.findMemory(space.levels.back().memory);
     const bool onCpu = std::any_of(ins.lowerings.begin(), ins.lowerings.end(), [](const Lowering& l) { return l.backend == "llvm"; });
     if (!file || file->registers == 0 || !onCpu)
         return;
+    struct Moves {
+        const Instruction* load = nullptr;
+        const Instruction* store = nullptr;
+    };
+    std::vector<Moves> moves(space.operands.size());
     std::int64_t outputLanes = 1;
     for (std::size_t o = 0; o < space.operands.size(); ++o) {
         const TensorDecl& decl = *ins.body.findTensor(space.operands[o].instructionOperand);
@@ -128,20 +135,23 @@ void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::
         op.inRegisters = decl.memory == file->name;
         if (op.output)
             outputLanes = op.lanes;
+        if (!op.inRegisters)
+            continue;
+        moves[o] = {findMove(t, ins.unit, file->parent, file->name, decl.type),
+                    findMove(t, ins.unit, file->name, file->parent, decl.type)};
+        if (!moves[o].load || !moves[o].store)
+            return; // the unit does not issue its own moves: no register level
     }
     for (std::size_t o = 0; o < space.operands.size(); ++o) {
         Operand& op = space.operands[o];
-        const TensorDecl& decl = *ins.body.findTensor(op.instructionOperand);
         const double lanes = static_cast<double>(op.lanes);
         if (!op.inRegisters) {
+            const TensorDecl& decl = *ins.body.findTensor(op.instructionOperand);
             if (decl.memory == file->parent && op.lanes < outputLanes)
                 op.loadCycles = op.contiguous ? kElementLoadCycles : lanes * kElementLoadCycles;
             continue;
         }
-        const Instruction* load = findMove(t, ins.unit, file->parent, file->name, decl.type);
-        const Instruction* store = findMove(t, ins.unit, file->name, file->parent, decl.type);
-        if (!load || !store)
-            return; // the unit does not issue its own moves: no register level
+        const auto [load, store] = moves[o];
         const double bytes = lanes * op.bytesPerElement;
         const bool scattered = op.output && !op.contiguous;
         if (!op.output && !op.contiguous)

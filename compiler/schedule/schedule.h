@@ -52,7 +52,7 @@ struct Operand {
     std::vector<bool> dependsOn;           // per loop dimension
     std::vector<bool> onPath;              // per level: the level lies between the outermost memory and requiredMemory
     std::vector<std::vector<std::int64_t>> indexCoeff; // [tensor index][kernel dim]: |coefficient|
-    // Crossing into a register file costs the unit load and store instructions (see makeSpace).
+    // On a CPU core, crossing into the register file costs load and store instructions (see makeSpace).
     std::int64_t lanes = 1;         // elements of the instruction operand
     bool contiguous = true;         // they are consecutive in the kernel tensor's storage
     bool inRegisters = false;       // the instruction takes it from a register file (else from memory, per call)
@@ -93,7 +93,7 @@ struct Space {
     // its latency (a CPU's FMA), unlike an accumulator memory that pipelines them (a systolic array).
     bool outputInRegisters = false;
     int registerLevel = -1;          // the level that is a register file (a CPU's vector registers); -1: none
-    double reloadLatencyCycles = 0;  // an output stored and loaded again between calls: store + load latency
+    double reloadLatencyCycles = 0;  // an output stored and loaded again between visits: the round trip's cycles
 };
 
 struct LevelSchedule {
