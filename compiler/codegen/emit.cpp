@@ -45,6 +45,7 @@ public:
         i32_ = b_.getInt32Ty();
         i64_ = b_.getInt64Ty();
         ptr_ = b_.getPtrTy();
+        evenDims_ = evenlyDividedDims();
     }
 
     bool run(std::string& error) {
@@ -145,7 +146,8 @@ private:
             index = b_.CreateUDiv(index, constant(trips));
             auto& range = r[static_cast<std::size_t>(l.dim)];
             Value* lo = b_.CreateAdd(range.lo, b_.CreateMul(position, constant(l.step)));
-            range = {lo, minimum(b_.CreateAdd(lo, constant(l.step)), range.hi)};
+            Value* end = b_.CreateAdd(lo, constant(l.step));
+            range = {lo, evenDims_[static_cast<std::size_t>(l.dim)] ? end : minimum(end, range.hi)};
         }
     }
 
@@ -191,7 +193,8 @@ private:
         return loop(trip, carried, [&](Value* counter, const Values& values) {
             Ranges child = r;
             Value* lo = b_.CreateAdd(range.lo, b_.CreateMul(counter, constant(l.step)));
-            child[static_cast<std::size_t>(l.dim)] = {lo, minimum(b_.CreateAdd(lo, constant(l.step)), range.hi)};
+            Value* end = b_.CreateAdd(lo, constant(l.step));
+            child[static_cast<std::size_t>(l.dim)] = {lo, evenDims_[static_cast<std::size_t>(l.dim)] ? end : minimum(end, range.hi)};
             emitPacksAfter(static_cast<int>(i), child, false);
             return body(child, values);
         });
@@ -202,7 +205,7 @@ private:
         const auto& out = p_.operands[p_.output];
         Values conditions;
         for (std::size_t d = 0; d < p_.extents.size(); ++d) {
-            if (out.dependsOn[d] != outputDims)
+            if (out.dependsOn[d] != outputDims || evenDims_[d])
                 continue;
             conditions.push_back(b_.CreateICmpEQ(b_.CreateSub(r[d].hi, r[d].lo), constant(p_.registerTile[d])));
             if (raggedDim(d))
@@ -210,6 +213,25 @@ private:
         }
         return all(conditions);
     }
+    // Dimensions whose every range is whole: each loop's step divides the range it steps through, down
+    // to the register tile, and no instruction tile runs past the kernel. Their ranges need no clamp
+    // and their register tiles no edge test; an edge test left in the innermost sweep splits the
+    // accumulators between two paths and LLVM then spills them.
+    std::vector<bool> evenlyDividedDims() const {
+        std::vector<bool> even(p_.extents.size());
+        for (std::size_t d = 0; d < p_.extents.size(); ++d) {
+            std::int64_t range = p_.extents[d];
+            bool divides = !raggedDim(d);
+            for (const auto& l : p_.loops)
+                if (static_cast<std::size_t>(l.dim) == d) {
+                    divides = divides && range % l.step == 0;
+                    range = l.step;
+                }
+            even[d] = divides && range == p_.registerTile[d];
+        }
+        return even;
+    }
+
     // A mapped dimension whose last instruction tile runs past the kernel's extent.
     bool raggedDim(std::size_t d) const {
         for (std::size_t e = 0; e < p_.loopOfInstructionDim.size(); ++e)
@@ -834,6 +856,7 @@ private:
     std::map<std::string, Value*> tensorBase_;
     Values packBuffer_;
     std::vector<Values> packLo_;
+    std::vector<bool> evenDims_; // per loop dimension: every range of it is whole (evenlyDividedDims)
     std::string error_;
 };
 

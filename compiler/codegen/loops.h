@@ -50,6 +50,10 @@ inline Values emitLoop(llvm::IRBuilder<>& b, llvm::Value* trip, const Values& ca
 inline Values emitBranch(llvm::IRBuilder<>& b, llvm::Value* condition, const std::function<Values()>& whenTrue,
                          const std::function<Values()>& whenFalse) {
     using namespace llvm;
+    // A condition known at generation time (an edge test on a dimension that divides evenly) leaves
+    // one path, so the values it carries are not merged with a dead one.
+    if (auto* known = dyn_cast<ConstantInt>(condition))
+        return known->isOne() ? whenTrue() : whenFalse();
     Function* f = b.GetInsertBlock()->getParent();
     BasicBlock* yes = BasicBlock::Create(b.getContext(), "then", f);
     BasicBlock* no = BasicBlock::Create(b.getContext(), "else", f);
