@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
         std::printf("\nthreads=%d\nset,m,n,k,ta,tb,ours_gflops,ours_peak_fraction", threads);
         for (const auto& [p, figures] : peers)
             std::printf(",%s_gflops", p.c_str());
-        std::printf(",best_peer,ratio_vs_best,tried\n");
+        std::printf(",best_peer,ratio_vs_best,tried,pick\n");
         bench::Ratios ratios;
         int failed = 0;
         for (const auto& s : all) {
@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
             std::printf("%s,%s,", s.set.c_str(), s.key().c_str());
             if (bench::printTuned(tuned)) {
                 ratios.add(bench::printPeers(peers, s.key(), tuned.result.gflops));
-                std::printf(",%d", tuned.tried);
+                std::printf(",%d,%s", tuned.tried, tuned.blocked ? "blocked" : "model");
             } else {
                 ++failed;
             }

@@ -19,6 +19,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <sstream>
+
 using namespace isamap;
 
 namespace {
@@ -425,6 +427,43 @@ private slots:
         QVERIFY(assembly.find("zmm") != std::string::npos);
         QVERIFY(code->cHeader().find("void isamap_gemm(const float* A, const float* B, float* C);") != std::string::npos);
         QVERIFY(!code->decisions().lines.empty());
+    }
+
+    // A 2x12 register tile (24 accumulators, the BLIS shape) written by the schedule with m outside n:
+    // code generation walks it n outside m, so that one broadcast of B is live at a time instead of
+    // twelve (walked as written, LLVM spills 14 vector registers here). Dimensions that divide evenly
+    // get no edge path at all: nothing masked in the code.
+    void aWideRegisterTileStaysInRegisters() {
+        const Mapped m = mapOnHost("gemm", {{"M", 256}, {"N", 96}, {"K", 512}});
+        if (m.target.name != "host-avx512")
+            QSKIP("the 24-accumulator tile needs AVX-512's 32 vector registers");
+        const auto& c = m.candidates.front();
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, c, error);
+        QVERIFY2(space, error.c_str());
+        auto s = schedule::blockedSchedule(*space, 2, 12);
+        QVERIFY(s);
+        auto& order = s->levels.back().order;
+        const auto vector = std::find_if(space->dims.begin(), space->dims.end(), [](const auto& d) { return d.instructionDim >= 0; }) - space->dims.begin();
+        std::stable_partition(order.begin(), order.end(), [&](int d) { return d == vector; });
+        expectVerified(m, c, *space, *s);
+        auto code = codegen::generate(m.kernel, m.target, c, *space, *s, {}, error);
+        QVERIFY2(code, error.c_str());
+        const std::string assembly = code->assembly(error);
+        QVERIFY(assembly.find("vfmadd231ps") != std::string::npos);
+        std::istringstream lines(assembly);
+        int spills = 0;
+        for (std::string line; std::getline(lines, line);)
+            spills += line.find("zmm") != std::string::npos && line.find("(%rsp)") != std::string::npos;
+        QCOMPARE(spills, 0);
+        QVERIFY(code->llvmIR().find("llvm.masked") == std::string::npos);
+        // The same blocking with every dimension ragged keeps its edge tests and stays exact.
+        const Mapped ragged = mapOnHost("gemm", {{"M", 200}, {"N", 50}, {"K", 700}});
+        auto raggedSpace = schedule::makeSpace(ragged.kernel, ragged.target, ragged.candidates.front(), error);
+        QVERIFY2(raggedSpace, error.c_str());
+        auto raggedBlocked = schedule::blockedSchedule(*raggedSpace, 2, 12);
+        QVERIFY(raggedBlocked);
+        expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
     }
 
     void virtualTargetsAndIllegalSchedulesAreRefused() {

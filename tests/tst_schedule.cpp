@@ -257,6 +257,47 @@ private slots:
         QCOMPARE(termSeconds(contiguous, "packing A into the instruction's layout at l3"), 0.0);
     }
 
+    // The Goto blocking of a large GEMM: the broadcast input's micro-panel fills at most three quarters
+    // of l1, the vector input's block half of l2, the reduction blocks cut K evenly, and the micro-panel
+    // loops (vector tile, then the reduction) run innermost around the register tile.
+    void gotoBlockingFitsTheCaches() {
+        auto f = gemmOn("host-avx512", 2048, 2016, 2816);
+        std::string error;
+        const auto oneCore = schedule::makeSpace(f.kernel, targets::withCores(f.target, 1), f.candidate, error);
+        QVERIFY2(oneCore, error.c_str());
+        const auto s = schedule::blockedSchedule(*oneCore, 2, 12);
+        QVERIFY(s);
+        QVERIFY(!schedule::illegal(*oneCore, *s));
+        const auto m = static_cast<std::size_t>(dimIndex(f.space, "m")), n = static_cast<std::size_t>(dimIndex(f.space, "n")),
+                   k = static_cast<std::size_t>(dimIndex(f.space, "k"));
+        const auto& zmm = s->levels.back();
+        QCOMPARE(zmm.tiles[m], std::int64_t(2));
+        QCOMPARE(zmm.tiles[n], std::int64_t(12));
+        QCOMPARE(zmm.tiles[k], std::int64_t(1));
+        const auto& l1 = s->levels[3];
+        const std::int64_t kc = l1.tiles[k];
+        QVERIFY2(12 * kc * 4 <= 24 * 1024, qPrintable(QString::number(kc)));
+        QVERIFY2(2816 % kc == 0 || 2816 % kc >= kc - 6, qPrintable(QString::number(kc))); // blocks of even size
+        QCOMPARE(l1.order.back(), static_cast<int>(k));
+        const auto& l2 = s->levels[2];
+        QVERIFY(l2.tiles[m] * 16 * kc * 4 <= 512 * 1024);
+        QVERIFY(l2.tiles[m] * 16 * kc * 4 > 256 * 1024); // and fills most of that half
+        QVERIFY(std::none_of(s->parallel.begin(), s->parallel.end(), [](bool p) { return p; }));
+        // On the target's two cores each takes half of n.
+        QCOMPARE(f.space.units, std::int64_t(2));
+        const auto split = schedule::blockedSchedule(f.space, 2, 12);
+        QVERIFY(split);
+        QVERIFY(split->parallel[n]);
+        QCOMPARE(split->levels[1].tiles[n], std::int64_t(1008));
+        // Spaces that are not a product of two inputs on a register file have none.
+        QVERIFY(!schedule::blockedSchedule(gemmOn("nnp-like").space, 2, 12));
+        auto dw = frontend::generate("depthwise", {{"C", 64}, {"H", 28}, {"W", 28}, {"pad", 1}}, error);
+        auto r = mapping::mapKernel(dw->kernels[0], f.target);
+        auto space = schedule::makeSpace(dw->kernels[0], f.target, r.candidates.front(), error);
+        QVERIFY(space);
+        QVERIFY(!schedule::blockedSchedule(*space, 2, 12));
+    }
+
     // A virtual accelerator's register file (nnp-like's accumulators) is fed by moves the simulator
     // describes: the model keeps its transfers as bandwidth.
     void issuedMovesAreACpuMatter() {

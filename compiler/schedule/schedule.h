@@ -119,6 +119,17 @@ std::optional<Space> makeSpace(const ir::Kernel& kernel, const ir::Target& targe
 // A legal starting point: each level holds as much as fits, loops in declaration order.
 Schedule defaultSchedule(const Space& space);
 
+// The blocking of GEMM-like loops that BLIS and GotoBLAS use (Goto and van de Geijn 2008; Low et al.
+// 2016): for a register tile of `vectorCalls` instruction tiles along the vector dimension by
+// `broadcastTile` elements along the broadcast one, the reduction is cut so that the broadcast input's
+// micro-panel (reduction block by register tile) fills most of the first cache, the vector input's
+// block fills half of the second, and the loops run the Goto order (broadcast, reduction, vector at
+// the top; the micro-panels inside). Applies to a space on a register file with exactly one vector,
+// one broadcast and one reduction dimension longer than one; empty otherwise or when the blocks do
+// not fit. With several units, the outermost broadcast loop (or, if short, the vector loop) is split
+// across them.
+std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorCalls, std::int64_t broadcastTile);
+
 // Elements of operand `o`'s tile for tile sizes `tiles` (per loop dimension, in its units): per tensor
 // index, 1 + the sum over kernel dimensions of |coefficient| * (elements covered - 1), so that the
 // overlap of an index such as h + r is counted once; multiplied over the indices.
