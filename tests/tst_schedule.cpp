@@ -283,6 +283,13 @@ private slots:
         QVERIFY(l2.tiles[m] * 16 * kc * 4 <= 512 * 1024);
         QVERIFY(l2.tiles[m] * 16 * kc * 4 > 256 * 1024); // and fills most of that half
         QVERIFY(std::none_of(s->parallel.begin(), s->parallel.end(), [](bool p) { return p; }));
+        // A broadcast block that fits whole is not cut into a block and a sliver (700, not 696 and 4).
+        auto skinny = gemmOn("host-avx512", 5124, 700, 2048);
+        const auto skinnyOneCore = schedule::makeSpace(skinny.kernel, targets::withCores(skinny.target, 1), skinny.candidate, error);
+        QVERIFY2(skinnyOneCore, error.c_str());
+        const auto whole = schedule::blockedSchedule(*skinnyOneCore, 4, 6);
+        QVERIFY(whole);
+        QCOMPARE(whole->levels[1].tiles[n], std::int64_t(700));
         // On the target's two cores each takes half of n.
         QCOMPARE(f.space.units, std::int64_t(2));
         const auto split = schedule::blockedSchedule(f.space, 2, 12);

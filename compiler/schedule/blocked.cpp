@@ -78,6 +78,11 @@ std::int64_t balanced(std::int64_t extent, std::int64_t block, std::int64_t unit
     return std::min(extent, (even + unit - 1) / unit * unit);
 }
 
+// A block that fits, in whole register tiles unless it covers the whole extent.
+std::int64_t roundedDown(std::int64_t fits, std::int64_t extent, std::int64_t unit) {
+    return fits >= extent ? extent : std::max(unit, fits / unit * unit);
+}
+
 } // namespace
 
 std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorCalls, std::int64_t broadcastTile) {
@@ -107,13 +112,13 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
     const std::int64_t vShare = splitBroadcast ? V : (V + units - 1) / units;
     const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, vShare,
                                                0.5 * static_cast<double>(space.levels[l2].bytes));
-    const std::int64_t mc = balanced(vShare, std::max(vectorCalls, mcFits / vectorCalls * vectorCalls), vectorCalls);
+    const std::int64_t mc = balanced(vShare, roundedDown(mcFits, vShare, vectorCalls), vectorCalls);
     std::int64_t nc = bShare;
     if (l3 != l2) {
         tiles[b] = nc;
         const auto share = static_cast<double>(space.levels[l3].bytes) / (2.0 * static_cast<double>(units));
         const std::int64_t ncFits = largestFitting(space, r.broadcastInput, tiles, r.broadcast, nc, share);
-        nc = balanced(bShare, std::max(broadcastTile, ncFits / broadcastTile * broadcastTile), broadcastTile);
+        nc = balanced(bShare, roundedDown(ncFits, bShare, broadcastTile), broadcastTile);
     }
 
     Schedule s;
