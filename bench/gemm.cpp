@@ -6,6 +6,9 @@
 // --top N: time only the N proposals the cost model ranks best (default 3; 0: every proposal, one per
 // register-tile shape and candidate, which took 2.4 times as long for a lower geomean on 8 shapes).
 //
+// The Goto blocking (schedule::blockedSchedule) with 4x6 and 2x12 register tiles is timed beside the
+// model's picks; the `pick` column says which won.
+//
 // Per shape: GFLOP/s of each, ours, our ratio to the best peer. Last lines:
 // `geomean_ratio_vs_best=<x> threads=<t>`. Peers that are not built (their packages missing) are left
 // out and named; scripts/bench installs them.
