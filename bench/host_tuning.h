@@ -120,19 +120,13 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     std::vector<Proposal> proposals;
     std::vector<const mapping::Candidate*> candidateOf; // per space
     bool big = false;
-    int used = 0;
-    for (const auto& c : mapped.candidates) {
-        if (!c.valid || c.dominated || c.statement != 0 || used++ >= candidates)
-            continue;
-        auto space = schedule::makeSpace(kernel, target, c, error);
-        if (!space)
-            continue;
-        // A candidate whose loops the required constraints do not name cannot keep them.
-        if (!required.empty() && !constraints::parse(ir::SourceFile{"required", required}).set.unknownNames(*space).empty()) {
-            --used;
-            continue;
-        }
-        spaces.push_back(std::move(*space));
+    const auto requiredSet = constraints::parse(ir::SourceFile{"required", required}).set;
+    // A candidate whose loops the required constraints do not name cannot keep them.
+    auto lowerable = codegen::lowerableCandidates(kernel, target, mapped, static_cast<std::size_t>(candidates),
+                                                  [&](const schedule::Space& s) { return requiredSet.unknownNames(s).empty(); });
+    for (auto& [candidate, space] : lowerable) {
+        const auto& c = *candidate;
+        spaces.push_back(std::move(space));
         candidateOf.push_back(&c);
         const auto& sp = spaces.back();
         // A big kernel (seconds per call) is screened with fewer proposals and a single timed call each.
@@ -177,7 +171,6 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     // The model ties the large products' schedules at the compute bound while they measure up to 2x
     // apart (TLB reach, cache-set conflicts); the Goto blocking of the first candidate that has one is
     // timed beside its picks, for the two register tiles that measured best on them.
-    const auto requiredSet = constraints::parse(ir::SourceFile{"required", required}).set;
     for (std::size_t i = 0; i < spaces.size(); ++i) {
         bool added = false;
         for (auto [vectorCalls, broadcastTile] : {std::pair<int, int>{4, 6}, {2, 12}}) {

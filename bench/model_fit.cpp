@@ -13,6 +13,7 @@
 // for several units share memory bandwidth the way this 2-vCPU machine cannot be relied on to.
 #include "driver.h"
 
+#include "codegen/codegen.h"
 #include "cost/cost.h"
 #include "frontend/library.h"
 #include "mapping/mapping.h"
@@ -101,28 +102,22 @@ int main(int argc, char** argv) {
         const auto mapped = mapping::mapKernel(kernel, target);
         std::vector<Point> points;
         auto annealing = search::makeStrategy("annealing", error);
-        int used = 0;
         // The two best candidates of the statement code generation maps, as the tuner takes them.
-        for (const auto& c : mapped.candidates) {
-            if (!c.valid || c.dominated || c.statement != 0 || used >= 2)
-                continue;
-            auto space = schedule::makeSpace(kernel, target, c, error);
-            if (!space)
-                continue;
-            ++used;
+        for (const auto& [candidate, space] : codegen::lowerableCandidates(kernel, target, mapped, 2)) {
+            const auto& c = *candidate;
             std::vector<schedule::Schedule> schedules;
-            for (const auto& e : search::spreadSample(*space, sample, seed, 3000))
+            for (const auto& e : search::spreadSample(space, sample, seed, 3000))
                 schedules.push_back(e.schedule);
             search::Options options;
             options.seed = seed;
             options.budget.evaluations = 5000;
             options.keepBest = 1;
-            const auto best = annealing->run(*space, options);
+            const auto best = annealing->run(space, options);
             if (!best.best.empty() && std::find(schedules.begin(), schedules.end(), best.best.front().schedule) == schedules.end())
                 schedules.push_back(best.best.front().schedule);
             for (const auto& s : schedules)
-                if (auto seconds = timed(kernel, target, c, *space, s))
-                    points.push_back({cost::modeledSeconds(*space, s), *seconds, schedule::printSchedule(*space, s)});
+                if (auto seconds = timed(kernel, target, c, space, s))
+                    points.push_back({cost::modeledSeconds(space, s), *seconds, schedule::printSchedule(space, s)});
         }
         if (points.size() < 2) {
             std::printf("%s,%zu,n/a,,,,\n", w.name.c_str(), points.size());

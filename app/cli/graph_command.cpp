@@ -47,24 +47,17 @@ std::unique_ptr<codegen::Code> lowerByModel(const ir::Kernel& kernel, const ir::
     std::optional<search::Evaluated> best;
     const mapping::Candidate* bestCandidate = nullptr;
     std::optional<schedule::Space> bestSpace;
-    int tried = 0;
-    for (const auto& c : mapped.candidates) {
-        if (!c.valid || c.dominated || c.statement != 0 || tried >= 2)
-            continue;
-        auto space = schedule::makeSpace(kernel, target, c, error);
-        if (!space)
-            continue;
-        ++tried;
-        const constraints::Set kept = applicable(required, *space);
+    for (auto& [candidate, space] : codegen::lowerableCandidates(kernel, target, mapped, 2)) {
+        const constraints::Set kept = applicable(required, space);
         search::Options o;
         o.budget.evaluations = evaluations;
         o.keepBest = 1;
         o.constraints = &kept;
-        auto found = strategy->run(*space, o);
+        auto found = strategy->run(space, o);
         if (!found.best.empty() && (!best || found.best.front().seconds < best->seconds)) {
             best = found.best.front();
-            bestCandidate = &c;
-            bestSpace = std::move(*space);
+            bestCandidate = candidate;
+            bestSpace = std::move(space);
         }
     }
     if (!best) {

@@ -221,4 +221,21 @@ std::string Code::cHeader() const {
     return h;
 }
 
+std::vector<Lowerable> lowerableCandidates(const ir::Kernel& kernel, const ir::Target& target,
+                                           const mapping::MappingResult& mapped, std::size_t count,
+                                           const std::function<bool(const schedule::Space&)>& accept) {
+    std::vector<Lowerable> out;
+    for (const auto& c : mapped.candidates) {
+        if (out.size() >= count)
+            break;
+        if (!c.valid || c.dominated || c.statement != 0)
+            continue;
+        std::string error;
+        auto space = schedule::makeSpace(kernel, target, c, error);
+        if (space && (!accept || accept(*space)))
+            out.push_back({&c, std::move(*space)});
+    }
+    return out;
+}
+
 } // namespace isamap::codegen

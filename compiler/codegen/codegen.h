@@ -28,6 +28,7 @@
 #include "schedule/schedule.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -113,6 +114,19 @@ std::unique_ptr<Code> generate(const ir::Kernel& kernel, const ir::Target& targe
 // tensors) as plain loops per statement that LLVM's vectoriser widens, without an instruction mapping
 // or a schedule: the route for the work no instruction of the target performs whole.
 std::unique_ptr<Code> generateElementwise(const ir::Kernel& kernel, const Options& options, std::string& error);
+
+// A mapping candidate code generation can lower, with its schedule space.
+struct Lowerable {
+    const mapping::Candidate* candidate = nullptr; // into the mapping result it was taken from
+    schedule::Space space;
+};
+// The first `count` candidates of `mapped` that code generation lowers: valid, not improved on by
+// another, of the kernel's first statement (the element-wise statements after it fuse as its
+// epilogue), whose space can be built and that `accept` takes (all, without it). The tuner, the graph
+// runner and the model-fit benchmark take their candidates here.
+std::vector<Lowerable> lowerableCandidates(const ir::Kernel& kernel, const ir::Target& target,
+                                           const mapping::MappingResult& mapped, std::size_t count,
+                                           const std::function<bool(const schedule::Space&)>& accept = {});
 
 // True for a kernel that reduces over nothing and only assigns: the route of generateElementwise. Any
 // other kernel maps its first statement onto an instruction (generate), the rest fused after it.
