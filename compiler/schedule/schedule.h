@@ -122,7 +122,8 @@ Schedule defaultSchedule(const Space& space);
 // The blocking of GEMM-like loops that BLIS and GotoBLAS use (Goto and van de Geijn 2008; Low et al.
 // 2016): for a register tile of `vectorCalls` instruction tiles along the vector dimension by
 // `broadcastTile` elements along the broadcast one, the reduction is cut so that the broadcast input's
-// micro-panel (reduction block by register tile) fills most of the first cache, the vector input's
+// micro-panel (reduction block by register tile) fits most of the first cache, in blocks of at most 512
+// steps (longer ones measured slower), the vector input's
 // block fills half of the second, and the loops run the Goto order (broadcast, reduction, vector at
 // the top; the micro-panels inside). Applies to a space on a register file with exactly one vector,
 // one broadcast and one reduction dimension longer than one; empty otherwise or when the blocks do
