@@ -89,6 +89,67 @@ std::int64_t roundedDown(std::int64_t fits, std::int64_t extent, std::int64_t un
     return fits >= extent ? extent : std::max(unit, fits / unit * unit);
 }
 
+// The block sizes of the Goto nest, in loop units.
+struct Blocks {
+    std::int64_t kc = 1;      // reduction block
+    std::int64_t mc = 1;      // vector block (the vector input's block in l2)
+    std::int64_t nc = 1;      // broadcast block (the broadcast input's block in l3)
+    bool splitBroadcast = true; // several units share the broadcast dimension (else the vector one)
+    std::int64_t vShare = 1;  // the vector extent one unit covers
+};
+
+Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls, std::int64_t broadcastTile,
+                    std::size_t l1, std::size_t l2, std::size_t l3) {
+    const auto v = static_cast<std::size_t>(r.vector), b = static_cast<std::size_t>(r.broadcast);
+    const std::int64_t V = space.dims[v].extent, B = space.dims[b].extent,
+                       K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
+    Blocks x;
+    std::vector<std::int64_t> tiles(space.dims.size(), 1);
+    tiles[v] = vectorCalls;
+    tiles[b] = broadcastTile;
+    // The broadcast micro-panel in three quarters of the first cache; the vector block in half the second.
+    x.kc = balanced(K, largestFitting(space, r.broadcastInput, tiles, r.reduction, std::min(K, kLongestReductionBlock),
+                                      0.75 * static_cast<double>(space.levels[l1].bytes)));
+    tiles[static_cast<std::size_t>(r.reduction)] = x.kc;
+    // With several units, each takes a share of the broadcast dimension (of the vector one if short).
+    const std::int64_t units = std::max<std::int64_t>(1, space.units);
+    x.splitBroadcast = B >= units * broadcastTile;
+    const std::int64_t bShare = x.splitBroadcast ? (B + units - 1) / units : B;
+    x.vShare = x.splitBroadcast ? V : (V + units - 1) / units;
+    const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, x.vShare,
+                                               0.5 * static_cast<double>(space.levels[l2].bytes));
+    x.mc = balanced(x.vShare, roundedDown(mcFits, x.vShare, vectorCalls), vectorCalls);
+    x.nc = bShare;
+    if (l3 != l2) {
+        tiles[b] = x.nc;
+        const auto share = static_cast<double>(space.levels[l3].bytes) / (2.0 * static_cast<double>(units));
+        const std::int64_t ncFits = largestFitting(space, r.broadcastInput, tiles, r.broadcast, x.nc, share);
+        x.nc = balanced(bShare, roundedDown(ncFits, bShare, broadcastTile), broadcastTile);
+    }
+    return x;
+}
+
+// One level of the nest: its tiles of the three dimensions (one elsewhere), its loop order (the
+// dimensions of extent one outside), and what it keeps: what the instruction needs there, plus `keep`.
+LevelSchedule nestLevel(const Space& space, const Roles& r, std::size_t l, std::int64_t tv, std::int64_t tb,
+                        std::int64_t tk, std::vector<int> order, const std::vector<int>& keep) {
+    LevelSchedule ls;
+    ls.tiles.assign(space.dims.size(), 1);
+    ls.tiles[static_cast<std::size_t>(r.vector)] = tv;
+    ls.tiles[static_cast<std::size_t>(r.broadcast)] = tb;
+    ls.tiles[static_cast<std::size_t>(r.reduction)] = tk;
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        if (std::find(order.begin(), order.end(), static_cast<int>(d)) == order.end())
+            order.insert(order.begin(), static_cast<int>(d));
+    ls.order = order;
+    ls.keeps.assign(space.operands.size(), false);
+    for (std::size_t o = 0; o < space.operands.size(); ++o)
+        ls.keeps[o] = l == 0 ? space.operands[o].onPath[l] : space.operands[o].requiredMemory == space.levels[l].memory;
+    for (int o : keep)
+        ls.keeps[static_cast<std::size_t>(o)] = true;
+    return ls;
+}
+
 } // namespace
 
 std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorCalls, std::int64_t broadcastTile) {
@@ -96,76 +157,36 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
     const std::size_t levels = space.levels.size();
     if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 4 || !findRoles(space, r))
         return std::nullopt;
-    const auto v = static_cast<std::size_t>(r.vector), b = static_cast<std::size_t>(r.broadcast),
-               k = static_cast<std::size_t>(r.reduction);
     const std::size_t regs = levels - 1, l1 = levels - 2, l2 = levels - 3;
     const std::size_t l3 = levels >= 5 ? levels - 4 : l2;
-    const std::int64_t V = space.dims[v].extent, B = space.dims[b].extent, K = space.dims[k].extent;
+    const std::int64_t V = space.dims[static_cast<std::size_t>(r.vector)].extent,
+                       B = space.dims[static_cast<std::size_t>(r.broadcast)].extent,
+                       K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
     vectorCalls = std::min(vectorCalls, V);
     broadcastTile = std::min(broadcastTile, B);
+    const Blocks x = chooseBlocks(space, r, vectorCalls, broadcastTile, l1, l2, l3);
 
-    std::vector<std::int64_t> tiles(space.dims.size(), 1);
-    tiles[v] = vectorCalls;
-    tiles[b] = broadcastTile;
-    // The broadcast micro-panel in three quarters of the first cache; the vector block in half the second.
-    const std::int64_t kc = balanced(K, largestFitting(space, r.broadcastInput, tiles, r.reduction, std::min(K, kLongestReductionBlock),
-                                                       0.75 * static_cast<double>(space.levels[l1].bytes)));
-    tiles[k] = kc;
-    // With several units, each takes a share of the broadcast dimension (of the vector one if short).
-    const std::int64_t units = std::max<std::int64_t>(1, space.units);
-    const bool splitBroadcast = B >= units * broadcastTile;
-    const std::int64_t bShare = splitBroadcast ? (B + units - 1) / units : B;
-    const std::int64_t vShare = splitBroadcast ? V : (V + units - 1) / units;
-    const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, vShare,
-                                               0.5 * static_cast<double>(space.levels[l2].bytes));
-    const std::int64_t mc = balanced(vShare, roundedDown(mcFits, vShare, vectorCalls), vectorCalls);
-    std::int64_t nc = bShare;
-    if (l3 != l2) {
-        tiles[b] = nc;
-        const auto share = static_cast<double>(space.levels[l3].bytes) / (2.0 * static_cast<double>(units));
-        const std::int64_t ncFits = largestFitting(space, r.broadcastInput, tiles, r.broadcast, nc, share);
-        nc = balanced(bShare, roundedDown(ncFits, bShare, broadcastTile), broadcastTile);
-    }
-
-    Schedule s;
-    auto level = [&](std::size_t l, std::int64_t tv, std::int64_t tb, std::int64_t tk, std::vector<int> order,
-                     std::vector<int> keep) {
-        LevelSchedule ls;
-        ls.tiles.assign(space.dims.size(), 1);
-        ls.tiles[v] = tv;
-        ls.tiles[b] = tb;
-        ls.tiles[k] = tk;
-        for (std::size_t d = 0; d < space.dims.size(); ++d)
-            if (std::find(order.begin(), order.end(), static_cast<int>(d)) == order.end())
-                order.insert(order.begin(), static_cast<int>(d)); // the dimensions of extent one, outside
-        ls.order = order;
-        ls.keeps.assign(space.operands.size(), false);
-        for (std::size_t o = 0; o < space.operands.size(); ++o)
-            ls.keeps[o] = l == 0 ? space.operands[o].onPath[l] : space.operands[o].requiredMemory == space.levels[l].memory;
-        for (int o : keep)
-            ls.keeps[static_cast<std::size_t>(o)] = true;
-        s.levels[l] = ls;
-    };
-    const int iv = r.vector, ib = r.broadcast, ik = r.reduction;
-    s.levels.resize(levels);
     // Loops at a level step through its tile in tiles of the level below: the Goto nest is
     // jc (broadcast) and pc (reduction) at the top, ic (vector) over the cached blocks, jr (broadcast)
     // over the micro-panels, ir (vector) then the reduction around the register tile.
-    level(0, V, B, K, {ib, ik, iv}, {});
-    for (std::size_t l = 1; l < l3; ++l) // levels between the outermost and the third cache hold everything
-        level(l, V, B, K, {ib, ik, iv}, {});
+    const int iv = r.vector, ib = r.broadcast, ik = r.reduction;
+    Schedule s;
+    s.levels.resize(levels);
+    for (std::size_t l = 0; l < l3; ++l) // the outermost level and any above the third cache hold everything
+        s.levels[l] = nestLevel(space, r, l, V, B, K, {ib, ik, iv}, {});
     if (l3 != l2)
-        level(l3, V, nc, kc, {ib, ik, iv}, {r.broadcastInput});
-    level(l2, mc, nc, kc, {iv, ik, ib}, {r.vectorInput});
-    level(l1, mc, broadcastTile, kc, {ib, iv, ik}, {r.broadcastInput});
-    level(regs, vectorCalls, broadcastTile, 1, {ib, iv, ik}, {r.output});
+        s.levels[l3] = nestLevel(space, r, l3, V, x.nc, x.kc, {ib, ik, iv}, {r.broadcastInput});
+    s.levels[l2] = nestLevel(space, r, l2, x.mc, x.nc, x.kc, {iv, ik, ib}, {r.vectorInput});
+    s.levels[l1] = nestLevel(space, r, l1, x.mc, broadcastTile, x.kc, {ib, iv, ik}, {r.broadcastInput});
+    s.levels[regs] = nestLevel(space, r, regs, vectorCalls, broadcastTile, 1, {ib, iv, ik}, {r.output});
     s.parallel.assign(space.dims.size(), false);
     s.unroll.assign(space.dims.size(), 1);
-    if (units > 1)
-        s.parallel[splitBroadcast ? b : v] = true;
-    if (units > 1 && !splitBroadcast)
-        for (std::size_t l = 1; l < levels; ++l)
-            s.levels[l].tiles[v] = std::min(s.levels[l].tiles[v], vShare);
+    if (space.units > 1) {
+        s.parallel[static_cast<std::size_t>(x.splitBroadcast ? ib : iv)] = true;
+        if (!x.splitBroadcast)
+            for (std::size_t l = 1; l < levels; ++l)
+                s.levels[l].tiles[static_cast<std::size_t>(iv)] = std::min(s.levels[l].tiles[static_cast<std::size_t>(iv)], x.vShare);
+    }
     if (illegal(space, s))
         return std::nullopt;
     return s;
