@@ -1,7 +1,7 @@
 // Tuning on the host CPU for the benchmarks against the peer libraries: the cost model proposes,
 // measurement decides (as autotuners do). The search runs once per register-tile shape; the best modeled
 // schedule of each (or only the few the model ranks best, `measureTop`) is generated, verified and
-// timed, and the fastest measured wins.
+// timed, with the Goto blocking of a GEMM-like kernel beside them, and the fastest measured wins.
 #pragma once
 
 #include "codegen/codegen.h"
@@ -109,26 +109,19 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     std::string error;
     auto strategy = search::makeStrategy("annealing", error);
     struct Proposal {
-        const mapping::Candidate* candidate;
-        std::size_t space;
+        std::size_t candidate; // in `lowerable`
         schedule::Schedule schedule;
         double modeled;
         bool blocked = false; // the analytical Goto blocking, timed whatever the model ranks it
     };
-    std::vector<schedule::Space> spaces;
-    spaces.reserve(static_cast<std::size_t>(candidates));
     std::vector<Proposal> proposals;
-    std::vector<const mapping::Candidate*> candidateOf; // per space
     bool big = false;
     const auto requiredSet = constraints::parse(ir::SourceFile{"required", required}).set;
     // A candidate whose loops the required constraints do not name cannot keep them.
-    auto lowerable = codegen::lowerableCandidates(kernel, target, mapped, static_cast<std::size_t>(candidates),
-                                                  [&](const schedule::Space& s) { return requiredSet.unknownNames(s).empty(); });
-    for (auto& [candidate, space] : lowerable) {
-        const auto& c = *candidate;
-        spaces.push_back(std::move(space));
-        candidateOf.push_back(&c);
-        const auto& sp = spaces.back();
+    const auto lowerable = codegen::lowerableCandidates(kernel, target, mapped, static_cast<std::size_t>(candidates),
+                                                        [&](const schedule::Space& s) { return requiredSet.unknownNames(s).empty(); });
+    for (std::size_t i = 0; i < lowerable.size(); ++i) {
+        const auto& sp = lowerable[i].space;
         // A big kernel (seconds per call) is screened with fewer proposals and a single timed call each.
         big = sp.usefulFlops > 2e10;
         auto choices = registerTileChoices(sp);
@@ -157,10 +150,10 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
                 continue;
             const auto& s = found.best.front().schedule;
             const bool seen = std::any_of(proposals.begin(), proposals.end(), [&](const Proposal& p) {
-                return p.space == spaces.size() - 1 && p.schedule == s;
+                return p.candidate == i && p.schedule == s;
             });
             if (!seen)
-                proposals.push_back({&c, spaces.size() - 1, s, found.best.front().seconds});
+                proposals.push_back({i, s, found.best.front().seconds});
         }
     }
     if (measureTop > 0) {
@@ -168,16 +161,17 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         if (proposals.size() > static_cast<std::size_t>(measureTop))
             proposals.resize(static_cast<std::size_t>(measureTop));
     }
-    // The model ties the large products' schedules at the compute bound while they measure up to 2x
-    // apart (TLB reach, cache-set conflicts); the Goto blocking of the first candidate that has one is
-    // timed beside its picks, for the two register tiles that measured best on them.
-    for (std::size_t i = 0; i < spaces.size(); ++i) {
+    // The model ties the large products' schedules at the compute bound while they measure several
+    // times apart (it does not see cache-set conflicts); the Goto blocking of the first candidate that
+    // has one is timed beside its picks, for the two register tiles that measured best on them.
+    for (std::size_t i = 0; i < lowerable.size(); ++i) {
+        const auto& sp = lowerable[i].space;
         bool added = false;
         for (auto [vectorCalls, broadcastTile] : {std::pair<int, int>{4, 6}, {2, 12}}) {
-            auto s = schedule::blockedSchedule(spaces[i], vectorCalls, broadcastTile);
-            if (!s || !requiredSet.allows(spaces[i], *s))
+            auto s = schedule::blockedSchedule(sp, vectorCalls, broadcastTile);
+            if (!s || !requiredSet.allows(sp, *s))
                 continue;
-            proposals.push_back({candidateOf[i], i, *s, cost::modeledSeconds(spaces[i], *s), true});
+            proposals.push_back({i, *s, cost::modeledSeconds(sp, *s), true});
             added = true;
         }
         if (added)
@@ -190,7 +184,8 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         m.minRuns = big ? 1 : 3;
         m.minSeconds = big ? 0 : screenSeconds;
         m.codegen.threads = threads;
-        auto r = measure::measureInProcess(kernel, target, *p.candidate, spaces[p.space], p.schedule, m);
+        const auto& [candidate, space] = lowerable[p.candidate];
+        auto r = measure::measureInProcess(kernel, target, *candidate, space, p.schedule, m);
         ++best.tried;
         if (r.status != measure::Status::Ok) {
             best.error = r.message;
@@ -210,11 +205,11 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         m.minRuns = 5;
         m.minSeconds = 0.2;
         m.codegen.threads = threads;
-        const auto& space = spaces[winner->space];
-        best.result = measure::measureInProcess(kernel, target, *winner->candidate, space, winner->schedule, m);
+        const auto& [candidate, space] = lowerable[winner->candidate];
+        best.result = measure::measureInProcess(kernel, target, *candidate, space, winner->schedule, m);
         best.ok = true;
         best.schedule = schedule::printSchedule(space, winner->schedule);
-        best.candidate = winner->candidate->key;
+        best.candidate = candidate->key;
         best.blocked = winner->blocked;
     }
     if (best.ok && best.result.status != measure::Status::Ok) {

@@ -499,8 +499,8 @@ int tuneCommand(const std::vector<std::string>& args) {
         found.resize(std::max(top, measure));
     std::size_t measureCount = measure;
     // On a CPU the model still ties the blockings of a large product at the compute bound while they
-    // measure up to 2x apart (TLB reach, cache-set conflicts): the Goto blocking is measured beside its
-    // picks, so that the table shows what the model misses.
+    // measure several times apart (it does not see cache-set conflicts): the Goto blocking is measured
+    // beside its picks, so that the table shows what the model misses.
     if (measure > 0 && !target->target.features.empty())
         for (std::size_t i = 0; i < spaces.size(); ++i) {
             auto s = schedule::blockedSchedule(spaces[i], 4, 6);

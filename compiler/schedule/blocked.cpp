@@ -2,16 +2,16 @@
 #include "schedule/schedule.h"
 
 #include <algorithm>
-#include <numeric>
+#include <vector>
 
 namespace isamap::schedule {
 
 namespace {
 
 // Reduction blocks longer than this measured 1-5% slower on the development machine whatever the
-// register tile (512 against 768-1024 steps on three DeepBench shapes with a 4x6 tile, against 300 with
-// 2x12): each step of the vector input's micro-panel is a new stretch of its column stride, and the
-// block's reach in the TLB grows with it.
+// register tile (512 against 768-1024 steps on three DeepBench shapes with a 4x6 tile; 512 also beat
+// 300 with 2x12). A likely cause, not measured: each step of the vector input's micro-panel is a new
+// stretch of its column stride, so the block's reach in the TLB grows with its length.
 constexpr std::int64_t kLongestReductionBlock = 512;
 
 struct Roles {
