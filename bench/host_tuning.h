@@ -197,10 +197,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         }
     }
     if (winner) {
-        // The fastest proposal, timed again at full length. (Also timing it with its inputs packed into
-        // panels, codegen::Options::packKeptInputs, was tried here and dropped: it made a run over six
-        // training shapes five times longer, the copy being remade at every step of the loops above the
-        // level that keeps it.)
+        // The fastest proposal, timed again at full length.
         measure::Options m;
         m.minRuns = 5;
         m.minSeconds = 0.2;

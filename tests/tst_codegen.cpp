@@ -466,6 +466,41 @@ private slots:
         expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
     }
 
+    // Inputs the schedule packs are copied a vector at a time into micro-panels and read back exactly,
+    // ragged edges included.
+    void packedPanelsAreCopiedAsVectors() {
+        const Mapped m = mapOnHost("gemm", {{"M", 1024}, {"N", 192}, {"K", 256}});
+        const auto& c = m.candidates.front();
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), c, error);
+        QVERIFY2(space, error.c_str());
+        auto s = schedule::blockedSchedule(*space, 4, 6);
+        QVERIFY(s);
+        QVERIFY2(s->packed[1] && s->packed[2], schedule::printSchedule(*space, *s).c_str());
+        expectVerified(m, c, *space, *s);
+        auto code = codegen::generate(m.kernel, m.target, c, *space, *s, {}, error);
+        QVERIFY2(code, error.c_str());
+        std::string decisions;
+        for (const auto& line : code->decisions().lines)
+            decisions += line + "\n";
+        QVERIFY2(decisions.find("A: packed into micro-panels of 4 calls") != std::string::npos, decisions.c_str());
+        QVERIFY2(decisions.find("B: packed into micro-panels of 6 calls") != std::string::npos, decisions.c_str());
+        // A's copy moves whole vectors: no gather, and no masked load where M divides into vectors.
+        // (B's one element per call is copied as scalars, which LLVM may turn into a scatter.)
+        const std::string ir = code->llvmIR();
+        QVERIFY(ir.find("llvm.masked.gather") == std::string::npos);
+        QVERIFY(ir.find("llvm.masked.load") == std::string::npos);
+        QVERIFY(ir.find("A.packed") != std::string::npos && ir.find("B.packed") != std::string::npos);
+        // Every dimension ragged: the copy masks the last vector and pads the last micro-panel.
+        const Mapped ragged = mapOnHost("gemm", {{"M", 1000}, {"N", 190}, {"K", 250}});
+        auto raggedSpace = schedule::makeSpace(ragged.kernel, targets::withCores(ragged.target, 1), ragged.candidates.front(), error);
+        QVERIFY2(raggedSpace, error.c_str());
+        auto raggedBlocked = schedule::blockedSchedule(*raggedSpace, 4, 6);
+        QVERIFY(raggedBlocked);
+        raggedBlocked->packed[1] = raggedBlocked->packed[2] = true;
+        expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
+    }
+
     void virtualTargetsAndIllegalSchedulesAreRefused() {
         auto mk = testing::mappedGemm(64, 32, 32, "nnp-like");
         std::string error;

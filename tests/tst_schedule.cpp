@@ -305,6 +305,52 @@ private slots:
         QVERIFY(!schedule::blockedSchedule(*space, 2, 12));
     }
 
+    // The Goto blocking packs an input whose copy the loops read often; the schedule says so in a `pack`
+    // line that reads back, and packing the output or an operand no cache keeps is refused.
+    void packingIsAScheduleDecision() {
+        auto big = gemmOn("host-avx512", 4608, 3000, 1536);
+        std::string error;
+        const auto space = schedule::makeSpace(big.kernel, targets::withCores(big.target, 1), big.candidate, error);
+        QVERIFY2(space, error.c_str());
+        auto s = schedule::blockedSchedule(*space, 4, 6);
+        QVERIFY(s);
+        const std::size_t C = 0, A = 1, B = 2;
+        QCOMPARE(space->operands[A].tensor, std::string("A"));
+        // A's block is read once per micro-panel of B (3000 / 6), B's once per register tile of m (4608 / 64).
+        QCOMPARE(schedule::readsOfPackedElement(*space, *s, A), std::int64_t(500));
+        QCOMPARE(schedule::readsOfPackedElement(*space, *s, B), std::int64_t(72));
+        QVERIFY(s->packed[A] && s->packed[B] && !s->packed[C]);
+        const std::string text = schedule::printSchedule(*space, *s);
+        QVERIFY2(text.find("\npack A B\n") != std::string::npos, text.c_str());
+        auto back = schedule::parseSchedule(*space, text, error);
+        QVERIFY2(back, error.c_str());
+        QVERIFY(*back == *s);
+        QVERIFY(schedule::printLoopNest(*space, *s).find("pack A tile [m=16 k=512] into l2") != std::string::npos);
+        // An n of 16 gives three micro-panels: A's copy would be read three times, so it is read in place.
+        auto skinny = gemmOn("host-avx512", 1760, 16, 1760);
+        const auto skinnySpace = schedule::makeSpace(skinny.kernel, targets::withCores(skinny.target, 1), skinny.candidate, error);
+        QVERIFY2(skinnySpace, error.c_str());
+        const auto t = schedule::blockedSchedule(*skinnySpace, 4, 6);
+        QVERIFY(t);
+        QCOMPARE(schedule::readsOfPackedElement(*skinnySpace, *t, A), std::int64_t(3));
+        QVERIFY(!t->packed[A] && t->packed[B]);
+        // A schedule without the line packs nothing; one that packs the output or an unkept input is refused.
+        auto plain = schedule::parseSchedule(*space, text.substr(0, text.find("pack A B")), error);
+        QVERIFY2(plain, error.c_str());
+        QVERIFY(std::none_of(plain->packed.begin(), plain->packed.end(), [](bool p) { return p; }));
+        auto output = *s;
+        output.packed[C] = true;
+        const auto why = schedule::illegal(*space, output);
+        QVERIFY(why && why->find("C is the output") != std::string::npos);
+        auto unkept = *s;
+        for (std::size_t l = 1; l + 1 < unkept.levels.size(); ++l)
+            unkept.levels[l].keeps[A] = false;
+        const auto nowhere = schedule::illegal(*space, unkept);
+        QVERIFY(nowhere && nowhere->find("no cache level keeps A") != std::string::npos);
+        QVERIFY(!schedule::parseSchedule(*space, text + "pack Q\n", error));
+        QVERIFY2(error.find("unknown operand 'Q'") != std::string::npos, error.c_str());
+    }
+
     // A virtual accelerator's register file (nnp-like's accumulators) is fed by moves the simulator
     // describes: the model keeps its transfers as bandwidth.
     void issuedMovesAreACpuMatter() {

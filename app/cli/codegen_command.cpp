@@ -169,7 +169,7 @@ int exportCommand(const std::vector<std::string>& args) {
 
 int measureCommand(const std::vector<std::string>& args) {
     const char* line = "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--kernel NAME] [--threads N]\n"
-                       "       [--pack-kept] [--runs N] [--emit llvm|asm]";
+                       "       [--runs N] [--emit llvm|asm]";
     auto split = splitArgs(args, {"target", "schedule", "kernel", "threads", "runs", "emit"});
     if (!split.error.empty())
         return usage(split.error, line);
@@ -213,7 +213,6 @@ int measureCommand(const std::vector<std::string>& args) {
         options.codegen.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
     if (split.options.count("runs"))
         options.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));
-    options.codegen.packKeptInputs = split.options.count("pack-kept") > 0;
     const std::string emit = split.options.count("emit") ? split.options["emit"] : "";
     if (!emit.empty())
         return printCode(*kernel, target->target, *candidate, *space, *s, options.codegen, emit) ? 0 : 1;

@@ -44,7 +44,7 @@ const Command kCommands[] = {
      "write a stored host schedule as an object file, a C header and the runtime's C source, for your program",
      isamap::cli::exportCommand},
     {"measure",
-     "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--threads N] [--pack-kept] [--runs N]\n"
+     "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--threads N] [--runs N]\n"
      "            [--emit llvm|asm]",
      "generate a schedule written by hand (the text `isamap schedule show` and tune --json give) for this CPU,\n"
      "      verify it against the interpreter and time it in a worker process; or print its code",

@@ -313,7 +313,7 @@ int tuneCommand(const std::vector<std::string>& args) {
     for (const auto& [name, value] : split.options)
         if (name != "target" && name != "kernel" && name != "strategy" && name != "budget" && name != "seed" &&
             name != "constraints" && name != "project" && name != "top" && name != "measure" && name != "json" &&
-            name != "threads" && name != "emit" && name != "pack-kept")
+            name != "threads" && name != "emit")
             return usage("unknown option --" + name, kTuneUsage);
     if (split.positional.size() != 1 || !split.options.count("target"))
         return usage("tune takes one kernel and --target", kTuneUsage);
@@ -340,7 +340,6 @@ int tuneCommand(const std::vector<std::string>& args) {
     codegen::Options codegenOptions;
     if (split.options.count("threads"))
         codegenOptions.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
-    codegenOptions.packKeptInputs = split.options.count("pack-kept") > 0;
     const std::string emit = split.options.count("emit") ? split.options["emit"] : "";
     if (!emit.empty() && emit != "llvm" && emit != "asm")
         return usage("--emit takes llvm or asm", kTuneUsage);

@@ -38,9 +38,6 @@ namespace isamap::codegen {
 
 struct Options {
     int threads = 0;                // workers for the parallel loops; 0: the target unit's count
-    // Pack every input the schedule keeps in a cache level (at the outermost such level), as BLAS
-    // libraries pack their panels; otherwise only where the instruction cannot read the layout.
-    bool packKeptInputs = false;
     // Plants a fault in the generated code (for testing the measuring worker): a store through a null
     // pointer, or a loop that never ends.
     enum class Fault { None, Crash, Hang };

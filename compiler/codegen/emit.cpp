@@ -38,6 +38,10 @@ struct Range {
 };
 using Ranges = std::vector<Range>;
 
+// A reduction sweep of at least this many steps adds the stored output after it rather than loading it
+// before (see registerTile).
+constexpr std::int64_t kLongSweep = 64;
+
 class Emitter {
 public:
     Emitter(const Plan& plan, Module& module) : p_(plan), m_(module), c_(module.getContext()), b_(c_) {
@@ -46,6 +50,7 @@ public:
         i64_ = b_.getInt64Ty();
         ptr_ = b_.getPtrTy();
         evenDims_ = evenlyDividedDims();
+        lanesMayOverhang_ = lanesMayOverhang();
     }
 
     bool run(std::string& error) {
@@ -232,6 +237,16 @@ private:
         return even;
     }
 
+    // Can a call's lanes fall outside the kernel (a ragged instruction dimension, or one no loop binds)?
+    bool lanesMayOverhang() const {
+        for (std::size_t e = 0; e < p_.loopOfInstructionDim.size(); ++e) {
+            const bool unbound = p_.loopOfInstructionDim[e] < 0;
+            if (unbound ? p_.instructionExtents[e] > 1 : p_.kernelExtentOf[e] % p_.instructionExtents[e] != 0)
+                return true;
+        }
+        return false;
+    }
+
     // A mapped dimension whose last instruction tile runs past the kernel's extent.
     bool raggedDim(std::size_t d) const {
         for (std::size_t e = 0; e < p_.loopOfInstructionDim.size(); ++e)
@@ -251,9 +266,23 @@ private:
         const auto slots = accumulatorSlots();
         Value* first = firstVisit(r);
         Values acc;
-        for (const auto& q : slots)
-            acc.push_back(initialAccumulator(r, q, whole, first));
-        acc = sweep(p_.sweepBegin, r, acc, whole);
+        if (p_.update == ir::Update::Sum && sweepSteps() >= kLongSweep) {
+            // Sum from zero and add the stored values after the sweep, their lines prefetched now: a
+            // load before the sweep would hold every accumulator's first call until it arrives (a
+            // tile of C from memory on each reduction block, about 5% of a large GEMM). A short sweep
+            // has no time to hide the load behind, and measured slower this way.
+            for (const auto& q : slots)
+                prefetchOutput(r, q, whole);
+            for (std::size_t i = 0; i < slots.size(); ++i)
+                acc.push_back(identity(operandType(p_.operands[p_.output])));
+            acc = sweep(p_.sweepBegin, r, acc, whole);
+            for (std::size_t i = 0; i < slots.size(); ++i)
+                acc[i] = addStored(r, slots[i], whole, first, acc[i]);
+        } else {
+            for (const auto& q : slots)
+                acc.push_back(initialAccumulator(r, q, whole, first));
+            acc = sweep(p_.sweepBegin, r, acc, whole);
+        }
         auto storeAll = [&] {
             for (std::size_t i = 0; i < slots.size(); ++i)
                 storeAccumulator(r, slots[i], whole, acc[i]);
@@ -271,6 +300,14 @@ private:
                 return Values{};
             },
             storeAll);
+    }
+
+    // The steps of the reduction sweep around one register tile.
+    std::int64_t sweepSteps() const {
+        std::int64_t steps = 1;
+        for (std::size_t i = p_.sweepBegin; i < p_.loops.size(); ++i)
+            steps *= (p_.loops[i].tile + p_.loops[i].step - 1) / p_.loops[i].step;
+        return steps;
     }
 
     // True on the register tile's last visit: every dimension the output does not depend on at its end.
@@ -458,10 +495,37 @@ private:
     }
 
     Value* initialAccumulator(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* first) {
-        const auto& out = p_.operands[p_.output];
-        Type* type = operandType(out);
+        Type* type = operandType(p_.operands[p_.output]);
         if (p_.update == ir::Update::Assign)
             return Constant::getNullValue(type);
+        Value* loaded = storedOutput(r, q, whole);
+        if (p_.outputIsInOut)
+            return loaded;
+        return b_.CreateSelect(first, identity(type), loaded);
+    }
+
+    // A sum computed from zero, plus what the output holds unless this is the tile's first visit.
+    Value* addStored(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* first, Value* sum) {
+        Value* loaded = storedOutput(r, q, whole);
+        Value* total = sum->getType()->isFPOrFPVectorTy() ? b_.CreateFAdd(loaded, sum) : b_.CreateAdd(loaded, sum);
+        return p_.outputIsInOut ? total : b_.CreateSelect(first, sum, total);
+    }
+
+    void prefetchOutput(const Ranges& r, const std::vector<std::int64_t>& q, bool whole) {
+        const auto& out = p_.operands[p_.output];
+        if (!out.scalar && !out.contiguous)
+            return;
+        Value* valid = nullptr;
+        const Values pos = callPositions(r, q, whole, valid);
+        Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
+        // For writing, kept close (locality 3), data cache.
+        b_.CreateIntrinsic(Intrinsic::prefetch, {ptr_}, {address, b_.getInt32(1), b_.getInt32(3), b_.getInt32(1)});
+    }
+
+    // The output's values at one accumulator slot (zero in lanes past the edge).
+    Value* storedOutput(const Ranges& r, const std::vector<std::int64_t>& q, bool whole) {
+        const auto& out = p_.operands[p_.output];
+        Type* type = operandType(out);
         Value* valid = nullptr;
         const Values pos = callPositions(r, q, whole, valid);
         Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
@@ -477,9 +541,7 @@ private:
                                     : b_.CreateMaskedGather(type, elementPointers(out, address), align, mask,
                                                             Constant::getNullValue(type));
         }
-        if (p_.outputIsInOut)
-            return loaded;
-        return b_.CreateSelect(first, identity(type), loaded);
+        return loaded;
     }
 
     Value* identity(Type* type) {
@@ -558,14 +620,8 @@ private:
         const auto& op = p_.operands[o];
         Type* type = operandType(op);
         const Align align(ir::byteSize(op.type));
-        if (op.packed) {
-            Value* index = constant(0);
-            for (std::size_t d = 0; d < pos.size(); ++d)
-                if (op.packStride[d] != 0)
-                    index = b_.CreateAdd(index, b_.CreateMul(b_.CreateSub(pos[d], packLo_[o][d]), constant(op.packStride[d])));
-            Value* address = elementAddress(packBuffer_[o], op.type, b_.CreateMul(index, constant(op.elements)));
-            return b_.CreateAlignedLoad(type, address, align);
-        }
+        if (op.packed)
+            return b_.CreateAlignedLoad(type, packedAddress(o, pos), align);
         Value* address = elementAddress(base_[o], op.type, directOffset(op, pos));
         if (op.haloMask)
             return loadWithHalo(op, pos, address, whole);
@@ -729,11 +785,11 @@ private:
             packLo_[o][static_cast<std::size_t>(d)] = r[static_cast<std::size_t>(d)].lo;
         Values pos(p_.extents.size(), constant(0));
         std::function<void(std::size_t)> nest = [&](std::size_t i) {
-            if (i == op.packOrder.size()) {
+            if (i == op.copyOrder.size()) {
                 packCall(o, pos);
                 return;
             }
-            const auto d = static_cast<std::size_t>(op.packOrder[i]);
+            const auto d = static_cast<std::size_t>(op.copyOrder[i]);
             loop(b_.CreateSub(r[d].hi, r[d].lo), {}, [&](Value* counter, const Values&) {
                 pos[d] = b_.CreateAdd(r[d].lo, counter);
                 nest(i + 1);
@@ -743,14 +799,39 @@ private:
         nest(0);
     }
 
+    // The address of the call at `pos` in operand o's buffer (the micro-panel layout of PlannedOperand).
+    Value* packedAddress(std::size_t o, const Values& pos) {
+        const auto& op = p_.operands[o];
+        Value* index = constant(0);
+        for (std::size_t d = 0; d < pos.size(); ++d) {
+            if (op.packStride[d] == 0)
+                continue;
+            Value* r = b_.CreateSub(pos[d], packLo_[o][d]);
+            if (op.packInner[d] == 1) {
+                index = b_.CreateAdd(index, b_.CreateMul(r, constant(op.packStride[d])));
+                continue;
+            }
+            Value* inner = constant(op.packInner[d]);
+            index = b_.CreateAdd(index, b_.CreateMul(b_.CreateUDiv(r, inner), constant(op.packStride[d])));
+            index = b_.CreateAdd(index, b_.CreateMul(b_.CreateURem(r, inner), constant(op.packInnerStride[d])));
+        }
+        return elementAddress(packBuffer_[o], op.type, b_.CreateMul(index, constant(op.elements)));
+    }
+
     void packCall(std::size_t o, const Values& pos) {
         const auto& op = p_.operands[o];
         Type* e = elementType(op.type);
-        Value* index = constant(0);
-        for (std::size_t d = 0; d < pos.size(); ++d)
-            if (op.packStride[d] != 0)
-                index = b_.CreateAdd(index, b_.CreateMul(b_.CreateSub(pos[d], packLo_[o][d]), constant(op.packStride[d])));
-        Value* destination = elementAddress(packBuffer_[o], op.type, b_.CreateMul(index, constant(op.elements)));
+        Value* destination = packedAddress(o, pos);
+        if (op.affine && op.contiguous && !op.halo && !op.scalar) {
+            // Read in place as the unpacked calls would, one vector per call.
+            Type* type = operandType(op);
+            const Align align(ir::byteSize(op.type));
+            Value* source = elementAddress(base_[o], op.type, directOffset(op, pos));
+            Value* value = lanesMayOverhang_ ? static_cast<Value*>(b_.CreateMaskedLoad(type, source, align, laneMask(op, pos), Constant::getNullValue(type)))
+                                             : b_.CreateAlignedLoad(type, source, align);
+            b_.CreateAlignedStore(value, destination, align);
+            return;
+        }
         for (std::size_t j = 0; j < op.elementIndex.size(); ++j) {
             Value* ok = nullptr;
             Value* offset = tensorOffset(op, pos, op.elementIndex[j], ok);
@@ -857,6 +938,7 @@ private:
     Values packBuffer_;
     std::vector<Values> packLo_;
     std::vector<bool> evenDims_; // per loop dimension: every range of it is whole (evenlyDividedDims)
+    bool lanesMayOverhang_ = true;
     std::string error_;
 };
 

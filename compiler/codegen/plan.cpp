@@ -17,6 +17,7 @@ namespace {
 
 std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+
 std::string joined(const std::vector<std::string>& parts, const char* separator) {
     std::string out;
     for (const auto& p : parts)
@@ -422,12 +423,9 @@ private:
     }
 
     void planPacking(PlannedOperand& op) {
-        const std::size_t innermost = s_.levels.size() - 1;
-        int kept = -1;
-        for (std::size_t l = 1; l < innermost && kept < 0; ++l)
-            if (s_.levels[l].keeps[op.operand])
-                kept = static_cast<int>(l);
-        op.haloMask = !(options_.packKeptInputs && kept >= 0) && planHaloMask(op);
+        const int kept = schedule::packLevel(s_, op.operand);
+        const bool packKept = kept >= 0 && op.operand < s_.packed.size() && s_.packed[op.operand];
+        op.haloMask = !packKept && planHaloMask(op);
         if (op.halo && !op.haloMask)
             op.why = "its reads past the edge must give the zero halo";
         else if (!op.affine)
@@ -435,8 +433,9 @@ private:
         else if (!op.contiguous)
             op.why = "the instruction reads its " + std::to_string(op.elements) +
                      " elements as one vector but they are not consecutive in memory";
-        else if (options_.packKeptInputs && kept >= 0)
-            op.why = "the schedule keeps it there";
+        else if (packKept)
+            op.why = "the schedule packs it (the loops read each element " +
+                     std::to_string(schedule::readsOfPackedElement(space_, s_, op.operand)) + " times)";
         op.packed = !op.why.empty();
         if (!op.packed) {
             plan_.decisions.lines.push_back(op.tensor + ": read in place" +
@@ -445,37 +444,71 @@ private:
             return;
         }
         op.packLevel = kept >= 0 ? kept : 1;
+        op.packAfter = lastLoopAbove(op, op.packLevel);
+        planPackLayout(op);
+        const std::int64_t panel = panelCalls(op);
+        plan_.decisions.lines.push_back(op.tensor + ": packed into " +
+                                        (panel > 1 ? "micro-panels of " + std::to_string(panel) + " calls (the instruction's layout)"
+                                                   : std::string("the instruction's layout")) + " at " +
+                                        space_.levels[static_cast<std::size_t>(op.packLevel)].memory + " (" +
+                                        std::to_string(op.packCalls * op.elements * byteSize(op.type) / 1024) +
+                                        " KiB per worker), because " + op.why);
+    }
+
+    // The last loop above `level` that the operand depends on (-1: none): a copy made at that level is
+    // remade after each of its steps.
+    int lastLoopAbove(const PlannedOperand& op, int level) const {
+        int last = -1;
         for (std::size_t i = 0; i < plan_.loops.size(); ++i)
-            if (plan_.loops[i].level < op.packLevel && op.dependsOn[static_cast<std::size_t>(plan_.loops[i].dim)])
-                op.packAfter = static_cast<int>(i);
-        // Dimensions stepped innermost go innermost in the buffer, so the calls read it in order.
+            if (plan_.loops[i].level < level && op.dependsOn[static_cast<std::size_t>(plan_.loops[i].dim)])
+                last = static_cast<int>(i);
+        return last;
+    }
+
+    static std::int64_t panelCalls(const PlannedOperand& op) {
+        std::int64_t calls = 1;
+        for (auto inner : op.packInner)
+            calls *= inner;
+        return calls;
+    }
+
+    // The micro-panel layout (see PlannedOperand): the register tile innermost, in the order its calls
+    // are written; outside it, dimensions stepped innermost by the loops go innermost.
+    void planPackLayout(PlannedOperand& op) {
         const std::size_t dims = plan_.extents.size();
         std::vector<int> lastUse(dims, -1);
-        int position = 0;
-        for (const auto& loop : plan_.loops)
-            lastUse[static_cast<std::size_t>(loop.dim)] = position++;
-        for (int d : plan_.registerOrder)
-            lastUse[static_cast<std::size_t>(d)] = position++;
+        for (std::size_t i = 0; i < plan_.loops.size(); ++i)
+            lastUse[static_cast<std::size_t>(plan_.loops[i].dim)] = static_cast<int>(i);
         for (std::size_t d = 0; d < dims; ++d)
             if (op.dependsOn[d])
                 op.packOrder.push_back(static_cast<int>(d));
         std::stable_sort(op.packOrder.begin(), op.packOrder.end(),
                          [&](int a, int b) { return lastUse[static_cast<std::size_t>(a)] < lastUse[static_cast<std::size_t>(b)]; });
-        op.packExtent.assign(dims, 1);
-        op.packStride.assign(dims, 0);
         const auto& tiles = s_.levels[static_cast<std::size_t>(op.packLevel)].tiles;
+        op.packInner.assign(dims, 1);
+        op.packStride.assign(dims, 0);
+        op.packInnerStride.assign(dims, 0);
         std::int64_t stride = 1;
+        for (auto it = plan_.registerOrder.rbegin(); it != plan_.registerOrder.rend(); ++it) {
+            const auto d = static_cast<std::size_t>(*it);
+            if (!op.dependsOn[d] || plan_.registerTile[d] <= 1)
+                continue;
+            op.packInner[d] = std::min(plan_.registerTile[d], tiles[d]);
+            op.packInnerStride[d] = stride;
+            stride *= op.packInner[d];
+        }
         for (auto it = op.packOrder.rbegin(); it != op.packOrder.rend(); ++it) {
             const auto d = static_cast<std::size_t>(*it);
-            op.packExtent[d] = tiles[d];
             op.packStride[d] = stride;
-            stride *= tiles[d];
+            stride *= ceilDiv(tiles[d], op.packInner[d]);
         }
         op.packCalls = stride;
-        plan_.decisions.lines.push_back(op.tensor + ": packed into the instruction's layout at " +
-                                        space_.levels[static_cast<std::size_t>(op.packLevel)].memory + " (" +
-                                        std::to_string(op.packCalls * op.elements * byteSize(op.type) / 1024) +
-                                        " KiB per worker), because " + op.why);
+        // The copy reads the tensor in storage order: its smallest stride innermost.
+        op.copyOrder = op.packOrder;
+        if (op.affine)
+            std::stable_sort(op.copyOrder.begin(), op.copyOrder.end(), [&](int a, int b) {
+                return std::abs(op.positionCoeff[static_cast<std::size_t>(a)]) > std::abs(op.positionCoeff[static_cast<std::size_t>(b)]);
+            });
     }
 
     bool planSweep(std::string& error) {

@@ -61,13 +61,18 @@ struct PlannedOperand {
     std::vector<std::vector<std::int64_t>> haloIndexCoeff, haloLaneOffsets;
 
     // Packing into the instruction's layout at `packLevel`, after loop `packAfter` of the nest (-1:
-    // before the first), laid out row-major over the dimensions in `packOrder` with `packExtent`.
+    // before the first), in micro-panels: a position p of dimension d, at r = p - (the tile's first
+    // position), goes to call (r / packInner[d]) * packStride[d] + (r % packInner[d]) * packInnerStride[d].
+    // packInner is the register tile, so the calls of one register tile are consecutive and each step
+    // of the loops around it moves on by one block (the layout of BLIS's packed panels).
     bool packed = false;
     int packLevel = -1;
     int packAfter = -1;
-    std::vector<int> packOrder;
-    std::vector<std::int64_t> packExtent;   // per loop dimension (1 where it does not depend)
-    std::vector<std::int64_t> packStride;   // per loop dimension, in calls
+    std::vector<int> packOrder;               // the outer layout, outermost first
+    std::vector<int> copyOrder;               // the copy's loops, outermost first: the tensor's smallest stride innermost
+    std::vector<std::int64_t> packInner;      // per loop dimension, positions (1: not split)
+    std::vector<std::int64_t> packStride;     // per loop dimension, in calls (0 where it does not depend)
+    std::vector<std::int64_t> packInnerStride;// per loop dimension, in calls
     std::int64_t packCalls = 1;
     std::string why;                        // why it is packed, in words
 };

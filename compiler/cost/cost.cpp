@@ -115,14 +115,19 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetc
             f.loads += f.loadIssue[o];
             f.stores += f.storeIssue[o];
         }
-        if (op.packCycles > 0) {
+        // A copy the schedule asks for costs a load and a store per instruction operand's worth.
+        const bool chosen = o < s.packed.size() && s.packed[o];
+        const double packCycles = op.packCycles > 0 ? op.packCycles
+                                  : chosen ? 2 * op.loadCycles / static_cast<double>(std::max<std::int64_t>(1, op.lanes))
+                                           : 0;
+        if (packCycles > 0) {
             std::size_t level = 1;
             while (level < r && !s.levels[level].keeps[o])
                 ++level;
             level = std::min(level, r - 1);
             f.packLevel[o] = static_cast<int>(level);
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[level].tiles.data()));
-            f.packSeconds[o] = elements * fetches[level][o] * op.packCycles * cyclesToSeconds;
+            f.packSeconds[o] = elements * fetches[level][o] * packCycles * cyclesToSeconds;
         }
     }
 }

@@ -47,7 +47,7 @@ Job makeJob(const ir::Kernel& kernel, const ir::Target& target, const mapping::C
         << "min-runs " << options.minRuns << "\nmin-seconds " << options.minSeconds << "\nflush "
         << options.flushCaches << "\nseed " << options.seed << "\ntime-limit " << options.timeLimitSeconds
         << "\nfull-check " << options.fullCheckPoints << "\nsamples " << options.sampledOutputs << "\nthreads "
-        << options.codegen.threads << "\npack-kept " << options.codegen.packKeptInputs << "\nfault " << faultName(options.codegen.fault) << "\nfunction "
+        << options.codegen.threads << "\nfault " << faultName(options.codegen.fault) << "\nfunction "
         << (options.codegen.functionName.empty() ? "-" : options.codegen.functionName) << "\ncandidate "
         << candidate.key << "\n";
     out << section("schedule", schedule::printSchedule(space, schedule));
@@ -90,7 +90,6 @@ bool parseJob(const std::string& text, ParsedJob& job, std::string& error) {
         else if (key == "full-check") o.fullCheckPoints = std::stoll(value);
         else if (key == "samples") o.sampledOutputs = std::stoi(value);
         else if (key == "threads") o.codegen.threads = std::stoi(value);
-        else if (key == "pack-kept") o.codegen.packKeptInputs = value == "1";
         else if (key == "fault")
             o.codegen.fault = value == "crash" ? codegen::Options::Fault::Crash
                               : value == "hang" ? codegen::Options::Fault::Hang

@@ -345,6 +345,7 @@ Schedule defaultSchedule(const Space& space) {
     }
     s.parallel.assign(nd, false);
     s.unroll.assign(nd, 1);
+    s.packed.assign(space.operands.size(), false);
     // Start every inner level at one instruction call, then, from the outside in, double each loop's
     // tile while the level can hold it: the outer levels get the large tiles, the inner ones what fits.
     for (std::size_t l = 1; l < s.levels.size(); ++l)
@@ -442,6 +443,16 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
     }
     if (s.parallel.size() != nd || s.unroll.size() != nd)
         return "the schedule does not say, for every loop, whether it is parallel and how it is unrolled";
+    if (s.packed.size() != space.operands.size())
+        return "the schedule does not say, for every operand, whether it is packed";
+    for (std::size_t o = 0; o < space.operands.size(); ++o) {
+        if (!s.packed[o])
+            continue;
+        if (space.operands[o].output)
+            return "pack: " + space.operands[o].tensor + " is the output; only inputs are packed";
+        if (packLevel(s, o) < 0)
+            return "pack: no cache level keeps " + space.operands[o].tensor + ", so there is nowhere to pack it";
+    }
     for (std::size_t d = 0; d < nd; ++d) {
         if (s.parallel[d] && !space.operands.front().dependsOn[d])
             return "running " + space.dims[d].name + " in parallel would make units race on " + space.operands.front().tensor +
@@ -466,7 +477,43 @@ std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles,
     return out;
 }
 
+// How a tile reaches a level in the printed nest.
+const char* moveWord(const Space& space, const Schedule& s, std::size_t o, std::size_t l) {
+    if (space.operands[o].output)
+        return "copy";
+    const bool packedHere = o < s.packed.size() && s.packed[o] && packLevel(s, o) == static_cast<int>(l);
+    return packedHere ? "pack" : "load";
+}
+
 } // namespace
+
+int packLevel(const Schedule& s, std::size_t o) {
+    for (std::size_t l = 1; l + 1 < s.levels.size(); ++l)
+        if (s.levels[l].keeps[o])
+            return static_cast<int>(l);
+    return -1;
+}
+
+std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::size_t o) {
+    const int level = packLevel(s, o);
+    if (level < 0)
+        return 0;
+    const auto& depends = space.operands[o].dependsOn;
+    std::int64_t reads = 1;
+    for (std::size_t l = 0; l + 1 < s.levels.size(); ++l)
+        for (int d : s.levels[l].order) {
+            const auto dd = static_cast<std::size_t>(d);
+            const std::int64_t child = s.levels[l + 1].tiles[dd];
+            const std::int64_t trips = (s.levels[l].tiles[dd] + child - 1) / child;
+            if (trips <= 1)
+                continue;
+            if (!depends[dd])
+                reads *= trips;
+            else if (static_cast<int>(l) < level)
+                reads = 1; // the copy is remade at each step of this loop
+        }
+    return reads;
+}
 
 std::string printLoopNest(const Space& space, const Schedule& s) {
     std::ostringstream out;
@@ -479,7 +526,7 @@ std::string printLoopNest(const Space& space, const Schedule& s) {
         if (l > 0)
             for (std::size_t o = 0; o < space.operands.size(); ++o)
                 if (level.keeps[o])
-                    out << indent << (space.operands[o].output ? "copy " : "load ") << space.operands[o].tensor
+                    out << indent << moveWord(space, s, o, l) << " " << space.operands[o].tensor
                         << " tile [" << tileText(space, level.tiles, level.order, &space.operands[o].dependsOn)
                         << "] into " << space.levels[l].memory
                         << (level.doubleBuffered ? " (double-buffered)" : "") << "\n";
@@ -538,6 +585,13 @@ std::string printSchedule(const Space& space, const Schedule& s) {
     for (std::size_t d = 0; d < space.dims.size(); ++d)
         out << " " << space.dims[d].name << "=" << s.unroll[d];
     out << "\n";
+    // Written only when something is packed, so that schedules without packing read as they always did.
+    std::string packed;
+    for (std::size_t o = 0; o < space.operands.size() && o < s.packed.size(); ++o)
+        if (s.packed[o])
+            packed += " " + space.operands[o].tensor;
+    if (!packed.empty())
+        out << "pack" << packed << "\n";
     return out.str();
 }
 
@@ -625,6 +679,15 @@ std::optional<Schedule> parseSchedule(const Space& space, const std::string& tex
                     if (d < 0)
                         return fail("unknown loop '" + word + "'");
                     s.parallel[static_cast<std::size_t>(d)] = true;
+                }
+        } else if (word == "pack") {
+            std::fill(s.packed.begin(), s.packed.end(), false);
+            while (words >> word)
+                if (word != "none") {
+                    const int o = operandIndex(word);
+                    if (o < 0)
+                        return fail("unknown operand '" + word + "'");
+                    s.packed[static_cast<std::size_t>(o)] = true;
                 }
         } else if (word == "unroll") {
             while (words >> word) {

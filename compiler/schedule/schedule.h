@@ -108,8 +108,21 @@ struct Schedule {
     std::vector<LevelSchedule> levels;  // same length as Space::levels
     std::vector<bool> parallel;         // per loop dimension, at the outermost level
     std::vector<std::int64_t> unroll;   // per loop dimension, of the innermost loops
+    // Per operand: an input copied into micro-panels (its register tile's calls consecutive, as BLAS
+    // libraries pack their panels) at the outermost cache level that keeps it (packLevel). Inputs the
+    // instruction cannot read in place are copied whatever this says.
+    std::vector<bool> packed;
     bool operator==(const Schedule&) const = default;
 };
+
+// Where operand `o` would be packed: the outermost level below the outermost memory and above the
+// innermost that keeps it; -1 when none does.
+int packLevel(const Schedule& s, std::size_t o);
+
+// How many times the loops read each element of operand o's copy at packLevel: the trips of the loops
+// over dimensions it does not depend on, from the last loop above that level it depends on (after which
+// the copy is remade) down to the register tile. 0 when no level would hold the copy.
+std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::size_t o);
 
 // Builds the space of one valid candidate; empty with `error` when the target cannot hold the
 // instruction's operands (an operand memory outside the hierarchy).
