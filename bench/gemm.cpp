@@ -6,8 +6,9 @@
 // --top N: time only the N proposals the cost model ranks best (default 3; 0: every proposal, one per
 // register-tile shape and candidate, which took 2.4 times as long for a lower geomean on 8 shapes).
 //
-// The Goto blocking (schedule::blockedSchedule) with 4x6 and 2x12 register tiles is timed beside the
-// model's picks; the `pick` column says which won.
+// The analytical schedules (schedule::analyticalSchedules: the Goto blocking with 4x6 and 2x12
+// register tiles, the column sweep of a skinny product) are timed beside the model's picks; the `pick`
+// column says which won (goto-4x6, goto-2x12, sweep or model).
 //
 // Per shape: GFLOP/s of each, ours, our ratio to the best peer. Last lines:
 // `geomean_ratio_vs_best=<x> threads=<t>`. Peers that are not built (their packages missing) are left
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
             std::printf("%s,%s,", s.set.c_str(), s.key().c_str());
             if (bench::printTuned(tuned)) {
                 ratios.add(bench::printPeers(peers, s.key(), tuned.result.gflops));
-                std::printf(",%d,%s", tuned.tried, tuned.blocked ? "blocked" : "model");
+                std::printf(",%d,%s", tuned.tried, tuned.analytical.empty() ? "model" : tuned.analytical.c_str());
             } else {
                 ++failed;
             }

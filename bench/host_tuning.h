@@ -30,7 +30,7 @@ struct Tuned {
     std::string schedule;     // its text
     std::string candidate;
     int tried = 0;            // schedules generated and timed
-    bool blocked = false;     // the fastest was the analytical Goto blocking, not a model's pick
+    std::string analytical;   // the fastest was this analytical schedule ("goto-4x6", "sweep"), not a model's pick
 };
 
 // Register-tile shapes worth timing: (instruction tiles along the vector dimension, elements along the
@@ -112,7 +112,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         std::size_t candidate; // in `lowerable`
         schedule::Schedule schedule;
         double modeled;
-        bool blocked = false; // the analytical Goto blocking, timed whatever the model ranks it
+        std::string analytical; // an analytical schedule's name, timed whatever the model ranks it
     };
     std::vector<Proposal> proposals;
     bool big = false;
@@ -153,7 +153,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
                 return p.candidate == i && p.schedule == s;
             });
             if (!seen)
-                proposals.push_back({i, s, found.best.front().seconds});
+                proposals.push_back({i, s, found.best.front().seconds, ""});
         }
     }
     if (measureTop > 0) {
@@ -162,16 +162,15 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
             proposals.resize(static_cast<std::size_t>(measureTop));
     }
     // The model ties the large products' schedules at the compute bound while they measure several
-    // times apart (it does not see cache-set conflicts); the Goto blocking of the first candidate that
-    // has one is timed beside its picks, for the two register tiles that measured best on them.
+    // times apart (it does not see cache-set conflicts) and misreads streaming from memory; the
+    // analytical schedules of the first candidate that has any are timed beside its picks.
     for (std::size_t i = 0; i < lowerable.size(); ++i) {
         const auto& sp = lowerable[i].space;
         bool added = false;
-        for (auto [vectorCalls, broadcastTile] : {std::pair<int, int>{4, 6}, {2, 12}}) {
-            auto s = schedule::blockedSchedule(sp, vectorCalls, broadcastTile);
-            if (!s || !requiredSet.allows(sp, *s))
+        for (auto& a : schedule::analyticalSchedules(sp)) {
+            if (!requiredSet.allows(sp, a.schedule))
                 continue;
-            proposals.push_back({i, *s, cost::modeledSeconds(sp, *s), true});
+            proposals.push_back({i, a.schedule, cost::modeledSeconds(sp, a.schedule), a.name});
             added = true;
         }
         if (added)
@@ -207,7 +206,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         best.ok = true;
         best.schedule = schedule::printSchedule(space, winner->schedule);
         best.candidate = candidate->key;
-        best.blocked = winner->blocked;
+        best.analytical = winner->analytical;
     }
     if (best.ok && best.result.status != measure::Status::Ok) {
         best.ok = false;

@@ -501,6 +501,19 @@ private slots:
         expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
     }
 
+    // The column sweep generates exact code for a matrix-vector product and a ragged two-column one.
+    void columnSweepIsExact() {
+        for (auto [M, N] : {std::pair<std::int64_t, std::int64_t>{1000, 1}, {203, 2}}) {
+            const Mapped m = mapOnHost("gemm", {{"M", M}, {"N", N}, {"K", 100}});
+            std::string error;
+            auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            auto s = schedule::streamedSchedule(*space);
+            QVERIFY(s);
+            expectVerified(m, m.candidates.front(), *space, *s);
+        }
+    }
+
     void virtualTargetsAndIllegalSchedulesAreRefused() {
         auto mk = testing::mappedGemm(64, 32, 32, "nnp-like");
         std::string error;

@@ -305,6 +305,34 @@ private slots:
         QVERIFY(!schedule::blockedSchedule(*space, 2, 12));
     }
 
+    // The column sweep of a matrix-vector product: reduction blocks of 16 outermost, the whole short n in
+    // the register tile, m swept inside; with two units each takes half of m. Wide products have none.
+    void columnSweepStreamsTheMatrix() {
+        auto gemv = gemmOn("host-avx512", 8448, 1, 2816);
+        std::string error;
+        const auto space = schedule::makeSpace(gemv.kernel, targets::withCores(gemv.target, 1), gemv.candidate, error);
+        QVERIFY2(space, error.c_str());
+        const auto s = schedule::streamedSchedule(*space);
+        QVERIFY(s);
+        QVERIFY(!schedule::illegal(*space, *s));
+        const auto m = static_cast<std::size_t>(dimIndex(*space, "m")), k = static_cast<std::size_t>(dimIndex(*space, "k"));
+        QCOMPARE(s->levels.back().tiles[m], std::int64_t(8)); // eight vectors of one column: 8 accumulators
+        QCOMPARE(s->levels[1].tiles[k], std::int64_t(16));
+        const std::string nest = schedule::printLoopNest(*space, *s);
+        QVERIFY2(nest.find("for k in 0..176") < nest.find("for m in 0..66") &&
+                     nest.find("for m in 0..66") < nest.find("for k in 0..16"),
+                 nest.c_str());
+        auto two = gemmOn("host-avx512", 4608, 2, 1536);
+        const auto split = schedule::streamedSchedule(two.space);
+        QVERIFY(split);
+        QVERIFY(split->parallel[static_cast<std::size_t>(dimIndex(two.space, "m"))]);
+        QCOMPARE(split->levels[1].tiles[static_cast<std::size_t>(dimIndex(two.space, "m"))], std::int64_t(144));
+        QCOMPARE(split->levels.back().tiles[static_cast<std::size_t>(dimIndex(two.space, "n"))], std::int64_t(2));
+        QVERIFY(!schedule::streamedSchedule(gemmOn("host-avx512", 1024, 64, 1024).space));
+        const auto named = schedule::analyticalSchedules(*space);
+        QVERIFY(std::any_of(named.begin(), named.end(), [](const auto& a) { return a.name == "sweep"; }));
+    }
+
     // The Goto blocking packs an input whose copy the loops read often; the schedule says so in a `pack`
     // line that reads back, and packing the output or an operand no cache keeps is refused.
     void packingIsAScheduleDecision() {

@@ -34,7 +34,7 @@ const Command kCommands[] = {
      "search the schedules of a kernel with the cost model (strategies: exhaustive, random, beam, annealing,\n"
      "      evolutionary); show the best with their modeled time and what bounds them; keep them in a project;\n"
      "      --measure N: run the N best (generated through LLVM on a host target, verified, timed in a worker\n"
-     "      process; simulated on a virtual one) against modeled, and on a host the Goto blocking beside them;\n"
+     "      process; simulated on a virtual one) against modeled, and on a host the analytical blockings beside them;\n"
      "      --threads: cores to plan and run for;\n"
      "      --emit: the best one's LLVM IR or assembly",
      isamap::cli::tuneCommand},

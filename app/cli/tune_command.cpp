@@ -107,7 +107,7 @@ struct Found {
     std::size_t spaceIndex = 0;
     search::Evaluated result;
     std::int64_t storedId = 0;
-    bool blocked = false; // the Goto blocking, measured beside the model's picks
+    std::string analytical; // an analytical schedule's label, measured beside the model's picks
 };
 
 // Records the run's progress in the project, if there is one, without failing the search on a write error.
@@ -231,12 +231,12 @@ std::string measureOnHost(const std::vector<Found>& found, const std::vector<sch
         out << (i ? ", " : "") << "{\"id\": " << f.storedId << ", \"status\": \"ok\", \"modeled\": " << f.result.seconds
             << ", \"measured\": " << r.secondsMedian << ", \"min\": " << r.secondsMin << ", \"max\": " << r.secondsMax
             << ", \"runs\": " << r.runs << ", \"threads\": " << r.threads << ", \"gflops\": " << r.gflops
-            << ", \"peak_fraction\": " << r.peakFraction << ", \"goto_blocking\": " << (f.blocked ? "true" : "false")
+            << ", \"peak_fraction\": " << r.peakFraction << ", \"analytical\": " << (f.analytical.empty() ? "null" : jsonString(f.analytical))
             << ", \"verification\": " << jsonString(r.verification()) << "}";
         if (!json)
             std::printf("  %-6s %12s %12s %7.2f %9.1f %5.0f%%  %s%s\n", id.c_str(), timeText(f.result.seconds).c_str(),
                         timeText(r.secondsMedian).c_str(), r.secondsMedian / f.result.seconds, r.gflops,
-                        100 * r.peakFraction, f.blocked ? "(the Goto blocking, 4x6 register tile) " : "",
+                        100 * r.peakFraction, f.analytical.empty() ? "" : ("(" + f.analytical + ") ").c_str(),
                         r.verification().c_str());
     }
     out << "]";
@@ -498,23 +498,29 @@ int tuneCommand(const std::vector<std::string>& args) {
         found.resize(std::max(top, measure));
     std::size_t measureCount = measure;
     // On a CPU the model still ties the blockings of a large product at the compute bound while they
-    // measure several times apart (it does not see cache-set conflicts): the Goto blocking is measured
-    // beside its picks, so that the table shows what the model misses.
+    // measure several times apart (it does not see cache-set conflicts) and misreads streaming from
+    // memory: the analytical schedules are measured beside its picks, so that the table shows what the
+    // model misses.
     if (measure > 0 && !target->target.features.empty())
         for (std::size_t i = 0; i < spaces.size(); ++i) {
-            auto s = schedule::blockedSchedule(spaces[i], 4, 6);
-            if (!s || !constraintSet.allows(spaces[i], *s))
-                continue;
-            const search::Evaluated e{*s, cost::modeledSeconds(spaces[i], *s), 0};
-            found.insert(found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), measure)), Found{chosen[i], i, e, 0, true});
-            ++measureCount;
-            break;
+            std::size_t added = 0;
+            for (auto& a : schedule::analyticalSchedules(spaces[i])) {
+                if (!constraintSet.allows(spaces[i], a.schedule))
+                    continue;
+                const search::Evaluated e{a.schedule, cost::modeledSeconds(spaces[i], a.schedule), 0};
+                found.insert(found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), measureCount)),
+                             Found{chosen[i], i, e, 0, a.label});
+                ++measureCount;
+                ++added;
+            }
+            if (added > 0)
+                break;
         }
     for (auto& f : found)
         f.storedId = recorder.addSchedule(spaces[f.spaceIndex], f.result.schedule, f.result.seconds);
     const auto measured =
         measureBest(found, spaces, *kernel, target->target, measureCount, project ? &*project : nullptr, json, codegenOptions);
-    found.erase(std::remove_if(found.begin(), found.end(), [](const Found& f) { return f.blocked; }), found.end());
+    found.erase(std::remove_if(found.begin(), found.end(), [](const Found& f) { return !f.analytical.empty(); }), found.end());
     if (found.size() > top)
         found.resize(top);
     recorder.finish(cancelled ? "cancelled" : found.empty() ? "failed" : "finished", evaluations,

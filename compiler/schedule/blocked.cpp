@@ -25,8 +25,14 @@ struct Roles {
     int vectorInput = -1, broadcastInput = -1, output = -1;
 };
 
+// Reduction blocks of the column sweep: the vector input is read as this many sequential streams. On
+// 4608x2x1536, 8 and 16 ran at 25 GFLOP/s and 32 and 64 at 16-17 (more streams than the prefetchers
+// follow).
+constexpr std::int64_t kStreams = 16;
+
 // The three dimensions and the operands that play each part; false when the space is not GEMM-like.
-bool findRoles(const Space& space, Roles& r) {
+// With `shortBroadcast`, the broadcast dimension may be missing (a matrix-vector product).
+bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     for (std::size_t o = 0; o < space.operands.size(); ++o)
         if (space.operands[o].output)
             r.output = static_cast<int>(o);
@@ -41,14 +47,14 @@ bool findRoles(const Space& space, Roles& r) {
             return false;
         role = static_cast<int>(d);
     }
-    if (r.vector < 0 || r.broadcast < 0 || r.reduction < 0)
+    if (r.vector < 0 || (r.broadcast < 0 && !shortBroadcast) || r.reduction < 0)
         return false;
     for (std::size_t o = 0; o < space.operands.size(); ++o) {
         const auto& op = space.operands[o];
         if (op.output)
             continue;
         const bool v = op.dependsOn[static_cast<std::size_t>(r.vector)];
-        const bool b = op.dependsOn[static_cast<std::size_t>(r.broadcast)];
+        const bool b = r.broadcast < 0 ? !v : op.dependsOn[static_cast<std::size_t>(r.broadcast)];
         if (v && !b && r.vectorInput < 0)
             r.vectorInput = static_cast<int>(o);
         else if (b && !v && r.broadcastInput < 0)
@@ -142,7 +148,8 @@ LevelSchedule nestLevel(const Space& space, const Roles& r, std::size_t l, std::
     LevelSchedule ls;
     ls.tiles.assign(space.dims.size(), 1);
     ls.tiles[static_cast<std::size_t>(r.vector)] = tv;
-    ls.tiles[static_cast<std::size_t>(r.broadcast)] = tb;
+    if (r.broadcast >= 0)
+        ls.tiles[static_cast<std::size_t>(r.broadcast)] = tb;
     ls.tiles[static_cast<std::size_t>(r.reduction)] = tk;
     for (std::size_t d = 0; d < space.dims.size(); ++d)
         if (std::find(order.begin(), order.end(), static_cast<int>(d)) == order.end())
@@ -199,6 +206,59 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
     if (illegal(space, s))
         return std::nullopt;
     return s;
+}
+
+std::optional<Schedule> streamedSchedule(const Space& space) {
+    Roles r;
+    const std::size_t levels = space.levels.size();
+    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findRoles(space, r, true))
+        return std::nullopt;
+    const auto v = static_cast<std::size_t>(r.vector);
+    const std::int64_t V = space.dims[v].extent, K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
+    const std::int64_t B = r.broadcast < 0 ? 1 : space.dims[static_cast<std::size_t>(r.broadcast)].extent;
+    if (B > 12)
+        return std::nullopt;
+    // About 24 accumulators, as the Goto tiles hold, in at most 8 vectors.
+    const std::int64_t vectorCalls = std::clamp<std::int64_t>(24 / B, 1, std::min<std::int64_t>(8, V));
+    const std::int64_t kc = std::min(K, kStreams);
+    const std::int64_t units = std::max<std::int64_t>(1, space.units);
+    const std::int64_t share = std::max(vectorCalls, (V + units - 1) / units);
+    // The units' shares of the vector dimension, then the reduction blocks, then the sweep over the
+    // share in register tiles, each running through its block of the reduction.
+    const int iv = r.vector, ib = r.broadcast, ik = r.reduction;
+    std::vector<int> outer{iv, ik}, inner{iv, ik};
+    if (ib >= 0) {
+        outer.push_back(ib);
+        inner.insert(inner.begin(), ib);
+    }
+    Schedule s;
+    s.levels.resize(levels);
+    s.levels[0] = nestLevel(space, r, 0, V, B, K, outer, {});
+    for (std::size_t l = 1; l + 2 < levels; ++l)
+        s.levels[l] = nestLevel(space, r, l, share, B, kc, outer, {});
+    s.levels[levels - 2] = nestLevel(space, r, levels - 2, vectorCalls, B, kc, inner, {});
+    s.levels[levels - 1] = nestLevel(space, r, levels - 1, vectorCalls, B, 1, inner, {r.output});
+    s.parallel.assign(space.dims.size(), false);
+    s.unroll.assign(space.dims.size(), 1);
+    s.packed.assign(space.operands.size(), false);
+    s.parallel[v] = units > 1 && V >= units * vectorCalls;
+    if (illegal(space, s))
+        return std::nullopt;
+    return s;
+}
+
+std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
+    std::vector<AnalyticalSchedule> out;
+    // The register tiles that measured best with the Goto blocking on the DeepBench shapes.
+    for (auto [vectorCalls, broadcastTile] : {std::pair<std::int64_t, std::int64_t>{4, 6}, {2, 12}})
+        if (auto s = blockedSchedule(space, vectorCalls, broadcastTile))
+        {
+            const std::string tile = std::to_string(vectorCalls) + "x" + std::to_string(broadcastTile);
+            out.push_back({"goto-" + tile, "the Goto blocking, " + tile + " register tile", *s});
+        }
+    if (auto s = streamedSchedule(space))
+        out.push_back({"sweep", "the column sweep", *s});
+    return out;
 }
 
 } // namespace isamap::schedule

@@ -144,6 +144,22 @@ Schedule defaultSchedule(const Space& space);
 // across them.
 std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorCalls, std::int64_t broadcastTile);
 
+// The column sweep of a matrix-vector-like product (as BLAS's gemv kernels stream a matrix): for a
+// broadcast dimension short enough that its whole extent fits one register tile (at most 12), the
+// reduction is cut into blocks of 16 steps outermost and the vector dimension swept inside, so that the
+// vector input is read as 16 sequential streams (more measured slower). Applies to a space on a register
+// file with one vector and one reduction dimension and at most a short broadcast one; empty otherwise.
+// With several units, each takes a share of the vector dimension.
+std::optional<Schedule> streamedSchedule(const Space& space);
+
+// The analytical schedules timed beside the cost model's picks on a CPU, each with what it is in words.
+struct AnalyticalSchedule {
+    std::string name;    // "goto-4x6", "goto-2x12", "sweep"
+    std::string label;   // "the Goto blocking, 4x6 register tile"
+    Schedule schedule;
+};
+std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space);
+
 // Elements of operand `o`'s tile for tile sizes `tiles` (per loop dimension, in its units): per tensor
 // index, 1 + the sum over kernel dimensions of |coefficient| * (elements covered - 1), so that the
 // overlap of an index such as h + r is counted once; multiplied over the indices.
