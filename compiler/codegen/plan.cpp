@@ -17,7 +17,6 @@ namespace {
 
 std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-
 std::string joined(const std::vector<std::string>& parts, const char* separator) {
     std::string out;
     for (const auto& p : parts)

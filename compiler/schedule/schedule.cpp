@@ -671,23 +671,17 @@ std::optional<Schedule> parseSchedule(const Space& space, const std::string& tex
                 }
             }
             ++level;
-        } else if (word == "parallel") {
-            std::fill(s.parallel.begin(), s.parallel.end(), false);
+        } else if (word == "parallel" || word == "pack") {
+            // A list of names ("none" for none): the loops that run in parallel, the inputs packed.
+            const bool loops = word == "parallel";
+            auto& flags = loops ? s.parallel : s.packed;
+            std::fill(flags.begin(), flags.end(), false);
             while (words >> word)
                 if (word != "none") {
-                    const int d = dimIndex(word);
-                    if (d < 0)
-                        return fail("unknown loop '" + word + "'");
-                    s.parallel[static_cast<std::size_t>(d)] = true;
-                }
-        } else if (word == "pack") {
-            std::fill(s.packed.begin(), s.packed.end(), false);
-            while (words >> word)
-                if (word != "none") {
-                    const int o = operandIndex(word);
-                    if (o < 0)
-                        return fail("unknown operand '" + word + "'");
-                    s.packed[static_cast<std::size_t>(o)] = true;
+                    const int i = loops ? dimIndex(word) : operandIndex(word);
+                    if (i < 0)
+                        return fail(std::string(loops ? "unknown loop '" : "unknown operand '") + word + "'");
+                    flags[static_cast<std::size_t>(i)] = true;
                 }
         } else if (word == "unroll") {
             while (words >> word) {
