@@ -284,6 +284,42 @@ private slots:
         QVERIFY2(refused, qPrintable(editor->message()));
     }
 
+    // Packing is steered from the editor: an input kept in a cache level can be packed, the output
+    // cannot, and an input no cache keeps has nowhere to be packed.
+    void packingIsToggledInTheEditor() {
+        MainWindow window;
+        QVERIFY(window.openFile(example()));
+        window.mappingKernelBox()->setCurrentText("kernel pointwise");
+        auto* editor = window.scheduleEditor();
+        QTRY_VERIFY(editor->hasSchedule());
+        const auto& space = *editor->space();
+        std::size_t input = 0, output = 0;
+        for (std::size_t o = 0; o < space.operands.size(); ++o)
+            (space.operands[o].output ? output : input) = o;
+        QVERIFY(!editor->setPacked(output, true));
+        QVERIFY2(editor->message().contains("only inputs are packed"), qPrintable(editor->message()));
+        const std::size_t levels = editor->current().levels.size();
+        for (std::size_t l = 1; l + 1 < levels; ++l)
+            if (editor->current().levels[l].keeps[input] && space.operands[input].requiredMemory != space.levels[l].memory)
+                QVERIFY2(editor->setKeeps(l, input, false), qPrintable(editor->message()));
+        if (isamap::schedule::packLevel(editor->current(), input) < 0) {
+            QVERIFY(!editor->setPacked(input, true));
+            QVERIFY2(editor->message().contains("no cache level keeps"), qPrintable(editor->message()));
+        }
+        QVERIFY2(editor->setKeeps(1, input, true), qPrintable(editor->message()));
+        QVERIFY2(editor->setPacked(input, true), qPrintable(editor->message()));
+        QVERIFY(editor->current().packed[input]);
+        QVERIFY(isamap::schedule::printSchedule(space, editor->current()).find("\npack " + space.operands[input].tensor) !=
+                std::string::npos);
+        // The table is rebuilt once the edit's signal returns; its toggle then shows the packing.
+        const QString name = "pack-" + QString::fromStdString(space.operands[input].tensor);
+        QTRY_VERIFY([&] {
+            QCoreApplication::sendPostedEvents(nullptr, QEvent::DeferredDelete);
+            auto* toggle = editor->findChild<QCheckBox*>(name);
+            return toggle && toggle->isChecked();
+        }());
+    }
+
     void aMalformedFileOpensWithItsDiagnostics() {
         QTemporaryDir dir;
         QFile bad(dir.filePath("bad.isa"));

@@ -177,6 +177,15 @@ bool ScheduleEditor::setParallel(std::size_t loop, bool on) {
     return tryEdit(edited, tr("%1 in parallel: %2").arg(QString::fromStdString(space_->dims[loop].name), on ? tr("on") : tr("off")));
 }
 
+bool ScheduleEditor::setPacked(std::size_t operand, bool on) {
+    if (!space_ || operand >= space_->operands.size())
+        return false;
+    schedule::Schedule edited = schedule_;
+    edited.packed.resize(space_->operands.size(), false);
+    edited.packed[operand] = on;
+    return tryEdit(edited, tr("%1 packed: %2").arg(QString::fromStdString(space_->operands[operand].tensor), on ? tr("on") : tr("off")));
+}
+
 void ScheduleEditor::showCost() {
     if (!space_)
         return;
@@ -229,13 +238,36 @@ QWidget* ScheduleEditor::makeKeepsToggles(std::size_t level) {
     return box;
 }
 
+// One toggle per input: whether code generation copies it into micro-panels.
+QWidget* ScheduleEditor::makePackToggles() {
+    auto* box = new QWidget(table_);
+    auto* row = new QHBoxLayout(box);
+    row->setContentsMargins(4, 0, 4, 0);
+    for (std::size_t o = 0; o < space_->operands.size(); ++o) {
+        if (space_->operands[o].output)
+            continue;
+        auto* pack = new QCheckBox(QString::fromStdString(space_->operands[o].tensor), box);
+        pack->setObjectName(QStringLiteral("pack-%1").arg(QString::fromStdString(space_->operands[o].tensor)));
+        pack->setChecked(o < schedule_.packed.size() && schedule_.packed[o]);
+        pack->setToolTip(tr("Copy %1 into micro-panels at the outermost cache level that keeps it, as BLAS libraries pack "
+                            "their panels (host code generation)")
+                             .arg(QString::fromStdString(space_->operands[o].tensor)));
+        connect(pack, &QCheckBox::toggled, this, [this, o](bool on) {
+            if (!rebuilding_)
+                setPacked(o, on);
+        });
+        row->addWidget(pack);
+    }
+    return box;
+}
+
 void ScheduleEditor::rebuildTable() {
     if (!space_)
         return;
     rebuilding_ = true;
     const std::size_t nd = space_->dims.size(), nl = schedule_.levels.size();
     table_->clear();
-    table_->setRowCount(static_cast<int>(nl + 1));
+    table_->setRowCount(static_cast<int>(nl + 2));
     table_->setColumnCount(static_cast<int>(nd + 3));
     QStringList columns;
     for (const auto& d : space_->dims)
@@ -245,7 +277,7 @@ void ScheduleEditor::rebuildTable() {
     QStringList rows;
     for (const auto& level : space_->levels)
         rows << QString::fromStdString(level.memory);
-    rows << tr("parallel (outermost loops)");
+    rows << tr("parallel (outermost loops)") << tr("packed into micro-panels");
     table_->setVerticalHeaderLabels(rows);
     for (std::size_t l = 0; l < nl; ++l) {
         for (std::size_t d = 0; d < nd; ++d) {
@@ -279,6 +311,7 @@ void ScheduleEditor::rebuildTable() {
         });
         table_->setCellWidget(static_cast<int>(nl), static_cast<int>(d), parallel);
     }
+    table_->setCellWidget(static_cast<int>(nl + 1), static_cast<int>(nd + 1), makePackToggles());
     table_->resizeColumnsToContents();
     rebuilding_ = false;
 }

@@ -39,6 +39,8 @@ public:
     bool setKeeps(std::size_t level, std::size_t operand, bool on);
     bool setDoubleBuffered(std::size_t level, bool on);
     bool setParallel(std::size_t loop, bool on);
+    // Whether an input is copied into micro-panels at the outermost cache level that keeps it (on a CPU).
+    bool setPacked(std::size_t operand, bool on);
 
     // The pins and forbidden candidates in force, listed above the table.
     void setRules(const CandidateRules& rules);
@@ -57,6 +59,7 @@ private:
     void rebuildTable();
     QWidget* makeOrderList(std::size_t level);
     QWidget* makeKeepsToggles(std::size_t level);
+    QWidget* makePackToggles();
     void showCost();
 
     std::optional<schedule::Space> space_;
