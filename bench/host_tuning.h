@@ -1,7 +1,8 @@
 // Tuning on the host CPU for the benchmarks against the peer libraries: the cost model proposes,
 // measurement decides (as autotuners do). The search runs once per register-tile shape; the best modeled
 // schedule of each (or only the few the model ranks best, `measureTop`) is generated, verified and
-// timed, with the Goto blocking of a GEMM-like kernel beside them, and the fastest measured wins.
+// timed, with the analytical schedules (schedule::analyticalSchedules: the Goto blockings, the column
+// sweep) beside them, and the fastest measured wins.
 #pragma once
 
 #include "codegen/codegen.h"

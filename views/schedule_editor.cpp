@@ -219,45 +219,44 @@ QWidget* ScheduleEditor::makeOrderList(std::size_t level) {
     return list;
 }
 
-// One toggle per operand: whether the level keeps a copy of its tile.
-QWidget* ScheduleEditor::makeKeepsToggles(std::size_t level) {
+// A row of toggles named `<prefix>-<tensor>`, one per operand `shown` takes; a toggle calls `set`.
+QWidget* ScheduleEditor::makeOperandToggles(const QString& prefix, bool enabled, const std::function<bool(std::size_t)>& shown,
+                                            const std::function<bool(std::size_t)>& checked,
+                                            const std::function<void(std::size_t, bool)>& set) {
     auto* box = new QWidget(table_);
     auto* row = new QHBoxLayout(box);
     row->setContentsMargins(4, 0, 4, 0);
     for (std::size_t o = 0; o < space_->operands.size(); ++o) {
-        auto* keep = new QCheckBox(QString::fromStdString(space_->operands[o].tensor), box);
-        keep->setObjectName(QStringLiteral("keep-%1").arg(QString::fromStdString(space_->operands[o].tensor)));
-        keep->setChecked(schedule_.levels[level].keeps[o]);
-        keep->setEnabled(level > 0); // the outermost level holds every tensor
-        connect(keep, &QCheckBox::toggled, this, [this, level, o](bool on) {
+        if (!shown(o))
+            continue;
+        const QString tensor = QString::fromStdString(space_->operands[o].tensor);
+        auto* toggle = new QCheckBox(tensor, box);
+        toggle->setObjectName(prefix + "-" + tensor);
+        toggle->setChecked(checked(o));
+        toggle->setEnabled(enabled);
+        connect(toggle, &QCheckBox::toggled, this, [this, o, set](bool on) {
             if (!rebuilding_)
-                setKeeps(level, o, on);
+                set(o, on);
         });
-        row->addWidget(keep);
+        row->addWidget(toggle);
     }
     return box;
 }
 
-// One toggle per input: whether code generation copies it into micro-panels.
+// Whether the level keeps a copy of each operand's tile (the outermost level holds every tensor).
+QWidget* ScheduleEditor::makeKeepsToggles(std::size_t level) {
+    return makeOperandToggles(
+        "keep", level > 0, [](std::size_t) { return true; }, [this, level](std::size_t o) { return schedule_.levels[level].keeps[o]; },
+        [this, level](std::size_t o, bool on) { setKeeps(level, o, on); });
+}
+
+// Whether host code generation copies each input into micro-panels.
 QWidget* ScheduleEditor::makePackToggles() {
-    auto* box = new QWidget(table_);
-    auto* row = new QHBoxLayout(box);
-    row->setContentsMargins(4, 0, 4, 0);
-    for (std::size_t o = 0; o < space_->operands.size(); ++o) {
-        if (space_->operands[o].output)
-            continue;
-        auto* pack = new QCheckBox(QString::fromStdString(space_->operands[o].tensor), box);
-        pack->setObjectName(QStringLiteral("pack-%1").arg(QString::fromStdString(space_->operands[o].tensor)));
-        pack->setChecked(o < schedule_.packed.size() && schedule_.packed[o]);
-        pack->setToolTip(tr("Copy %1 into micro-panels at the outermost cache level that keeps it, as BLAS libraries pack "
-                            "their panels (host code generation)")
-                             .arg(QString::fromStdString(space_->operands[o].tensor)));
-        connect(pack, &QCheckBox::toggled, this, [this, o](bool on) {
-            if (!rebuilding_)
-                setPacked(o, on);
-        });
-        row->addWidget(pack);
-    }
+    QWidget* box = makeOperandToggles(
+        "pack", true, [this](std::size_t o) { return !space_->operands[o].output; },
+        [this](std::size_t o) { return schedule::isPacked(schedule_, o); }, [this](std::size_t o, bool on) { setPacked(o, on); });
+    box->setToolTip(tr("Copy the input into micro-panels at the outermost cache level that keeps it, as BLAS libraries pack "
+                       "their panels (host code generation)"));
     return box;
 }
 

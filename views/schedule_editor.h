@@ -9,6 +9,7 @@
 #include "views/candidate_rules.h"
 
 #include <QWidget>
+#include <functional>
 #include <optional>
 
 class QLabel;
@@ -58,6 +59,8 @@ private:
     bool tryEdit(const schedule::Schedule& edited, const QString& what);
     void rebuildTable();
     QWidget* makeOrderList(std::size_t level);
+    QWidget* makeOperandToggles(const QString& prefix, bool enabled, const std::function<bool(std::size_t)>& shown,
+                                const std::function<bool(std::size_t)>& checked, const std::function<void(std::size_t, bool)>& set);
     QWidget* makeKeepsToggles(std::size_t level);
     QWidget* makePackToggles();
     void showCost();

@@ -503,7 +503,7 @@ int tuneCommand(const std::vector<std::string>& args) {
     // model misses.
     if (measure > 0 && !target->target.features.empty())
         for (std::size_t i = 0; i < spaces.size(); ++i) {
-            std::size_t added = 0;
+            bool added = false;
             for (auto& a : schedule::analyticalSchedules(spaces[i])) {
                 if (!constraintSet.allows(spaces[i], a.schedule))
                     continue;
@@ -511,9 +511,9 @@ int tuneCommand(const std::vector<std::string>& args) {
                 found.insert(found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), measureCount)),
                              Found{chosen[i], i, e, 0, a.label});
                 ++measureCount;
-                ++added;
+                added = true;
             }
-            if (added > 0)
+            if (added)
                 break;
         }
     for (auto& f : found)

@@ -618,14 +618,21 @@ private:
 
     Value* loadInput(std::size_t o, const Values& pos, bool whole) {
         const auto& op = p_.operands[o];
+        if (op.packed)
+            return b_.CreateAlignedLoad(operandType(op), packedAddress(o, pos), Align(ir::byteSize(op.type)));
+        if (op.haloMask)
+            return loadWithHalo(op, pos, elementAddress(base_[o], op.type, directOffset(op, pos)), whole);
+        return loadInPlace(o, pos, !whole);
+    }
+
+    // An input read from its tensor as the instruction takes it: whole, or `masked` to the lanes that
+    // reach the kernel (zero past its edge).
+    Value* loadInPlace(std::size_t o, const Values& pos, bool masked) {
+        const auto& op = p_.operands[o];
         Type* type = operandType(op);
         const Align align(ir::byteSize(op.type));
-        if (op.packed)
-            return b_.CreateAlignedLoad(type, packedAddress(o, pos), align);
         Value* address = elementAddress(base_[o], op.type, directOffset(op, pos));
-        if (op.haloMask)
-            return loadWithHalo(op, pos, address, whole);
-        if (whole || op.scalar)
+        if (!masked || op.scalar)
             return b_.CreateAlignedLoad(type, address, align);
         return b_.CreateMaskedLoad(type, address, align, laneMask(op, pos), Constant::getNullValue(type));
     }
@@ -824,12 +831,7 @@ private:
         Value* destination = packedAddress(o, pos);
         if (op.affine && op.contiguous && !op.halo && !op.scalar) {
             // Read in place as the unpacked calls would, one vector per call.
-            Type* type = operandType(op);
-            const Align align(ir::byteSize(op.type));
-            Value* source = elementAddress(base_[o], op.type, directOffset(op, pos));
-            Value* value = lanesMayOverhang_ ? static_cast<Value*>(b_.CreateMaskedLoad(type, source, align, laneMask(op, pos), Constant::getNullValue(type)))
-                                             : b_.CreateAlignedLoad(type, source, align);
-            b_.CreateAlignedStore(value, destination, align);
+            b_.CreateAlignedStore(loadInPlace(o, pos, lanesMayOverhang_), destination, Align(ir::byteSize(op.type)));
             return;
         }
         for (std::size_t j = 0; j < op.elementIndex.size(); ++j) {

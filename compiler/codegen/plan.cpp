@@ -423,7 +423,7 @@ private:
 
     void planPacking(PlannedOperand& op) {
         const int kept = schedule::packLevel(s_, op.operand);
-        const bool packKept = kept >= 0 && op.operand < s_.packed.size() && s_.packed[op.operand];
+        const bool packKept = kept >= 0 && schedule::isPacked(s_, op.operand);
         op.haloMask = !packKept && planHaloMask(op);
         if (op.halo && !op.haloMask)
             op.why = "its reads past the edge must give the zero halo";

@@ -116,15 +116,12 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetc
             f.stores += f.storeIssue[o];
         }
         // A copy the schedule asks for costs a load and a store per instruction operand's worth.
-        const bool chosen = o < s.packed.size() && s.packed[o];
         const double packCycles = op.packCycles > 0 ? op.packCycles
-                                  : chosen ? 2 * op.loadCycles / static_cast<double>(std::max<std::int64_t>(1, op.lanes))
-                                           : 0;
+                                  : schedule::isPacked(s, o) ? 2 * op.loadCycles / static_cast<double>(std::max<std::int64_t>(1, op.lanes))
+                                                             : 0;
         if (packCycles > 0) {
-            std::size_t level = 1;
-            while (level < r && !s.levels[level].keeps[o])
-                ++level;
-            level = std::min(level, r - 1);
+            const int kept = schedule::packLevel(s, o);
+            const std::size_t level = kept >= 0 ? static_cast<std::size_t>(kept) : r - 1;
             f.packLevel[o] = static_cast<int>(level);
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[level].tiles.data()));
             f.packSeconds[o] = elements * fetches[level][o] * packCycles * cyclesToSeconds;

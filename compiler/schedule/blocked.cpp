@@ -250,12 +250,11 @@ std::optional<Schedule> streamedSchedule(const Space& space) {
 std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     std::vector<AnalyticalSchedule> out;
     // The register tiles that measured best with the Goto blocking on the DeepBench shapes.
-    for (auto [vectorCalls, broadcastTile] : {std::pair<std::int64_t, std::int64_t>{4, 6}, {2, 12}})
+    for (auto [vectorCalls, broadcastTile] : {std::pair<std::int64_t, std::int64_t>{4, 6}, {2, 12}}) {
+        const std::string tile = std::to_string(vectorCalls) + "x" + std::to_string(broadcastTile);
         if (auto s = blockedSchedule(space, vectorCalls, broadcastTile))
-        {
-            const std::string tile = std::to_string(vectorCalls) + "x" + std::to_string(broadcastTile);
             out.push_back({"goto-" + tile, "the Goto blocking, " + tile + " register tile", *s});
-        }
+    }
     if (auto s = streamedSchedule(space))
         out.push_back({"sweep", "the column sweep", *s});
     return out;

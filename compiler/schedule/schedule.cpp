@@ -477,11 +477,17 @@ std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles,
     return out;
 }
 
+// Trips of the loop over dimension d at level l: the level's tile in tiles of the level below.
+std::int64_t tripsAt(const Schedule& s, std::size_t l, std::size_t d) {
+    const std::int64_t child = l + 1 < s.levels.size() ? s.levels[l + 1].tiles[d] : 1;
+    return (s.levels[l].tiles[d] + child - 1) / child;
+}
+
 // How a tile reaches a level in the printed nest.
 const char* moveWord(const Space& space, const Schedule& s, std::size_t o, std::size_t l) {
     if (space.operands[o].output)
         return "copy";
-    const bool packedHere = o < s.packed.size() && s.packed[o] && packLevel(s, o) == static_cast<int>(l);
+    const bool packedHere = isPacked(s, o) && packLevel(s, o) == static_cast<int>(l);
     return packedHere ? "pack" : "load";
 }
 
@@ -503,8 +509,7 @@ std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::si
     for (std::size_t l = 0; l + 1 < s.levels.size(); ++l)
         for (int d : s.levels[l].order) {
             const auto dd = static_cast<std::size_t>(d);
-            const std::int64_t child = s.levels[l + 1].tiles[dd];
-            const std::int64_t trips = (s.levels[l].tiles[dd] + child - 1) / child;
+            const std::int64_t trips = tripsAt(s, l, dd);
             if (trips <= 1)
                 continue;
             if (!depends[dd])
@@ -532,8 +537,7 @@ std::string printLoopNest(const Space& space, const Schedule& s) {
                         << (level.doubleBuffered ? " (double-buffered)" : "") << "\n";
         for (int d : level.order) {
             const std::size_t dd = static_cast<std::size_t>(d);
-            const std::int64_t child = l + 1 < nl ? s.levels[l + 1].tiles[dd] : 1;
-            const std::int64_t trips = (level.tiles[dd] + child - 1) / child;
+            const std::int64_t trips = tripsAt(s, l, dd);
             if (trips <= 1)
                 continue;
             out << indent << (l == 0 && s.parallel[dd] ? "parallel for " : "for ") << space.dims[dd].name << " in 0.."
@@ -587,8 +591,8 @@ std::string printSchedule(const Space& space, const Schedule& s) {
     out << "\n";
     // Written only when something is packed, so that schedules without packing read as they always did.
     std::string packed;
-    for (std::size_t o = 0; o < space.operands.size() && o < s.packed.size(); ++o)
-        if (s.packed[o])
+    for (std::size_t o = 0; o < space.operands.size(); ++o)
+        if (isPacked(s, o))
             packed += " " + space.operands[o].tensor;
     if (!packed.empty())
         out << "pack" << packed << "\n";

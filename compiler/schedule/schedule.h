@@ -115,6 +115,9 @@ struct Schedule {
     bool operator==(const Schedule&) const = default;
 };
 
+// Whether the schedule packs operand `o` (false for a schedule that does not say).
+inline bool isPacked(const Schedule& s, std::size_t o) { return o < s.packed.size() && s.packed[o]; }
+
 // Where operand `o` would be packed: the outermost level below the outermost memory and above the
 // innermost that keeps it; -1 when none does.
 int packLevel(const Schedule& s, std::size_t o);
