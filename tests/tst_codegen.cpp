@@ -512,6 +512,18 @@ private slots:
             QVERIFY(s);
             expectVerified(m, m.candidates.front(), *space, *s);
         }
+        // A GRU's gate products: the three gates are a loop around the sweep, or around the Goto blocking
+        // when the batch is long enough to broadcast.
+        for (std::int64_t batch : {1, 3}) {
+            const Mapped m = mapOnHost("gru_cell", {{"H", 72}, {"B", batch}, {"I", 50}, {"wt", 1}});
+            std::string error;
+            auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            const auto named = schedule::analyticalSchedules(*space);
+            QVERIFY(!named.empty());
+            for (const auto& a : named)
+                expectVerified(m, m.candidates.front(), *space, a.schedule);
+        }
     }
 
     void virtualTargetsAndIllegalSchedulesAreRefused() {

@@ -333,6 +333,41 @@ private slots:
         QVERIFY(std::any_of(named.begin(), named.end(), [](const auto& a) { return a.name == "sweep"; }));
     }
 
+    // A GRU step's gate product has a third output dimension, its three gates, which only the weights
+    // read: the analytical schedules loop over it around the nest of a plain product.
+    void gatesLoopAroundTheProduct() {
+        std::string error;
+        auto host = targets::loadTarget("host-avx512", error);
+        QVERIFY2(host, error.c_str());
+        for (std::int64_t batch : {1, 4}) {
+            auto m = frontend::generate("gru_cell", {{"H", 2816}, {"B", batch}, {"I", 2816}, {"wt", 1}}, error);
+            QVERIFY2(m, error.c_str());
+            const auto& gates = m->kernels[0];
+            auto mapped = mapping::mapKernel(gates, host->target);
+            QVERIFY(!mapped.candidates.empty());
+            auto space = schedule::makeSpace(gates, targets::withCores(host->target, 1), mapped.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            const auto g = static_cast<std::size_t>(dimIndex(*space, "g"));
+            const auto sweep = schedule::streamedSchedule(*space);
+            QVERIFY(sweep);
+            QCOMPARE(sweep->levels[0].tiles[g], std::int64_t(3));
+            for (std::size_t l = 1; l < sweep->levels.size(); ++l)
+                QCOMPARE(sweep->levels[l].tiles[g], std::int64_t(1));
+            const std::string nest = schedule::printLoopNest(*space, *sweep);
+            QVERIFY2(nest.find("for g in 0..3") < nest.find("for i in 0..176"), nest.c_str());
+            // The Goto blocking needs a broadcast dimension: the batch, when there is more than one.
+            QCOMPARE(bool(schedule::blockedSchedule(*space, 4, 4)), batch > 1);
+        }
+        // Channels-last, a convolution's rows and columns are two broadcast dimensions: not one product.
+        auto conv = frontend::generate("pointwise", {{"C", 64}, {"K", 64}, {"H", 28}, {"W", 28}, {"nhwc", 1}}, error);
+        QVERIFY2(conv, error.c_str());
+        auto mapped = mapping::mapKernel(conv->kernels[0], host->target);
+        QVERIFY(!mapped.candidates.empty());
+        auto space = schedule::makeSpace(conv->kernels[0], host->target, mapped.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        QVERIFY(schedule::analyticalSchedules(*space).empty());
+    }
+
     // The Goto blocking packs an input whose copy the loops read often; the schedule says so in a `pack`
     // line that reads back, and packing the output or an operand no cache keeps is refused.
     void packingIsAScheduleDecision() {

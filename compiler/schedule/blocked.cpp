@@ -23,6 +23,9 @@ constexpr std::int64_t kPackedReads = 16;
 struct Roles {
     int vector = -1, broadcast = -1, reduction = -1;
     int vectorInput = -1, broadcastInput = -1, output = -1;
+    // Further output dimensions (a GRU's three gates, a batch of products): each a loop around the whole
+    // nest, one index at a time, so that every index runs the blocking of a plain product.
+    std::vector<int> outer;
 };
 
 // Reduction blocks of the column sweep: the vector input is read as this many sequential streams. On
@@ -31,7 +34,10 @@ struct Roles {
 constexpr std::int64_t kStreams = 16;
 
 // The three dimensions and the operands that play each part; false when the space is not GEMM-like.
-// With `shortBroadcast`, the broadcast dimension may be missing (a matrix-vector product).
+// The vector dimension is the one the instruction maps, the reduction the one the output does not
+// depend on, the broadcast the one only the other input reads. Any other output dimension goes around
+// the nest (`outer`). With `shortBroadcast`, the broadcast dimension may be missing (a matrix-vector
+// product).
 bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     for (std::size_t o = 0; o < space.operands.size(); ++o)
         if (space.operands[o].output)
@@ -39,30 +45,43 @@ bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     if (r.output < 0)
         return false;
     const auto& out = space.operands[static_cast<std::size_t>(r.output)];
+    auto longer = [&](std::size_t d) { return space.dims[d].extent >= 2; };
     for (std::size_t d = 0; d < space.dims.size(); ++d) {
-        if (space.dims[d].extent < 2)
+        if (!longer(d) || (out.dependsOn[d] && space.dims[d].instructionDim < 0))
             continue;
-        int& role = !out.dependsOn[d] ? r.reduction : space.dims[d].instructionDim >= 0 ? r.vector : r.broadcast;
+        int& role = !out.dependsOn[d] ? r.reduction : r.vector;
         if (role >= 0)
             return false;
         role = static_cast<int>(d);
     }
-    if (r.vector < 0 || (r.broadcast < 0 && !shortBroadcast) || r.reduction < 0)
+    if (r.vector < 0 || r.reduction < 0)
         return false;
+    const auto v = static_cast<std::size_t>(r.vector), k = static_cast<std::size_t>(r.reduction);
     for (std::size_t o = 0; o < space.operands.size(); ++o) {
         const auto& op = space.operands[o];
         if (op.output)
             continue;
-        const bool v = op.dependsOn[static_cast<std::size_t>(r.vector)];
-        const bool b = r.broadcast < 0 ? !v : op.dependsOn[static_cast<std::size_t>(r.broadcast)];
-        if (v && !b && r.vectorInput < 0)
-            r.vectorInput = static_cast<int>(o);
-        else if (b && !v && r.broadcastInput < 0)
-            r.broadcastInput = static_cast<int>(o);
-        else
+        int& role = op.dependsOn[v] ? r.vectorInput : r.broadcastInput;
+        if (role >= 0 || !op.dependsOn[k])
             return false;
+        role = static_cast<int>(o);
     }
-    return r.vectorInput >= 0 && r.broadcastInput >= 0;
+    if (r.vectorInput < 0 || r.broadcastInput < 0)
+        return false;
+    const auto& vectorIn = space.operands[static_cast<std::size_t>(r.vectorInput)];
+    const auto& broadcastIn = space.operands[static_cast<std::size_t>(r.broadcastInput)];
+    for (std::size_t d = 0; d < space.dims.size(); ++d) {
+        if (!longer(d) || !out.dependsOn[d] || d == v)
+            continue;
+        if (broadcastIn.dependsOn[d] && !vectorIn.dependsOn[d]) {
+            if (r.broadcast >= 0)
+                return false; // two of them (a convolution's rows and columns): not one product
+            r.broadcast = static_cast<int>(d);
+        } else {
+            r.outer.push_back(static_cast<int>(d));
+        }
+    }
+    return r.broadcast >= 0 || shortBroadcast;
 }
 
 double tileBytes(const Space& space, int o, const std::vector<std::int64_t>& tiles) {
@@ -151,6 +170,8 @@ LevelSchedule nestLevel(const Space& space, const Roles& r, std::size_t l, std::
     if (r.broadcast >= 0)
         ls.tiles[static_cast<std::size_t>(r.broadcast)] = tb;
     ls.tiles[static_cast<std::size_t>(r.reduction)] = tk;
+    for (int d : r.outer)
+        ls.tiles[static_cast<std::size_t>(d)] = l == 0 ? space.dims[static_cast<std::size_t>(d)].extent : 1;
     for (std::size_t d = 0; d < space.dims.size(); ++d)
         if (std::find(order.begin(), order.end(), static_cast<int>(d)) == order.end())
             order.insert(order.begin(), static_cast<int>(d));

@@ -142,8 +142,8 @@ Schedule defaultSchedule(const Space& space);
 // steps (longer ones measured slower), the vector input's
 // block fills half of the second, and the loops run the Goto order (broadcast, reduction, vector at
 // the top; the micro-panels inside). Applies to a space on a register file with exactly one vector,
-// one broadcast and one reduction dimension longer than one; empty otherwise or when the blocks do
-// not fit. With several units, the outermost broadcast loop (or, if short, the vector loop) is split
+// one broadcast and one reduction dimension longer than one; any further output dimension (a GRU's
+// gates, a batch) is a loop around the nest. Empty otherwise or when the blocks do not fit. With several units, the outermost broadcast loop (or, if short, the vector loop) is split
 // across them.
 std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorCalls, std::int64_t broadcastTile);
 
@@ -151,7 +151,8 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
 // broadcast dimension short enough that its whole extent fits one register tile (at most 12), the
 // reduction is cut into blocks of 16 steps outermost and the vector dimension swept inside, so that the
 // vector input is read as 16 sequential streams (more measured slower). Applies to a space on a register
-// file with one vector and one reduction dimension and at most a short broadcast one; empty otherwise.
+// file with one vector and one reduction dimension and at most a short broadcast one (further output
+// dimensions loop around it, as for the Goto blocking); empty otherwise.
 // With several units, each takes a share of the vector dimension.
 std::optional<Schedule> streamedSchedule(const Space& space);
 
