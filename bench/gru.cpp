@@ -6,12 +6,13 @@
 // stores them in blocks of outputs, each block whole over the inputs (wt = 1 where no block divides
 // the hidden size), `--wt 0` output-major.
 //
-//   build/bench/bench_gru [--threads "1 2"] [--limit N] [--max-steps S] [--wt 0|1|2]
+//   build/bench/bench_gru [--threads "1 2"] [--limit N] [--max-steps S] [--wt 0|1|2] [--rounds R]
 //
 // Flops as DeepBench counts them: 2 * (2 * 3H * H * B) per step. `--max-steps` (default 100; 0 keeps
 // DeepBench's lengths of up to 1500) shortens every sequence for both sides alike, which keeps the run
-// short and compares the same per-step work. Last lines:
-// `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>`.
+// short and compares the same per-step work. `--rounds R` runs oneDNN and ours R times over the shapes
+// (tuning ours once) and ends with each shape's median ratio. Last lines:
+// `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>` (of the medians with several rounds).
 #include "driver.h"
 #include "host_tuning.h"
 
@@ -45,8 +46,9 @@ std::vector<Shape> shapes(long maxSteps) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}, {"wt", "1"}});
+    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}, {"wt", "1"}, {"rounds", "1"}});
     const long wanted = std::atol(run.values.at("wt").c_str());
+    const int rounds = std::max(1, std::atoi(run.values.at("rounds").c_str()));
     const auto host = bench::hostOrExit("bench_gru");
     auto all = shapes(std::atol(run.values.at("max-steps").c_str()));
     bench::applyLimit(all, run.limit);
@@ -56,47 +58,79 @@ int main(int argc, char** argv) {
         csv += s.key() + "\n";
     std::string error;
     for (int threads : run.threads) {
-        const auto peers = bench::runPeers({"onednn"}, "gru", csv, threads, 3);
-        std::printf("\nthreads=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,onednn_gflops,best_peer,ratio\n", threads);
-        std::map<long, bench::Ratios> ratios;
-        // One runner per hidden size and batch: it verifies once and keeps its compiled kernels for every
-        // sequence length of that pair.
+        // One runner per hidden size and batch: it is tuned and verified once and keeps its compiled
+        // kernels for every sequence length of that pair and every round.
         std::map<std::string, ir::Module> modules;
         std::map<std::string, std::unique_ptr<measure::GraphRunner>> runners;
         std::map<std::string, measure::Result> checks;
-        for (const auto& s : all) {
-            std::printf("%s,", s.key().c_str());
-            const std::string pair = std::to_string(s.hidden) + "x" + std::to_string(s.batch);
-            const long wt = wanted != 2 || s.hidden % 16 == 0 ? wanted : 1;
-            auto full = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", s.steps}, {"wt", wt}}, error);
-            if (!full) {
-                std::printf("failed: %s\n", error.c_str());
-                continue;
+        std::map<std::string, std::string> picks; // per pair, which schedule won for each tuned kernel
+        bench::RoundRatios byShape;
+        for (int round = 1; round <= rounds; ++round) {
+            // Each round runs the peer then ours on every shape, so both sides see the same state of the machine.
+            const auto peers = bench::runPeers({"onednn"}, "gru", csv, threads, 3);
+            std::printf("\nthreads=%d round=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,picks,onednn_gflops,"
+                        "best_peer,ratio\n",
+                        threads, round);
+            std::map<long, bench::Ratios> ratios;
+            for (const auto& s : all) {
+                std::printf("%s,", s.key().c_str());
+                const std::string pair = std::to_string(s.hidden) + "x" + std::to_string(s.batch);
+                const long wt = wanted != 2 || s.hidden % 16 == 0 ? wanted : 1;
+                auto full = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", s.steps}, {"wt", wt}}, error);
+                if (!full) {
+                    std::printf("failed: %s\n", error.c_str());
+                    continue;
+                }
+                if (!runners.count(pair)) {
+                    modules[pair] = *full;
+                    auto noteWinner = [&picks, pair](const ir::Kernel& kernel, const bench::Tuned& tuned) {
+                        picks[pair] += (picks[pair].empty() ? "" : " ") + kernel.name + ":" +
+                                       (tuned.analytical.empty() ? "model" : tuned.analytical);
+                    };
+                    runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair],
+                                                                           bench::tunedLowering(host.target, threads, {}, noteWinner));
+                    auto small = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", 2}, {"wt", wt}}, error);
+                    checks[pair] = runners[pair]->verify(small->graphs.front(), measure::Options{});
+                }
+                const auto& check = checks[pair];
+                if (check.status != measure::Status::Ok) {
+                    std::printf("failed: %s\n", check.message.c_str());
+                    continue;
+                }
+                const double flops = 12.0 * static_cast<double>(s.hidden * s.hidden * s.batch * s.steps);
+                const auto timed = runners[pair]->time(full->graphs.front(), measure::Options{}, flops);
+                if (timed.status != measure::Status::Ok) {
+                    std::printf("failed: %s\n", timed.message.c_str());
+                    continue;
+                }
+                std::printf("%.1f,%.4g,largest difference %.2g,%s", timed.gflops, timed.secondsMedian, check.largestError,
+                            picks[pair].c_str());
+                const double ratio = bench::printPeers(peers, s.key(), timed.gflops);
+                ratios[s.batch].add(ratio);
+                byShape.add(s.key(), ratio);
+                std::printf("\n");
+                std::fflush(stdout);
             }
-            if (!runners.count(pair)) {
-                modules[pair] = *full;
-                runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair], bench::tunedLowering(host.target, threads));
-                auto small = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", 2}, {"wt", wt}}, error);
-                checks[pair] = runners[pair]->verify(small->graphs.front(), measure::Options{});
-            }
-            const auto& check = checks[pair];
-            if (check.status != measure::Status::Ok) {
-                std::printf("failed: %s\n", check.message.c_str());
-                continue;
-            }
-            const double flops = 12.0 * static_cast<double>(s.hidden * s.hidden * s.batch * s.steps);
-            const auto timed = runners[pair]->time(full->graphs.front(), measure::Options{}, flops);
-            if (timed.status != measure::Status::Ok) {
-                std::printf("failed: %s\n", timed.message.c_str());
-                continue;
-            }
-            std::printf("%.1f,%.4g,largest difference %.2g", timed.gflops, timed.secondsMedian, check.largestError);
-            ratios[s.batch].add(bench::printPeers(peers, s.key(), timed.gflops));
-            std::printf("\n");
-            std::fflush(stdout);
+            for (const auto& [batch, r] : ratios)
+                std::printf("%sgeomean_ratio_vs_onednn=%.3f batch=%ld threads=%d shapes=%d\n", rounds > 1 ? "round_" : "",
+                            r.geomean(), batch, threads, r.counted);
         }
-        for (const auto& [batch, r] : ratios)
-            std::printf("geomean_ratio_vs_onednn=%.3f batch=%ld threads=%d shapes=%d\n", r.geomean(), batch, threads, r.counted);
+        if (rounds == 1)
+            continue;
+        // The goal's protocol: each shape's median ratio over the rounds, then their geometric mean.
+        std::printf("\nthreads=%d median of %d rounds\nhidden,batch,steps,median_ratio,lowest,highest\n", threads, rounds);
+        std::map<long, bench::Ratios> medians;
+        for (const auto& s : all) {
+            const auto* samples = byShape.samples(s.key());
+            if (!samples)
+                continue;
+            std::printf("%s,%.3f,%.3f,%.3f\n", s.key().c_str(), bench::median(*samples),
+                        *std::min_element(samples->begin(), samples->end()), *std::max_element(samples->begin(), samples->end()));
+            medians[s.batch].add(bench::median(*samples));
+        }
+        for (const auto& [batch, r] : medians)
+            std::printf("geomean_ratio_vs_onednn=%.3f batch=%ld threads=%d shapes=%d rounds=%d\n", r.geomean(), batch, threads,
+                        r.counted, rounds);
     }
     return 0;
 }

@@ -217,15 +217,19 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
 }
 
 // Each graph node's code: its kernel tuned by measurement when an instruction maps it (keeping the
-// constraints `required` gives for it), plain loops when it is element-wise.
+// constraints `required` gives for it), plain loops when it is element-wise. `picked` hears which
+// schedule won for each tuned kernel.
 inline measure::LowerNode tunedLowering(const ir::Target& host, int threads,
-                                        std::function<std::string(const ir::Kernel&)> required = {}) {
-    return [&host, threads, required](const ir::Node&, const ir::Kernel& kernel, std::string& error) -> std::unique_ptr<codegen::Code> {
+                                        std::function<std::string(const ir::Kernel&)> required = {},
+                                        std::function<void(const ir::Kernel&, const Tuned&)> picked = {}) {
+    return [&host, threads, required, picked](const ir::Node&, const ir::Kernel& kernel, std::string& error) -> std::unique_ptr<codegen::Code> {
         codegen::Options options;
         options.threads = threads;
         if (codegen::isElementwise(kernel))
             return codegen::generateElementwise(kernel, options, error);
         const auto tuned = tuneByMeasurement(kernel, host, threads, required ? required(kernel) : "");
+        if (picked)
+            picked(kernel, tuned);
         if (!tuned.ok) {
             error = tuned.error;
             return nullptr;

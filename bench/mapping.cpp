@@ -105,12 +105,6 @@ bool loadTargets(std::vector<ir::Target>& out) {
     return true;
 }
 
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    const std::size_t mid = values.size() / 2;
-    return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
-}
-
 double milliseconds(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // One untimed call first: it warms the caches and gives the candidate counts.
@@ -128,7 +122,7 @@ PairResult measure(const Subject& s, const ir::Target& target, const Repeats& re
         if (r.candidates.size() != static_cast<std::size_t>(result.total)) // keeps the call observable
             std::fprintf(stderr, "bench_mapping: %s: candidate count changed between calls\n", result.name.c_str());
     }
-    result.ms = median(std::move(calls));
+    result.ms = bench::median(std::move(calls));
     return result;
 }
 
@@ -156,7 +150,7 @@ Summary summarise(const std::vector<PairResult>& results) {
             s.slowest = r.name;
         }
     }
-    s.medianMs = median(std::move(times));
+    s.medianMs = bench::median(std::move(times));
     s.meanValid /= results.size();
     s.meanTotal /= results.size();
     return s;

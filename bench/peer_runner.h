@@ -1,6 +1,7 @@
 // Running a peer library's benchmark binary (bench/peers/) on a list of shapes and reading its CSV.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <unistd.h>
@@ -74,6 +75,19 @@ struct Ratios {
         }
     }
     double geomean() const { return counted ? std::exp(logSum / counted) : 0.0; }
+};
+
+// One shape's ratios over several rounds of a benchmark, in the order they were measured.
+struct RoundRatios {
+    std::map<std::string, std::vector<double>> byKey;
+    void add(const std::string& key, double ratio) {
+        if (ratio > 0)
+            byKey[key].push_back(ratio);
+    }
+    const std::vector<double>* samples(const std::string& key) const {
+        const auto it = byKey.find(key);
+        return it == byKey.end() ? nullptr : &it->second;
+    }
 };
 
 // Prints ",<gflops of each peer>,<best peer>,<ours / best>" for `key`; returns the ratio (0 without peers).

@@ -27,17 +27,12 @@ using namespace isamap;
 
 namespace {
 
-double median(std::vector<double> values) {
-    std::sort(values.begin(), values.end());
-    return values.empty() ? 0 : values[values.size() / 2];
-}
-
 // Runs `f` `runs` times and gives the median of the milliseconds each run reports.
 double medianOf(int runs, const std::function<double()>& f) {
     std::vector<double> ms;
     for (int i = 0; i < runs; ++i)
         ms.push_back(f());
-    return median(ms);
+    return bench::median(ms);
 }
 
 double elapsedMs(const QElapsedTimer& t) { return static_cast<double>(t.nsecsElapsed()) / 1e6; }
@@ -156,7 +151,7 @@ std::pair<double, double> scheduleEdit(int runs) {
         editor.repaint();
         rebuilt.push_back(elapsedMs(t));
     }
-    return {median(shown), median(rebuilt)};
+    return {bench::median(shown), bench::median(rebuilt)};
 }
 
 double scatterRedraw(int points) {
