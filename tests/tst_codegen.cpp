@@ -39,13 +39,15 @@ struct Mapped {
     std::vector<mapping::Candidate> candidates; // the valid ones
 };
 
-Mapped mapOnHost(const std::string& generator, const frontend::Args& args) {
+// The generator's first kernel, or the one named `kernel`, mapped on this CPU.
+Mapped mapOnHost(const std::string& generator, const frontend::Args& args, const std::string& kernel = "") {
     std::string error;
     auto m = frontend::generate(generator, args, error);
     auto t = m ? targets::hostTarget(error) : std::nullopt;
     if (!m || !t)
         qFatal("%s", error.c_str());
-    Mapped out{m->kernels[0], t->target, {}};
+    const auto named = std::find_if(m->kernels.begin(), m->kernels.end(), [&](const ir::Kernel& k) { return k.name == kernel; });
+    Mapped out{kernel.empty() || named == m->kernels.end() ? m->kernels[0] : *named, t->target, {}};
     for (const auto& c : mapping::mapKernel(out.kernel, out.target).candidates)
         if (c.valid && c.statement == 0) // statements after the first fuse as its epilogue
             out.candidates.push_back(c);
@@ -502,7 +504,7 @@ private slots:
     }
 
     // The column sweep generates exact code for a matrix-vector product and a ragged two-column one.
-    void columnSweepIsExact() {
+    void analyticalSchedulesAreExact() {
         for (auto [M, N] : {std::pair<std::int64_t, std::int64_t>{1000, 1}, {203, 2}}) {
             const Mapped m = mapOnHost("gemm", {{"M", M}, {"N", N}, {"K", 100}});
             std::string error;
@@ -512,17 +514,32 @@ private slots:
             QVERIFY(s);
             expectVerified(m, m.candidates.front(), *space, *s);
         }
-        // A GRU's gate products: the three gates are a loop around the sweep, or around the Goto blocking
-        // when the batch is long enough to broadcast.
-        for (std::int64_t batch : {1, 3}) {
-            const Mapped m = mapOnHost("gru_cell", {{"H", 72}, {"B", batch}, {"I", 50}, {"wt", 1}});
-            std::string error;
-            auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
-            QVERIFY2(space, error.c_str());
-            const auto named = schedule::analyticalSchedules(*space);
-            QVERIFY(!named.empty());
-            for (const auto& a : named)
-                expectVerified(m, m.candidates.front(), *space, a.schedule);
+        // Products with further output dimensions, looped around the nest: a GRU's three gates (around
+        // the sweep, or the Goto blocking when the batch is long enough to broadcast), the steps and the
+        // batch of its input product, a channels-last convolution's rows.
+        const std::vector<std::tuple<std::string, frontend::Args, std::string>> products{
+            {"gru_cell", {{"H", 72}, {"B", 1}, {"I", 50}, {"wt", 1}}, ""},
+            {"gru_cell", {{"H", 72}, {"B", 3}, {"I", 50}, {"wt", 1}}, ""},
+            {"gru_sequence", {{"H", 40}, {"B", 2}, {"I", 24}, {"T", 7}, {"wt", 1}}, "gru_input_gates"},
+            {"pointwise", {{"C", 24}, {"K", 40}, {"H", 5}, {"W", 9}, {"nhwc", 1}}, ""},
+        };
+        for (const auto& [generator, args, kernel] : products) {
+            const Mapped m = mapOnHost(generator, args, kernel);
+            QCOMPARE(QString::fromStdString(m.kernel.name), QString::fromStdString(kernel.empty() ? m.kernel.name : kernel));
+            // As the tuners do: the first candidate that has analytical schedules.
+            bool found = false;
+            for (const auto& c : m.candidates) {
+                std::string error;
+                auto space = schedule::makeSpace(m.kernel, m.target, c, error);
+                QVERIFY2(space, error.c_str());
+                for (const auto& a : schedule::analyticalSchedules(*space)) {
+                    expectVerified(m, c, *space, a.schedule);
+                    found = true;
+                }
+                if (found)
+                    break;
+            }
+            QVERIFY2(found, m.kernel.name.c_str());
         }
     }
 

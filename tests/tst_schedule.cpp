@@ -358,14 +358,27 @@ private slots:
             // The Goto blocking needs a broadcast dimension: the batch, when there is more than one.
             QCOMPARE(bool(schedule::blockedSchedule(*space, 4, 4)), batch > 1);
         }
-        // Channels-last, a convolution's rows and columns are two broadcast dimensions: not one product.
-        auto conv = frontend::generate("pointwise", {{"C", 64}, {"K", 64}, {"H", 28}, {"W", 28}, {"nhwc", 1}}, error);
+        // Channels-last, a pointwise convolution's rows and columns both broadcast: the columns (the
+        // longer) are the broadcast dimension, the rows a loop around the product.
+        auto conv = frontend::generate("pointwise", {{"C", 64}, {"K", 64}, {"H", 14}, {"W", 28}, {"nhwc", 1}}, error);
         QVERIFY2(conv, error.c_str());
         auto mapped = mapping::mapKernel(conv->kernels[0], host->target);
         QVERIFY(!mapped.candidates.empty());
-        auto space = schedule::makeSpace(conv->kernels[0], host->target, mapped.candidates.front(), error);
+        auto space = schedule::makeSpace(conv->kernels[0], targets::withCores(host->target, 1), mapped.candidates.front(), error);
         QVERIFY2(space, error.c_str());
-        QVERIFY(schedule::analyticalSchedules(*space).empty());
+        const auto goto4x6 = schedule::blockedSchedule(*space, 4, 6);
+        QVERIFY(goto4x6);
+        const std::string rows = schedule::printLoopNest(*space, *goto4x6);
+        QVERIFY2(rows.find("for h in 0..14") < rows.find("for w in"), rows.c_str());
+        QCOMPARE(goto4x6->levels.back().tiles[static_cast<std::size_t>(dimIndex(*space, "w"))], std::int64_t(6));
+        // A depthwise convolution reduces over its taps in two dimensions: not one product.
+        auto depthwise = frontend::generate("depthwise", {{"C", 64}, {"H", 28}, {"W", 28}, {"pad", 1}, {"nhwc", 1}}, error);
+        QVERIFY2(depthwise, error.c_str());
+        auto dwMapped = mapping::mapKernel(depthwise->kernels[0], host->target);
+        QVERIFY(!dwMapped.candidates.empty());
+        auto dwSpace = schedule::makeSpace(depthwise->kernels[0], host->target, dwMapped.candidates.front(), error);
+        QVERIFY2(dwSpace, error.c_str());
+        QVERIFY(schedule::analyticalSchedules(*dwSpace).empty());
     }
 
     // The Goto blocking packs an input whose copy the loops read often; the schedule says so in a `pack`

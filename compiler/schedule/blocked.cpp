@@ -35,8 +35,8 @@ constexpr std::int64_t kStreams = 16;
 
 // The three dimensions and the operands that play each part; false when the space is not GEMM-like.
 // The vector dimension is the one the instruction maps, the reduction the one the output does not
-// depend on, the broadcast the one only the other input reads. Any other output dimension goes around
-// the nest (`outer`). With `shortBroadcast`, the broadcast dimension may be missing (a matrix-vector
+// depend on, the broadcast the longest that only the other input reads. Any other output dimension
+// goes around the nest (`outer`). With `shortBroadcast`, the broadcast dimension may be missing (a matrix-vector
 // product).
 bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     for (std::size_t o = 0; o < space.operands.size(); ++o)
@@ -70,12 +70,16 @@ bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
         return false;
     const auto& vectorIn = space.operands[static_cast<std::size_t>(r.vectorInput)];
     const auto& broadcastIn = space.operands[static_cast<std::size_t>(r.broadcastInput)];
+    // Of several dimensions only the broadcast input reads (the steps and the batch of a GRU's input
+    // product, a convolution's rows and columns), the longest is the broadcast one; the others loop
+    // outside, each index a product of its own.
     for (std::size_t d = 0; d < space.dims.size(); ++d) {
         if (!longer(d) || !out.dependsOn[d] || d == v)
             continue;
-        if (broadcastIn.dependsOn[d] && !vectorIn.dependsOn[d]) {
+        const bool broadcastOnly = broadcastIn.dependsOn[d] && !vectorIn.dependsOn[d];
+        if (broadcastOnly && (r.broadcast < 0 || space.dims[d].extent > space.dims[static_cast<std::size_t>(r.broadcast)].extent)) {
             if (r.broadcast >= 0)
-                return false; // two of them (a convolution's rows and columns): not one product
+                r.outer.push_back(r.broadcast);
             r.broadcast = static_cast<int>(d);
         } else {
             r.outer.push_back(static_cast<int>(d));

@@ -142,8 +142,9 @@ Schedule defaultSchedule(const Space& space);
 // steps (longer ones measured slower), the vector input's
 // block fills half of the second, and the loops run the Goto order (broadcast, reduction, vector at
 // the top; the micro-panels inside). Applies to a space on a register file with exactly one vector,
-// one broadcast and one reduction dimension longer than one; any further output dimension (a GRU's
-// gates, a batch) is a loop around the nest. Empty otherwise or when the blocks do not fit. With several units, the outermost broadcast loop (or, if short, the vector loop) is split
+// one reduction dimension and at least one broadcast one longer than one (the longest is the broadcast
+// dimension); any further output dimension (a GRU's gates, a batch, a convolution's rows) is a loop
+// around the nest. Empty otherwise or when the blocks do not fit. With several units, the outermost broadcast loop (or, if short, the vector loop) is split
 // across them.
 std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorCalls, std::int64_t broadcastTile);
 
