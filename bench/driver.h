@@ -104,4 +104,21 @@ inline std::map<std::string, PeerFigures> runPeers(const std::vector<std::string
     return figures;
 }
 
+// The goal's protocol over several rounds: each shape's median ratio with its lowest and highest
+// ("<key>,<median>,<lowest>,<highest>" under a header), in the order of `keys`; gives the medians by key.
+inline std::map<std::string, double> printMedians(const RoundRatios& byShape, const std::vector<std::string>& keys,
+                                                  const std::string& keyColumns, int threads, int rounds) {
+    std::printf("\nthreads=%d median of %d rounds\n%s,median_ratio,lowest,highest\n", threads, rounds, keyColumns.c_str());
+    std::map<std::string, double> medians;
+    for (const auto& key : keys) {
+        const auto* samples = byShape.samples(key);
+        if (!samples || samples->empty())
+            continue;
+        medians[key] = median(*samples);
+        std::printf("%s,%.3f,%.3f,%.3f\n", key.c_str(), medians[key], *std::min_element(samples->begin(), samples->end()),
+                    *std::max_element(samples->begin(), samples->end()));
+    }
+    return medians;
+}
+
 } // namespace isamap::bench

@@ -2,6 +2,7 @@
 // against OpenBLAS, BLIS, oneDNN and LIBXSMM in the same run, at 1 and 2 threads.
 //
 //   build/bench/bench_gemm [--sets inference+training-subset|sample|all] [--threads "1 2"] [--limit N] [--top N]
+//                          [--rounds R]
 //
 // --top N: time only the N proposals the cost model ranks best (default 3; 0: every proposal, one per
 // register-tile shape and candidate, which took 2.4 times as long for a lower geomean on 8 shapes).
@@ -10,8 +11,10 @@
 // register tiles, the column sweep of a skinny product) are timed beside the model's picks; the `pick`
 // column says which won (goto-4x6, goto-2x12, sweep or model).
 //
-// Per shape: GFLOP/s of each, ours, our ratio to the best peer. Last lines:
-// `geomean_ratio_vs_best=<x> threads=<t>`. Peers that are not built (their packages missing) are left
+// Per shape: GFLOP/s of each, ours, our ratio to the best peer. `--rounds R` runs the peers and ours R
+// times over the shapes (ours tuned once, its winner timed again) and ends with each shape's median
+// ratio, as the goals ask. Last lines: `geomean_ratio_vs_best=<x> threads=<t>` (of the medians with
+// several rounds). Peers that are not built (their packages missing) are left
 // out and named; scripts/bench installs them.
 #include "driver.h"
 #include "host_tuning.h"
@@ -56,39 +59,63 @@ std::vector<Shape> shapes(const std::string& sets) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"sets", "inference+training-subset"}, {"top", "3"}});
+    const auto run = bench::parseRun(argc, argv, {{"sets", "inference+training-subset"}, {"top", "3"}, {"rounds", "1"}});
     const int measureTop = std::stoi(run.values.at("top"));
+    const int rounds = std::max(1, std::stoi(run.values.at("rounds")));
     const auto host = bench::hostOrExit("bench_gemm");
     auto all = shapes(run.values.at("sets"));
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
     std::string csv = "m,n,k,ta,tb\n";
-    for (const auto& s : all)
+    std::vector<std::string> keys;
+    for (const auto& s : all) {
         csv += s.key() + "\n";
+        keys.push_back(s.key());
+    }
     for (int threads : run.threads) {
-        const auto peers = bench::runPeers({"openblas", "blis", "onednn", "libxsmm"}, "gemm", csv, threads, 5);
-        std::printf("\nthreads=%d\nset,m,n,k,ta,tb,ours_gflops,ours_peak_fraction", threads);
-        for (const auto& [p, figures] : peers)
-            std::printf(",%s_gflops", p.c_str());
-        std::printf(",best_peer,ratio_vs_best,tried,pick\n");
-        bench::Ratios ratios;
-        int failed = 0;
-        for (const auto& s : all) {
-            std::string error;
-            auto module = frontend::generate("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"ta", s.ta}, {"tb", s.tb}}, error);
-            const auto tuned = bench::tuneByMeasurement(module->kernels[0], host.target, threads, "", 1500, 0.03, 2, measureTop);
-            std::printf("%s,%s,", s.set.c_str(), s.key().c_str());
-            if (bench::printTuned(tuned)) {
-                ratios.add(bench::printPeers(peers, s.key(), tuned.result.gflops));
-                std::printf(",%d,%s", tuned.tried, tuned.analytical.empty() ? "model" : tuned.analytical.c_str());
-            } else {
-                ++failed;
+        std::map<std::string, bench::Tuned> tuned; // by shape: tuned in the first round, timed again after
+        bench::RoundRatios byShape;
+        for (int round = 1; round <= rounds; ++round) {
+            // Each round runs the peers then ours on every shape, so both sides see the same state of the machine.
+            const auto peers = bench::runPeers({"openblas", "blis", "onednn", "libxsmm"}, "gemm", csv, threads, 5);
+            std::printf("\nthreads=%d%s\nset,m,n,k,ta,tb,ours_gflops,ours_peak_fraction", threads,
+                        rounds > 1 ? (" round=" + std::to_string(round)).c_str() : "");
+            for (const auto& [p, figures] : peers)
+                std::printf(",%s_gflops", p.c_str());
+            std::printf(",best_peer,ratio_vs_best,tried,pick\n");
+            bench::Ratios ratios;
+            int failed = 0;
+            for (const auto& s : all) {
+                std::string error;
+                auto module = frontend::generate("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"ta", s.ta}, {"tb", s.tb}}, error);
+                const auto& kernel = module->kernels[0];
+                if (round == 1)
+                    tuned[s.key()] = bench::tuneByMeasurement(kernel, host.target, threads, "", 1500, 0.03, 2, measureTop);
+                auto& t = tuned[s.key()];
+                if (round > 1 && t.ok)
+                    t.result = bench::timeAgain(kernel, host.target, threads, t);
+                std::printf("%s,%s,", s.set.c_str(), s.key().c_str());
+                if (bench::printTuned(t)) {
+                    const double ratio = bench::printPeers(peers, s.key(), t.result.gflops);
+                    ratios.add(ratio);
+                    byShape.add(s.key(), ratio);
+                    std::printf(",%d,%s", t.tried, t.analytical.empty() ? "model" : t.analytical.c_str());
+                } else {
+                    ++failed;
+                }
+                std::printf("\n");
+                std::fflush(stdout);
             }
-            std::printf("\n");
-            std::fflush(stdout);
+            std::printf("%sgeomean_ratio_vs_best=%.3f threads=%d shapes=%d failed=%d\n", rounds > 1 ? "round_" : "",
+                        ratios.geomean(), threads, ratios.counted, failed);
         }
-        std::printf("geomean_ratio_vs_best=%.3f threads=%d shapes=%d failed=%d\n", ratios.geomean(), threads,
-                    ratios.counted, failed);
+        if (rounds == 1)
+            continue;
+        bench::Ratios medians;
+        for (const auto& [key, ratio] : bench::printMedians(byShape, keys, "m,n,k,ta,tb", threads, rounds))
+            medians.add(ratio);
+        std::printf("geomean_ratio_vs_best=%.3f threads=%d shapes=%d rounds=%d\n", medians.geomean(), threads, medians.counted,
+                    rounds);
     }
     return 0;
 }

@@ -117,17 +117,14 @@ int main(int argc, char** argv) {
         }
         if (rounds == 1)
             continue;
-        // The goal's protocol: each shape's median ratio over the rounds, then their geometric mean.
-        std::printf("\nthreads=%d median of %d rounds\nhidden,batch,steps,median_ratio,lowest,highest\n", threads, rounds);
+        std::vector<std::string> keys;
+        for (const auto& s : all)
+            keys.push_back(s.key());
+        const auto byKey = bench::printMedians(byShape, keys, "hidden,batch,steps", threads, rounds);
         std::map<long, bench::Ratios> medians;
-        for (const auto& s : all) {
-            const auto* samples = byShape.samples(s.key());
-            if (!samples)
-                continue;
-            std::printf("%s,%.3f,%.3f,%.3f\n", s.key().c_str(), bench::median(*samples),
-                        *std::min_element(samples->begin(), samples->end()), *std::max_element(samples->begin(), samples->end()));
-            medians[s.batch].add(bench::median(*samples));
-        }
+        for (const auto& s : all)
+            if (byKey.count(s.key()))
+                medians[s.batch].add(byKey.at(s.key()));
         for (const auto& [batch, r] : medians)
             std::printf("geomean_ratio_vs_onednn=%.3f batch=%ld threads=%d shapes=%d rounds=%d\n", r.geomean(), batch, threads,
                         r.counted, rounds);
