@@ -112,7 +112,7 @@ inline std::map<std::string, double> printMedians(const RoundRatios& byShape, co
     std::map<std::string, double> medians;
     for (const auto& key : keys) {
         const auto* samples = byShape.samples(key);
-        if (!samples || samples->empty())
+        if (!samples || samples->empty() || medians.count(key)) // a shape two sets share is one shape
             continue;
         medians[key] = median(*samples);
         std::printf("%s,%.3f,%.3f,%.3f\n", key.c_str(), medians[key], *std::min_element(samples->begin(), samples->end()),

@@ -2,7 +2,7 @@
 // against OpenBLAS, BLIS, oneDNN and LIBXSMM in the same run, at 1 and 2 threads.
 //
 //   build/bench/bench_gemm [--sets inference+training-subset|sample|all] [--threads "1 2"] [--limit N] [--top N]
-//                          [--rounds R]
+//                          [--rounds R] [--match M,N,K]
 //
 // --top N: time only the N proposals the cost model ranks best (default 3; 0: every proposal, one per
 // register-tile shape and candidate, which took 2.4 times as long for a lower geomean on 8 shapes).
@@ -59,11 +59,14 @@ std::vector<Shape> shapes(const std::string& sets) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"sets", "inference+training-subset"}, {"top", "3"}, {"rounds", "1"}});
+    const auto run = bench::parseRun(argc, argv, {{"sets", "inference+training-subset"}, {"top", "3"}, {"rounds", "1"}, {"match", ""}});
     const int measureTop = std::stoi(run.values.at("top"));
     const int rounds = std::max(1, std::stoi(run.values.at("rounds")));
     const auto host = bench::hostOrExit("bench_gemm");
     auto all = shapes(run.values.at("sets"));
+    // --match "m,n,k": only the shapes whose key starts so (35,700 keeps both 35x700 products).
+    const std::string match = run.values.at("match");
+    all.erase(std::remove_if(all.begin(), all.end(), [&](const Shape& s) { return s.key().rfind(match, 0) != 0; }), all.end());
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
     std::string csv = "m,n,k,ta,tb\n";

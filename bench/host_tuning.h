@@ -173,19 +173,13 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     }
     // The model ties the large products' schedules at the compute bound while they measure several
     // times apart (it does not see cache-set conflicts) and misreads streaming from memory; the
-    // analytical schedules of the first candidate that has any are timed beside its picks.
-    for (std::size_t i = 0; i < lowerable.size(); ++i) {
-        const auto& sp = lowerable[i].space;
-        bool added = false;
-        for (auto& a : schedule::analyticalSchedules(sp)) {
-            if (!requiredSet.allows(sp, a.schedule))
-                continue;
-            proposals.push_back({i, a.schedule, cost::modeledSeconds(sp, a.schedule), a.name});
-            added = true;
-        }
-        if (added)
-            break;
-    }
+    // analytical schedules of every candidate are timed beside its picks.
+    std::vector<const schedule::Space*> spaces;
+    for (const auto& l : lowerable)
+        spaces.push_back(&l.space);
+    for (auto& [i, a] : schedule::analyticalSchedules(
+             spaces, [&](const schedule::Space& sp, const schedule::Schedule& s) { return requiredSet.allows(sp, s); }))
+        proposals.push_back({i, a.schedule, cost::modeledSeconds(*spaces[i], a.schedule), a.name});
     std::vector<std::pair<double, const Proposal*>> screened;
     for (const auto& p : proposals) {
         measure::Options m;

@@ -333,6 +333,35 @@ private slots:
         QVERIFY(std::any_of(named.begin(), named.end(), [](const auto& a) { return a.name == "sweep"; }));
     }
 
+    // Every mapping candidate's analytical schedules are offered, each with its space: on 35x700x2048
+    // the mapper ranks the vector along n first, but the blocking along m is the one that runs at the
+    // peers' speed.
+    void everyCandidateIsBlocked() {
+        std::string error;
+        auto host = targets::loadTarget("host-avx512", error);
+        QVERIFY2(host, error.c_str());
+        auto m = frontend::generate("gemm", {{"M", 35}, {"N", 700}, {"K", 2048}}, error);
+        QVERIFY2(m, error.c_str());
+        const auto mapped = mapping::mapKernel(m->kernels[0], host->target);
+        std::vector<schedule::Space> spaces;
+        for (const auto& c : mapped.candidates)
+            if (c.valid && spaces.size() < 2)
+                if (auto sp = schedule::makeSpace(m->kernels[0], host->target, c, error))
+                    spaces.push_back(std::move(*sp));
+        QCOMPARE(spaces.size(), std::size_t(2));
+        const std::vector<const schedule::Space*> pointers{&spaces[0], &spaces[1]};
+        const auto all = schedule::analyticalSchedules(pointers, {});
+        QVERIFY(std::any_of(all.begin(), all.end(), [](const auto& p) { return p.space == 0; }));
+        QVERIFY(std::any_of(all.begin(), all.end(), [](const auto& p) { return p.space == 1; }));
+        for (const auto& p : all)
+            QVERIFY(!schedule::illegal(spaces[p.space], p.analytical.schedule));
+        // What `allowed` refuses is left out.
+        const auto onlyFirst = schedule::analyticalSchedules(
+            pointers, [&](const schedule::Space& sp, const schedule::Schedule&) { return &sp == &spaces[0]; });
+        QVERIFY(!onlyFirst.empty());
+        QVERIFY(std::all_of(onlyFirst.begin(), onlyFirst.end(), [](const auto& p) { return p.space == 0; }));
+    }
+
     // A GRU step's gate product has a third output dimension, its three gates, which only the weights
     // read: the analytical schedules loop over it around the nest of a plain product.
     void gatesLoopAroundTheProduct() {

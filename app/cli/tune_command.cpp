@@ -27,6 +27,13 @@ namespace isamap::cli {
 
 namespace {
 
+// "i=m" of "vfmadd_bcast_f32: i=m; c=C, a=A, b=B": what the instruction's dimensions are bound to, which
+// tells apart the same analytical schedule on two candidates.
+std::string bindingOf(const mapping::Candidate& c) {
+    const auto from = c.key.find(": "), to = c.key.find(';');
+    return from == std::string::npos || to == std::string::npos || to < from ? c.key : c.key.substr(from + 2, to - from - 2);
+}
+
 const char* kTuneUsage = "tune KERNEL_FILE_OR_NAME --target T [KEY=VALUE...] [--kernel NAME] [--strategy S]\n"
                          "       [--budget N|Ns] [--seed N] [--constraints FILE] [--project P.isamap] [--top K]\n"
                          "       [--measure N] [--threads N] [--emit llvm|asm] [--json]";
@@ -501,21 +508,18 @@ int tuneCommand(const std::vector<std::string>& args) {
     // measure several times apart (it does not see cache-set conflicts) and misreads streaming from
     // memory: the analytical schedules are measured beside its picks, so that the table shows what the
     // model misses.
-    if (measure > 0 && !target->target.features.empty())
-        for (std::size_t i = 0; i < spaces.size(); ++i) {
-            bool added = false;
-            for (auto& a : schedule::analyticalSchedules(spaces[i])) {
-                if (!constraintSet.allows(spaces[i], a.schedule))
-                    continue;
-                const search::Evaluated e{a.schedule, cost::modeledSeconds(spaces[i], a.schedule), 0};
-                found.insert(found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), measureCount)),
-                             Found{chosen[i], i, e, 0, a.label});
-                ++measureCount;
-                added = true;
-            }
-            if (added)
-                break;
+    if (measure > 0 && !target->target.features.empty()) {
+        std::vector<const schedule::Space*> spacePointers;
+        for (const auto& sp : spaces)
+            spacePointers.push_back(&sp);
+        const auto allowed = [&](const schedule::Space& sp, const schedule::Schedule& s) { return constraintSet.allows(sp, s); };
+        for (auto& [i, a] : schedule::analyticalSchedules(spacePointers, allowed)) {
+            const search::Evaluated e{a.schedule, cost::modeledSeconds(spaces[i], a.schedule), 0};
+            found.insert(found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), measureCount)),
+                         Found{chosen[i], i, e, 0, a.label + (spaces.size() > 1 ? ", " + bindingOf(*chosen[i]) : "")});
+            ++measureCount;
         }
+    }
     for (auto& f : found)
         f.storedId = recorder.addSchedule(spaces[f.spaceIndex], f.result.schedule, f.result.seconds);
     const auto measured =

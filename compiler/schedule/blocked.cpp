@@ -285,4 +285,14 @@ std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     return out;
 }
 
+std::vector<PlacedAnalyticalSchedule> analyticalSchedules(const std::vector<const Space*>& spaces,
+                                                          const std::function<bool(const Space&, const Schedule&)>& allowed) {
+    std::vector<PlacedAnalyticalSchedule> out;
+    for (std::size_t i = 0; i < spaces.size(); ++i)
+        for (auto& a : analyticalSchedules(*spaces[i]))
+            if (!allowed || allowed(*spaces[i], a.schedule))
+                out.push_back({i, std::move(a)});
+    return out;
+}
+
 } // namespace isamap::schedule

@@ -20,6 +20,7 @@
 #include "mapping/mapping.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -164,6 +165,17 @@ struct AnalyticalSchedule {
     Schedule schedule;
 };
 std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space);
+
+// The analytical schedules of each of a kernel's spaces (one per mapping candidate), each with the
+// index of its space, those `allowed` refuses left out. Every candidate's are given: the one the mapper
+// ranks first can be the worse one to block (a 35x700 product's vector along n, read and stored with
+// a stride, measured at half the speed of its vector along m).
+struct PlacedAnalyticalSchedule {
+    std::size_t space;
+    AnalyticalSchedule analytical;
+};
+std::vector<PlacedAnalyticalSchedule> analyticalSchedules(const std::vector<const Space*>& spaces,
+                                                          const std::function<bool(const Space&, const Schedule&)>& allowed);
 
 // Elements of operand `o`'s tile for tile sizes `tiles` (per loop dimension, in its units): per tensor
 // index, 1 + the sum over kernel dimensions of |coefficient| * (elements covered - 1), so that the
