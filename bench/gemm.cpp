@@ -95,8 +95,13 @@ int main(int argc, char** argv) {
                 if (round == 1)
                     tuned[s.key()] = bench::tuneByMeasurement(kernel, host.target, threads, "", 1500, 0.03, 2, measureTop);
                 auto& t = tuned[s.key()];
-                if (round > 1 && t.ok)
+                if (round > 1 && t.ok) {
                     t.result = bench::timeAgain(kernel, host.target, threads, t);
+                    if (t.result.status != measure::Status::Ok) { // said as a failure, not as 0 GFLOP/s
+                        t.ok = false;
+                        t.error = t.result.message;
+                    }
+                }
                 std::printf("%s,%s,", s.set.c_str(), s.key().c_str());
                 if (bench::printTuned(t)) {
                     const double ratio = bench::printPeers(peers, s.key(), t.result.gflops);

@@ -12,7 +12,9 @@
 // DeepBench's lengths of up to 1500) shortens every sequence for both sides alike, which keeps the run
 // short and compares the same per-step work. `--rounds R` runs oneDNN and ours R times over the shapes
 // (tuning ours once) and ends with each shape's median ratio. Last lines:
-// `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>` (of the medians with several rounds).
+// `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>` (of the medians with several rounds). The `picks`
+// column names the schedule that won each kernel, in the order they were tuned: the input product
+// appears twice, tuned for the two-step check and for the full length.
 #include "driver.h"
 #include "host_tuning.h"
 

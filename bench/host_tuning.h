@@ -106,7 +106,8 @@ inline measure::Options fullTiming(int threads) {
     return m;
 }
 
-// Searches, times the proposals and re-times the two fastest at full length; the faster wins. `threads` cores; `screenSeconds` per proposal.
+// Searches, times the proposals and re-times the two fastest at full length; the faster wins.
+// `threads` cores; `screenSeconds` per proposal.
 // `required`: constraints (constraints.h text) every proposal keeps, such as the parallel loop a graph
 // needs to run two kernels band by band. `measureTop` > 0: only the proposals the model ranks best
 // (that many, distinct) are generated and timed; 0 times every proposal.
@@ -204,9 +205,9 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     for (const auto& [seconds, p] : screened) {
         const auto& [candidate, space] = lowerable[p->candidate];
         auto r = measure::measureInProcess(kernel, target, *candidate, space, p->schedule, fullTiming(threads));
-        if (r.status != measure::Status::Ok && best.ok)
-            continue;
-        if (best.ok && best.result.status == measure::Status::Ok && r.secondsMedian >= best.result.secondsMedian)
+        const bool bestRan = best.ok && best.result.status == measure::Status::Ok;
+        const bool faster = r.status == measure::Status::Ok && (!bestRan || r.secondsMedian < best.result.secondsMedian);
+        if (best.ok && !faster)
             continue;
         best.result = std::move(r);
         best.ok = true;

@@ -1,7 +1,6 @@
 // Running a peer library's benchmark binary (bench/peers/) on a list of shapes and reading its CSV.
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <unistd.h>
