@@ -208,7 +208,7 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
                                                                  const interp::Buffers& values, std::string& error) {
     auto p = std::make_unique<Prepared>();
     for (const auto& t : graph.tensors)
-        p->tensors.emplace(t.name, NativeTensor(argumentOf(t, values.at(t.name)), values.at(t.name)));
+        p->tensors.emplace(t.name, NativeTensor(argumentOf(t, values.at(t.name)), values.at(t.name), p->tensors.size()));
     std::vector<Prepared::Call> calls;
     for (const auto& node : graph.nodes) {
         auto kernel = ir::nodeKernel(module, graph, node);

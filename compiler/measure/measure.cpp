@@ -226,7 +226,7 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     for (const auto& a : jit->arguments()) {
         if (!inputs.count(a.tensor)) // scratch for a temporary (a fused epilogue's intermediate)
             inputs[a.tensor] = *interp::allocate(*kernel.findTensor(a.tensor), kernel.paramValues());
-        tensors.emplace_back(a, inputs.at(a.tensor));
+        tensors.emplace_back(a, inputs.at(a.tensor), tensors.size());
         pointers.push_back(tensors.back().data());
     }
     const std::size_t outputIndex = resultArgument(kernel, jit->arguments());

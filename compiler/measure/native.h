@@ -1,5 +1,6 @@
 // Tensors in the generated code's representation (internal to compiler/measure/): 64-byte aligned
-// native elements, filled from and read back into the interpreter's values.
+// native elements, filled from and read back into the interpreter's values, each kernel argument
+// starting at its own offset within a page.
 #pragma once
 
 #include "codegen/codegen.h"
@@ -13,20 +14,28 @@
 namespace isamap::measure {
 
 // A kernel tensor in the generated code's representation: 64-byte aligned native elements.
+//
+// The tensor numbered `placement` among a kernel's arguments starts `placement` times 9 cache lines
+// into a page. Large buffers from the C library all start at the same offset in their pages, so that
+// the same element of two channel-last tensors whose pixels are 2 KiB apart falls in the same few sets
+// of the first-level cache: a depthwise layer of 512 channels ran 1.8 times slower with its input and
+// output at the same page offset than with them 9 lines apart (docs/PERFORMANCE.md). Staggering them
+// measures the kernel rather than the coincidence of two allocations.
 class NativeTensor {
 public:
-    NativeTensor(const codegen::Argument& a, const interp::Buffer& values) : arg_(a), layout_(values) {
+    NativeTensor(const codegen::Argument& a, const interp::Buffer& values, std::size_t placement)
+        : arg_(a), layout_(values), skew_(placement * kStagger % kPage) {
         const std::size_t bytes = static_cast<std::size_t>(a.storageElements) * static_cast<std::size_t>(ir::byteSize(a.type));
-        memory_.reset(static_cast<unsigned char*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64)));
-        std::memset(memory_.get(), 0, bytes);
+        memory_.reset(static_cast<unsigned char*>(std::aligned_alloc(kPage, (skew_ + bytes + kPage - 1) / kPage * kPage)));
+        std::memset(data(), 0, bytes);
         values.forEach([&](const std::vector<std::int64_t>& index) { set(values.offsetOf(index), values.at(index)); });
     }
-    void* data() { return memory_.get(); }
+    void* data() { return memory_.get() + skew_; }
     double get(const std::vector<std::int64_t>& index) const { return getAt(layout_.offsetOf(index)); }
 
 private:
     void set(std::int64_t at, double v) {
-        unsigned char* p = memory_.get();
+        unsigned char* p = memory_.get() + skew_;
         const auto i = static_cast<std::size_t>(at);
         switch (arg_.type) {
         case ir::ScalarType::f32: reinterpret_cast<float*>(p)[i] = static_cast<float>(v); break;
@@ -44,7 +53,7 @@ private:
         }
     }
     double getAt(std::int64_t at) const {
-        const unsigned char* p = memory_.get();
+        const unsigned char* p = memory_.get() + skew_;
         const auto i = static_cast<std::size_t>(at);
         switch (arg_.type) {
         case ir::ScalarType::f32: return reinterpret_cast<const float*>(p)[i];
@@ -65,8 +74,10 @@ private:
     struct Free {
         void operator()(unsigned char* p) const { std::free(p); }
     };
+    static constexpr std::size_t kPage = 4096, kStagger = 9 * 64;
     codegen::Argument arg_;
     interp::Buffer layout_;
+    std::size_t skew_ = 0;
     std::unique_ptr<unsigned char, Free> memory_;
 };
 
