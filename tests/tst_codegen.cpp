@@ -522,6 +522,10 @@ private slots:
             {"gru_cell", {{"H", 72}, {"B", 3}, {"I", 50}, {"wt", 1}}, ""},
             {"gru_sequence", {{"H", 40}, {"B", 2}, {"I", 24}, {"T", 7}, {"wt", 1}}, "gru_input_gates"},
             {"pointwise", {{"C", 24}, {"K", 40}, {"H", 5}, {"W", 9}, {"nhwc", 1}}, ""},
+            // The window sweep: a ragged vector of channels, rows of 13 that do not cut 11, a stride of 2;
+            // the zero halo read through clamped addresses.
+            {"depthwise", {{"C", 40}, {"H", 9}, {"W", 11}, {"stride", 1}, {"pad", 1}, {"nhwc", 1}}, ""},
+            {"depthwise", {{"C", 32}, {"H", 10}, {"W", 10}, {"stride", 2}, {"pad", 1}, {"nhwc", 1}}, ""},
         };
         for (const auto& [generator, args, kernel] : products) {
             const Mapped m = mapOnHost(generator, args, kernel);

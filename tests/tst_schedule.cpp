@@ -27,6 +27,21 @@ int dimIndex(const schedule::Space& space, const std::string& name) {
     qFatal("no loop %s", name.c_str());
 }
 
+// The space of a square channel-last depthwise layer (3x3 taps, padding 1) on host-avx512 with
+// `units` cores, for its first mapping candidate (the vector along the channels).
+std::optional<schedule::Space> depthwiseSpace(std::int64_t channels, std::int64_t size, std::int64_t stride, int units) {
+    std::string error;
+    auto host = targets::loadTarget("host-avx512", error);
+    auto m = frontend::generate("depthwise", {{"C", channels}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1},
+                                              {"nhwc", 1}}, error);
+    if (!host || !m)
+        qFatal("%s", error.c_str());
+    const auto mapped = mapping::mapKernel(m->kernels[0], host->target);
+    if (mapped.candidates.empty())
+        qFatal("depthwise has no candidate on host-avx512");
+    return schedule::makeSpace(m->kernels[0], targets::withCores(host->target, units), mapped.candidates.front(), error);
+}
+
 // A 512x512x512 GEMM schedule on host-avx512 with the given l2, l1 and register tiles. A level's tiles
 // are listed in the order of its loops, which step through that tile in the next level's tiles: the l2
 // order decides whether the k loop is innermost (C stays in registers across it) or outermost (C is
@@ -400,14 +415,56 @@ private slots:
         const std::string rows = schedule::printLoopNest(*space, *goto4x6);
         QVERIFY2(rows.find("for h in 0..14") < rows.find("for w in"), rows.c_str());
         QCOMPARE(goto4x6->levels.back().tiles[static_cast<std::size_t>(dimIndex(*space, "w"))], std::int64_t(6));
-        // A depthwise convolution reduces over its taps in two dimensions: not one product.
-        auto depthwise = frontend::generate("depthwise", {{"C", 64}, {"H", 28}, {"W", 28}, {"pad", 1}, {"nhwc", 1}}, error);
-        QVERIFY2(depthwise, error.c_str());
-        auto dwMapped = mapping::mapKernel(depthwise->kernels[0], host->target);
-        QVERIFY(!dwMapped.candidates.empty());
-        auto dwSpace = schedule::makeSpace(depthwise->kernels[0], host->target, dwMapped.candidates.front(), error);
-        QVERIFY2(dwSpace, error.c_str());
-        QVERIFY(schedule::analyticalSchedules(*dwSpace).empty());
+        // A depthwise convolution reduces over its taps in two dimensions: not one product, so only the
+        // window sweep applies.
+        const auto dwSpace = depthwiseSpace(64, 28, 1, 1);
+        QVERIFY(dwSpace);
+        const auto dwNamed = schedule::analyticalSchedules(*dwSpace);
+        QVERIFY(!dwNamed.empty());
+        for (const auto& a : dwNamed)
+            QVERIFY2(a.name.rfind("window-", 0) == 0, a.name.c_str());
+    }
+
+    // The window sweep of a channel-last depthwise layer: a register tile of one vector of channels by a
+    // row of outputs with every tap along the row, the window's rows looping just around it, the
+    // vectors around them, the output rows and row tiles outermost (split across units when there are
+    // several).
+    void windowSweepOfADepthwiseLayer() {
+        const auto space = depthwiseSpace(512, 14, 1, 1);
+        QVERIFY(space);
+        // 13 outputs (13 + 15 input vectors + 3 weights) fill the 32 registers; 7 cuts the row of 14 evenly.
+        QCOMPARE(schedule::windowRowTiles(*space), (std::vector<std::int64_t>{7, 13}));
+        const auto s = schedule::windowSchedule(*space, 7);
+        QVERIFY(s);
+        auto at = [&](const schedule::LevelSchedule& l, const char* dim) {
+            return l.tiles[static_cast<std::size_t>(dimIndex(*space, dim))];
+        };
+        const auto& regs = s->levels.back();
+        QCOMPARE(at(regs, "ow"), std::int64_t(7));
+        QCOMPARE(at(regs, "s"), std::int64_t(3));
+        QCOMPARE(at(regs, "r"), std::int64_t(1));
+        QCOMPARE(at(regs, "c"), std::int64_t(1));
+        QCOMPARE(at(regs, "oh"), std::int64_t(1));
+        const std::string nest = schedule::printLoopNest(*space, *s);
+        QVERIFY2(nest.find("for oh in 0..14") < nest.find("for ow in 0..2"), nest.c_str());
+        QVERIFY2(nest.find("for ow in 0..2") < nest.find("for c in 0..32"), nest.c_str());
+        QVERIFY2(nest.find("for c in 0..32") < nest.find("for r in 0..3"), nest.c_str());
+        QVERIFY2(nest.find("for s in") > nest.find("into zmm"), nest.c_str()); // only among the register tile's calls
+        // Stride 2 reads 2T + 1 input vectors for T outputs; the output row of 7 fits whole.
+        const auto strided = depthwiseSpace(1024, 14, 2, 1);
+        QVERIFY(strided);
+        QCOMPARE(schedule::windowRowTiles(*strided), (std::vector<std::int64_t>{7}));
+        // Two units share the output rows.
+        const auto two = depthwiseSpace(512, 14, 1, 2);
+        QVERIFY(two);
+        const auto split = schedule::windowSchedule(*two, 7);
+        QVERIFY(split);
+        QVERIFY(split->parallel[static_cast<std::size_t>(dimIndex(*two, "oh"))]);
+        QVERIFY(!split->parallel[static_cast<std::size_t>(dimIndex(*two, "c"))]);
+        // A product has no window: its inputs' indices never add an output dimension to a reduction.
+        const auto product = gemmOn("host-avx512", 256, 64, 128);
+        QVERIFY(schedule::windowRowTiles(product.space).empty());
+        QVERIFY(!schedule::windowSchedule(product.space, 4));
     }
 
     // The Goto blocking packs an input whose copy the loops read often; the schedule says so in a `pack`

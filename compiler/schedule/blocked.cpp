@@ -272,6 +272,162 @@ std::optional<Schedule> streamedSchedule(const Space& space) {
     return s;
 }
 
+namespace {
+
+// The parts of a sliding-window product (a depthwise convolution: Y[oh, ow, c] += X[oh + r, ow + s, c]
+// * F[r, s, c], the vector along c).
+struct Window {
+    int vector = -1;         // the instruction's dimension
+    int slide = -1;          // the output dimension that slides along the input's innermost window index (ow)
+    int taps = -1;           // the reduction beside it in that index (s)
+    std::vector<int> around; // further output dimensions (n, oh): loops around, one index at a time
+    std::vector<int> others; // further reductions (r): loops around the register tile
+};
+
+bool findWindow(const Space& space, Window& w) {
+    int output = -1;
+    for (std::size_t o = 0; o < space.operands.size(); ++o)
+        if (space.operands[o].output)
+            output = static_cast<int>(o);
+    if (output < 0)
+        return false;
+    const auto& out = space.operands[static_cast<std::size_t>(output)];
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        if (space.dims[d].instructionDim >= 0) {
+            if (w.vector >= 0 || !out.dependsOn[d])
+                return false;
+            w.vector = static_cast<int>(d);
+        }
+    if (w.vector < 0)
+        return false;
+    // The innermost tensor index of an input that adds an output dimension and a reduction.
+    int bestIndex = -1;
+    for (const auto& op : space.operands) {
+        if (op.output)
+            continue;
+        for (std::size_t t = 0; t < op.indexCoeff.size(); ++t) {
+            int slide = -1, taps = -1;
+            for (std::size_t k = 0; k < op.indexCoeff[t].size() && k < space.kernelDims.size(); ++k) {
+                if (op.indexCoeff[t][k] == 0)
+                    continue;
+                const int d = space.kernelDims[k].loopDim;
+                (out.dependsOn[static_cast<std::size_t>(d)] ? slide : taps) = d;
+            }
+            if (slide >= 0 && taps >= 0 && slide != w.vector && static_cast<int>(t) > bestIndex) {
+                bestIndex = static_cast<int>(t);
+                w.slide = slide;
+                w.taps = taps;
+            }
+        }
+    }
+    if (w.slide < 0)
+        return false;
+    for (std::size_t d = 0; d < space.dims.size(); ++d) {
+        const int i = static_cast<int>(d);
+        if (i != w.vector && i != w.slide && i != w.taps)
+            (out.dependsOn[d] ? w.around : w.others).push_back(i);
+    }
+    return true;
+}
+
+// The largest number of outputs along the slide whose register tile (the outputs, the window of input
+// they read, the weights) fits the register file.
+std::int64_t widestRow(const Space& space, const Window& w, std::vector<std::int64_t> tiles, std::size_t regs) {
+    const std::int64_t extent = space.dims[static_cast<std::size_t>(w.slide)].extent;
+    std::int64_t best = 0;
+    for (std::int64_t t = 1; t <= extent; ++t) {
+        tiles[static_cast<std::size_t>(w.slide)] = t;
+        double bytes = 0;
+        for (std::size_t o = 0; o < space.operands.size(); ++o)
+            bytes += tileBytes(space, static_cast<int>(o), tiles);
+        if (bytes > static_cast<double>(space.levels[regs].bytes))
+            break;
+        best = t;
+    }
+    return best;
+}
+
+LevelSchedule windowLevel(const Space& space, std::size_t l, const std::vector<std::int64_t>& tiles,
+                          const std::vector<int>& order) {
+    LevelSchedule ls;
+    ls.tiles = tiles;
+    ls.order = order;
+    ls.keeps.assign(space.operands.size(), false);
+    for (std::size_t o = 0; o < space.operands.size(); ++o)
+        ls.keeps[o] = l == 0 ? space.operands[o].onPath[l] : space.operands[o].requiredMemory == space.levels[l].memory;
+    return ls;
+}
+
+} // namespace
+
+std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile) {
+    Window w;
+    const std::size_t levels = space.levels.size();
+    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findWindow(space, w))
+        return std::nullopt;
+    const std::size_t regs = levels - 1;
+    const auto v = static_cast<std::size_t>(w.vector), slide = static_cast<std::size_t>(w.slide),
+               taps = static_cast<std::size_t>(w.taps);
+    std::vector<std::int64_t> full(space.dims.size());
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        full[d] = space.dims[d].extent;
+    // Loops, outermost first: the dimensions around, the row tiles, the vectors, the further
+    // reductions; the register tile holds one vector of outputs along a row and all its taps.
+    std::vector<int> order = w.around;
+    order.push_back(w.slide);
+    order.push_back(w.vector);
+    order.insert(order.end(), w.others.begin(), w.others.end());
+    order.push_back(w.taps);
+    std::vector<std::int64_t> row = full, vectorRow = full, tile(space.dims.size(), 1);
+    for (int d : w.around)
+        row[static_cast<std::size_t>(d)] = vectorRow[static_cast<std::size_t>(d)] = 1;
+    row[slide] = vectorRow[slide] = tile[slide] = rowTile;
+    vectorRow[v] = 1;
+    tile[taps] = full[taps];
+    Schedule s;
+    s.levels.resize(levels);
+    s.levels[0] = windowLevel(space, 0, full, order);
+    for (std::size_t l = 1; l + 2 < levels; ++l)
+        s.levels[l] = windowLevel(space, l, row, order);
+    s.levels[regs - 1] = windowLevel(space, regs - 1, vectorRow, order);
+    s.levels[regs] = windowLevel(space, regs, tile, order);
+    s.parallel.assign(space.dims.size(), false);
+    s.unroll.assign(space.dims.size(), 1);
+    s.packed.assign(space.operands.size(), false);
+    // Several units take shares of the longest dimension around (the output rows).
+    if (space.units > 1 && !w.around.empty()) {
+        const int longest = *std::max_element(w.around.begin(), w.around.end(), [&](int a, int b) {
+            return space.dims[static_cast<std::size_t>(a)].extent < space.dims[static_cast<std::size_t>(b)].extent;
+        });
+        s.parallel[static_cast<std::size_t>(longest)] = space.dims[static_cast<std::size_t>(longest)].extent >= space.units;
+    }
+    if (illegal(space, s))
+        return std::nullopt;
+    return s;
+}
+
+std::vector<std::int64_t> windowRowTiles(const Space& space) {
+    Window w;
+    const std::size_t levels = space.levels.size();
+    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findWindow(space, w))
+        return {};
+    std::vector<std::int64_t> tiles(space.dims.size(), 1);
+    tiles[static_cast<std::size_t>(w.taps)] = space.dims[static_cast<std::size_t>(w.taps)].extent;
+    const std::int64_t widest = widestRow(space, w, tiles, levels - 1);
+    if (widest < 1)
+        return {};
+    // The widest row, and the widest that cuts the row evenly when it is not much narrower (no ragged
+    // tile at the row's end).
+    const std::int64_t extent = space.dims[static_cast<std::size_t>(w.slide)].extent;
+    std::int64_t even = widest;
+    while (extent % even != 0)
+        --even;
+    std::vector<std::int64_t> out{even};
+    if (even != widest && even * 3 < widest * 2)
+        out.push_back(widest);
+    return out;
+}
+
 std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     std::vector<AnalyticalSchedule> out;
     // The register tiles that measured best with the Goto blocking on the DeepBench shapes.
@@ -282,6 +438,9 @@ std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     }
     if (auto s = streamedSchedule(space))
         out.push_back({"sweep", "the column sweep", *s});
+    for (std::int64_t t : windowRowTiles(space))
+        if (auto s = windowSchedule(space, t))
+            out.push_back({"window-" + std::to_string(t), "the window sweep, rows of " + std::to_string(t), *s});
     return out;
 }
 

@@ -158,9 +158,22 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
 // With several units, each takes a share of the vector dimension.
 std::optional<Schedule> streamedSchedule(const Space& space);
 
+// The window sweep of a sliding-window product whose vector runs along a dimension the window does not
+// slide over (a channel-last depthwise convolution, as oneDNN's depthwise kernels run it): a register
+// tile of `rowTile` outputs along the innermost sliding dimension by one vector, with every tap along it,
+// so that each input vector loaded serves up to that many taps; the further reductions (the window's
+// rows) loop around the tile, the vectors around them, and the row tiles and further output dimensions
+// outermost. Each output vector is finished in registers and stored once. Applies to a space on a
+// register file with one instruction dimension and an input indexed by an output dimension plus a
+// reduction; empty otherwise. With several units, each takes a share of the longest dimension around.
+// windowRowTiles gives the row tiles worth timing: the widest the register file holds, and the widest
+// that cuts the row evenly.
+std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile);
+std::vector<std::int64_t> windowRowTiles(const Space& space);
+
 // The analytical schedules timed beside the cost model's picks on a CPU, each with what it is in words.
 struct AnalyticalSchedule {
-    std::string name;    // "goto-4x6", "goto-2x12", "sweep"
+    std::string name;    // "goto-4x6", "goto-2x12", "sweep", "window-7"
     std::string label;   // "the Goto blocking, 4x6 register tile"
     Schedule schedule;
 };
