@@ -10,12 +10,15 @@
 // runs band by band whenever the schedules allow).
 // `--epilogues 1` also times the blocks with a per-channel bias and a ReLU after each convolution
 // (`dwsep act=1`, as MobileNet runs them), ours against ours: the four nodes run apart against the
-// bias-and-ReLU nodes fused into the convolutions as epilogues.
+// bias-and-ReLU nodes fused into the convolutions as epilogues (in the first round).
+// `--rounds R` runs oneDNN and ours R times over the blocks (tuning ours once) and ends with each
+// block's and part's median ratio. The `picks` column names the schedule that won each layer: an
+// analytical one ("window-7", "goto-4x6", "sweep") or the cost model's ("model").
 //
-//   build/bench/bench_dwsep [--threads "1 2"] [--limit N] [--epilogues 0|1]
+//   build/bench/bench_dwsep [--threads "1 2"] [--limit N] [--epilogues 0|1] [--rounds R]
 //
-// Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded|chosen> threads=<t>`,
-// and with --epilogues, `geomean_fused_over_apart=<x> threads=<t>`.
+// Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded|chosen> threads=<t>`
+// (of the medians with several rounds), and with --epilogues, `geomean_fused_over_apart=<x> threads=<t>`.
 #include "driver.h"
 #include "host_tuning.h"
 
@@ -60,11 +63,67 @@ std::string rowBands(const ir::Kernel& kernel) {
     return text + "tile " + row + " at l3 <= 4\n";
 }
 
+// One block as ours runs it: its two layers tuned alone, and the block as a graph run band by band.
+struct TunedBlock {
+    Block block;
+    ir::Module depthwise, pointwise, graph;
+    bench::Tuned depthwiseTuned, pointwiseTuned;
+    std::unique_ptr<measure::GraphRunner> banded;
+    measure::Result bandedCheck;
+    double flops = 0; // of the whole block
+};
+
+// On the heap: the graph runner keeps a reference to the block's graph.
+std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, int threads) {
+    auto owned = std::make_unique<TunedBlock>();
+    TunedBlock& t = *owned;
+    t.block = b;
+    std::string error;
+    const long outH = (b.h - 1) / b.stride + 1, outW = (b.w - 1) / b.stride + 1;
+    t.depthwise = *frontend::generate("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w}, {"stride", b.stride},
+                                                    {"pad", 1}, {"nhwc", 1}}, error);
+    t.pointwise = *frontend::generate("pointwise", {{"C", b.channels}, {"K", b.outChannels}, {"H", outH}, {"W", outW},
+                                                    {"nhwc", 1}}, error);
+    t.graph = *frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
+                                            {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}}, error);
+    t.depthwiseTuned = bench::tuneByMeasurement(t.depthwise.kernels[0], host, threads);
+    t.pointwiseTuned = bench::tuneByMeasurement(t.pointwise.kernels[0], host, threads);
+    t.banded = std::make_unique<measure::GraphRunner>(t.graph, bench::tunedLowering(host, threads, rowBands));
+    t.bandedCheck = t.banded->verify(t.graph.graphs.front(), measure::Options{});
+    t.flops = 2.0 * static_cast<double>(outH * outW * b.channels) * (9 + b.outChannels);
+    return owned;
+}
+
+std::string pick(const bench::Tuned& tuned) { return tuned.analytical.empty() ? "model" : tuned.analytical; }
+
+// Ours fused against ours apart, with a bias and a ReLU after each convolution; the ratio, or 0.
+double timeEpilogues(const Block& b, const ir::Target& host, int threads, double flops) {
+    std::string error;
+    auto withAct = frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
+                                                {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1}}, error);
+    double gflops[2] = {0, 0};
+    for (bool fuse : {false, true}) {
+        measure::GraphRunner r(*withAct, bench::tunedLowering(host, threads), fuse);
+        auto t = r.verify(withAct->graphs.front(), measure::Options{});
+        if (t.status == measure::Status::Ok)
+            t = r.time(withAct->graphs.front(), measure::Options{}, flops);
+        std::printf("%s,%s,", b.name.c_str(), fuse ? "epilogues_fused" : "epilogues_apart");
+        if (t.status != measure::Status::Ok) {
+            std::printf("failed: %s\n", t.message.c_str());
+            continue;
+        }
+        gflops[fuse] = t.gflops;
+        std::printf("%.1f,%.3g,-,%d kernels\n", t.gflops, t.secondsMedian, r.compiledKernels());
+    }
+    return gflops[0] > 0 && gflops[1] > 0 ? gflops[1] / gflops[0] : 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"epilogues", "0"}});
+    const auto run = bench::parseRun(argc, argv, {{"epilogues", "0"}, {"rounds", "1"}});
     const bool epilogues = run.values.at("epilogues") == "1";
+    const int rounds = std::max(1, std::atoi(run.values.at("rounds").c_str()));
     const auto host = bench::hostOrExit("bench_dwsep");
     auto all = blocks();
     bench::applyLimit(all, run.limit);
@@ -72,88 +131,98 @@ int main(int argc, char** argv) {
     std::string csv = "layer,channels,out_channels,h,w,stride\n";
     for (const auto& b : all)
         csv += b.key() + "\n";
-    std::string error;
+    const std::vector<std::string> parts{"depthwise", "pointwise", "block", "banded", "chosen"};
     for (int threads : run.threads) {
-        const auto peers = bench::runPeers({"onednn"}, "dwsep", csv, threads, 7);
-        std::printf("\nthreads=%d\nlayer,part,ours_gflops,ours_seconds,ours_peak_fraction,onednn_gflops,best_peer,ratio\n", threads);
-        std::map<std::string, bench::Ratios> ratios;
+        std::vector<std::unique_ptr<TunedBlock>> tuned;
+        bench::RoundRatios byBlock; // keyed "<block>,<part>"
         bench::Ratios fusedOverApart;
-        double oursBlocks = 0;
-        for (const auto& b : all) {
-            const long outH = (b.h - 1) / b.stride + 1, outW = (b.w - 1) / b.stride + 1;
-            auto dw = frontend::generate("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w}, {"stride", b.stride},
-                                                       {"pad", 1}, {"nhwc", 1}}, error);
-            auto pw = frontend::generate("pointwise", {{"C", b.channels}, {"K", b.outChannels}, {"H", outH}, {"W", outW},
-                                                       {"nhwc", 1}}, error);
-            const auto dwTuned = bench::tuneByMeasurement(dw->kernels[0], host.target, threads);
-            const auto pwTuned = bench::tuneByMeasurement(pw->kernels[0], host.target, threads);
-            double seconds = 0, flops = 0;
-            for (const auto& [part, tuned] : {std::pair{"depthwise", &dwTuned}, std::pair{"pointwise", &pwTuned}}) {
-                std::printf("%s,%s,", b.name.c_str(), part);
-                if (!tuned->ok) {
-                    std::printf("failed: %s\n", tuned->error.c_str());
-                    continue;
-                }
-                seconds += tuned->result.secondsMedian;
-                flops += tuned->result.gflops * tuned->result.secondsMedian;
-                std::printf("%.1f,%.3g,%.2f", tuned->result.gflops, tuned->result.secondsMedian, tuned->result.peakFraction);
-                ratios[part].add(bench::printPeers(peers, b.key() + "," + part, tuned->result.gflops));
-                std::printf("\n");
-            }
-            if (dwTuned.ok && pwTuned.ok) {
-                oursBlocks += seconds;
-                std::printf("%s,block,%.1f,%.3g,-", b.name.c_str(), flops / seconds, seconds);
-                ratios["block"].add(bench::printPeers(peers, b.key() + ",block", flops / seconds));
-                std::printf("\n");
-            }
-            auto graph = frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
-                                                      {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}}, error);
-            measure::GraphRunner runner(*graph, bench::tunedLowering(host.target, threads, rowBands));
-            const double blockFlops = 2.0 * static_cast<double>(outH * outW * b.channels) * (9 + b.outChannels);
-            auto banded = runner.verify(graph->graphs.front(), measure::Options{});
-            if (banded.status == measure::Status::Ok)
-                banded = runner.time(graph->graphs.front(), measure::Options{}, blockFlops);
-            std::printf("%s,banded,", b.name.c_str());
-            if (banded.status != measure::Status::Ok) {
-                std::printf("failed: %s\n", banded.message.c_str());
-            } else {
-                std::printf("%.1f,%.3g,-", banded.gflops, banded.secondsMedian);
-                ratios["banded"].add(bench::printPeers(peers, b.key() + ",block", banded.gflops));
-                std::printf(",%s\n", runner.bandPairs() ? "band by band" : runner.fusionReport().back().c_str());
-            }
-            const double blockGflops = dwTuned.ok && pwTuned.ok ? flops / seconds : 0;
-            const double chosen = std::max(blockGflops, banded.status == measure::Status::Ok ? banded.gflops : 0.0);
-            if (chosen > 0) {
-                std::printf("%s,chosen,%.1f,-,-", b.name.c_str(), chosen);
-                ratios["chosen"].add(bench::printPeers(peers, b.key() + ",block", chosen));
-                std::printf("\n");
-            }
-            if (epilogues) {
-                auto withAct = frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
-                                                            {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1}}, error);
-                double gflops[2] = {0, 0};
-                for (bool fuse : {false, true}) {
-                    measure::GraphRunner r(*withAct, bench::tunedLowering(host.target, threads), fuse);
-                    auto t = r.verify(withAct->graphs.front(), measure::Options{});
-                    if (t.status == measure::Status::Ok)
-                        t = r.time(withAct->graphs.front(), measure::Options{}, blockFlops);
-                    std::printf("%s,%s,", b.name.c_str(), fuse ? "epilogues_fused" : "epilogues_apart");
-                    if (t.status != measure::Status::Ok) {
-                        std::printf("failed: %s\n", t.message.c_str());
+        for (int round = 1; round <= rounds; ++round) {
+            // Each round runs the peer then ours on every block, so both sides see the same state of the machine.
+            const auto peers = bench::runPeers({"onednn"}, "dwsep", csv, threads, 7);
+            std::printf("\nthreads=%d round=%d\nlayer,part,ours_gflops,ours_seconds,ours_peak_fraction,onednn_gflops,best_peer,"
+                        "ratio,picks\n",
+                        threads, round);
+            std::map<std::string, bench::Ratios> ratios;
+            double oursBlocks = 0;
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                const Block& b = all[i];
+                if (round == 1)
+                    tuned.push_back(tuneBlock(b, host.target, threads));
+                TunedBlock& t = *tuned[i];
+                auto note = [&](const std::string& part, double ratio) {
+                    ratios[part].add(ratio);
+                    byBlock.add(b.name + "," + part, ratio);
+                };
+                double seconds = 0, flops = 0;
+                int ran = 0;
+                for (const auto& [part, layer, kernel] :
+                     {std::tuple{"depthwise", &t.depthwiseTuned, &t.depthwise}, std::tuple{"pointwise", &t.pointwiseTuned, &t.pointwise}}) {
+                    std::printf("%s,%s,", b.name.c_str(), part);
+                    if (!layer->ok) {
+                        std::printf("failed: %s\n", layer->error.c_str());
                         continue;
                     }
-                    gflops[fuse] = t.gflops;
-                    std::printf("%.1f,%.3g,-,%d kernels\n", t.gflops, t.secondsMedian, r.compiledKernels());
+                    const auto result = round == 1 ? layer->result : bench::timeAgain(kernel->kernels[0], host.target, threads, *layer);
+                    if (result.status != measure::Status::Ok) {
+                        std::printf("failed: %s\n", result.message.c_str());
+                        continue;
+                    }
+                    ++ran;
+                    seconds += result.secondsMedian;
+                    flops += result.gflops * result.secondsMedian;
+                    std::printf("%.1f,%.3g,%.2f", result.gflops, result.secondsMedian, result.peakFraction);
+                    note(part, bench::printPeers(peers, b.key() + "," + part, result.gflops));
+                    std::printf(",%s\n", pick(*layer).c_str());
                 }
-                if (gflops[0] > 0 && gflops[1] > 0)
-                    fusedOverApart.add(gflops[1] / gflops[0]);
+                const double apart = ran == 2 ? flops / seconds : 0;
+                if (apart > 0) {
+                    oursBlocks += seconds;
+                    std::printf("%s,block,%.1f,%.3g,-", b.name.c_str(), apart, seconds);
+                    note("block", bench::printPeers(peers, b.key() + ",block", apart));
+                    std::printf("\n");
+                }
+                auto banded = t.bandedCheck;
+                if (banded.status == measure::Status::Ok)
+                    banded = t.banded->time(t.graph.graphs.front(), measure::Options{}, t.flops);
+                std::printf("%s,banded,", b.name.c_str());
+                if (banded.status != measure::Status::Ok) {
+                    std::printf("failed: %s\n", banded.message.c_str());
+                } else {
+                    std::printf("%.1f,%.3g,-", banded.gflops, banded.secondsMedian);
+                    note("banded", bench::printPeers(peers, b.key() + ",block", banded.gflops));
+                    std::printf(",%s\n", t.banded->bandPairs() ? "band by band" : t.banded->fusionReport().back().c_str());
+                }
+                const double chosen = std::max(apart, banded.status == measure::Status::Ok ? banded.gflops : 0.0);
+                if (chosen > 0) {
+                    std::printf("%s,chosen,%.1f,-,-", b.name.c_str(), chosen);
+                    note("chosen", bench::printPeers(peers, b.key() + ",block", chosen));
+                    std::printf("\n");
+                }
+                if (epilogues && round == 1)
+                    if (const double r = timeEpilogues(b, host.target, threads, t.flops); r > 0)
+                        fusedOverApart.add(r);
             }
-            std::fflush(stdout);
+            std::printf("ours: %.3f ms for the %zu blocks\n", oursBlocks * 1e3, all.size());
+            for (const auto& part : parts)
+                if (ratios.count(part))
+                    std::printf("%sgeomean_ratio_vs_onednn=%.3f part=%s threads=%d blocks=%d\n", rounds > 1 ? "round_" : "",
+                                ratios[part].geomean(), part.c_str(), threads, ratios[part].counted);
         }
-        std::printf("ours: %.3f ms for the %zu blocks\n", oursBlocks * 1e3, all.size());
-        for (const auto& [part, r] : ratios)
-            std::printf("geomean_ratio_vs_onednn=%.3f part=%s threads=%d blocks=%d\n", r.geomean(), part.c_str(), threads,
-                        r.counted);
+        if (rounds > 1) {
+            std::vector<std::string> keys;
+            for (const auto& b : all)
+                for (const auto& part : parts)
+                    keys.push_back(b.name + "," + part);
+            const auto byKey = bench::printMedians(byBlock, keys, "layer,part", threads, rounds);
+            for (const auto& part : parts) {
+                bench::Ratios medians;
+                for (const auto& b : all)
+                    if (byKey.count(b.name + "," + part))
+                        medians.add(byKey.at(b.name + "," + part));
+                std::printf("geomean_ratio_vs_onednn=%.3f part=%s threads=%d blocks=%d rounds=%d\n", medians.geomean(),
+                            part.c_str(), threads, medians.counted, rounds);
+            }
+        }
         if (epilogues)
             std::printf("geomean_fused_over_apart=%.3f threads=%d blocks=%d\n", fusedOverApart.geomean(), threads,
                         fusedOverApart.counted);
