@@ -139,7 +139,8 @@ void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::
             continue;
         moves[o] = {findMove(t, ins.unit, file->parent, file->name, decl.type),
                     findMove(t, ins.unit, file->name, file->parent, decl.type)};
-        if (!moves[o].load || !moves[o].store)
+        // An input is only loaded: a target need not store its 8- and 16-bit vectors.
+        if (!moves[o].load || (op.output && !moves[o].store))
             return; // the unit does not issue its own moves: no register level
     }
     for (std::size_t o = 0; o < space.operands.size(); ++o) {
@@ -157,7 +158,7 @@ void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::
         if (!op.output && !op.contiguous)
             op.packCycles = kElementLoadCycles + kElementStoreCycles;
         op.loadCycles = scattered ? lanes * kScatteredLoadCycles : cyclesPerByte(*load) * bytes;
-        op.storeCycles = scattered ? lanes * kScatteredStoreCycles : cyclesPerByte(*store) * bytes;
+        op.storeCycles = scattered ? lanes * kScatteredStoreCycles : store ? cyclesPerByte(*store) * bytes : 0;
         if (op.output)
             space.reloadLatencyCycles = std::max(kReloadRoundTripCycles, static_cast<double>(store->latency + load->latency));
     }
