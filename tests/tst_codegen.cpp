@@ -526,6 +526,9 @@ private slots:
             // the zero halo read through clamped addresses.
             {"depthwise", {{"C", 40}, {"H", 9}, {"W", 11}, {"stride", 1}, {"pad", 1}, {"nhwc", 1}}, ""},
             {"depthwise", {{"C", 32}, {"H", 10}, {"W", 10}, {"stride", 2}, {"pad", 1}, {"nhwc", 1}}, ""},
+            // Dot-product instructions on pre-packed weights: u8 x s8 in quads, bf16 in pairs, blocked by rows.
+            {"gemm", {{"M", 80}, {"N", 13}, {"K", 64}, {"dtype", 3}, {"packed", 1}}, ""},
+            {"gemm", {{"M", 64}, {"N", 2}, {"K", 96}, {"dtype", 1}, {"packed", 2}}, ""},
         };
         for (const auto& [generator, args, kernel] : products) {
             const Mapped m = mapOnHost(generator, args, kernel);

@@ -425,6 +425,31 @@ private slots:
             QVERIFY2(a.name.rfind("window-", 0) == 0, a.name.c_str());
     }
 
+    // A dot-product instruction's inputs are only loaded into the registers: the target has no store of
+    // 8- or 16-bit vectors, and needs none, so int8 and bf16 spaces have a register level, load costs in
+    // the model, and the analytical schedules.
+    void lowPrecisionHasARegisterLevel() {
+        std::string error;
+        auto host = targets::loadTarget("host-avx512", error);
+        QVERIFY2(host, error.c_str());
+        for (long dtype : {1L, 3L}) {
+            auto m = frontend::generate("gemm", {{"M", 512}, {"N", 64}, {"K", 256}, {"dtype", dtype}, {"packed", 1}}, error);
+            QVERIFY2(m, error.c_str());
+            const auto mapped = mapping::mapKernel(m->kernels[0], host->target);
+            QVERIFY(!mapped.candidates.empty());
+            auto space = schedule::makeSpace(m->kernels[0], targets::withCores(host->target, 1), mapped.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            QCOMPARE(space->registerLevel, static_cast<int>(space->levels.size()) - 1);
+            const auto& a = *std::find_if(space->operands.begin(), space->operands.end(),
+                                          [](const schedule::Operand& o) { return o.tensor == "A"; });
+            QVERIFY(a.inRegisters);
+            QVERIFY(a.loadCycles > 0);
+            QCOMPARE(a.storeCycles, 0.0);
+            const auto named = schedule::analyticalSchedules(*space);
+            QVERIFY(std::any_of(named.begin(), named.end(), [](const auto& x) { return x.name == "goto-4x6"; }));
+        }
+    }
+
     // The window sweep of a channel-last depthwise layer: a register tile of one vector of channels by a
     // row of outputs with every tap along the row, the window's rows looping just around it, the
     // vectors around them, the output rows and row tiles outermost (split across units when there are
