@@ -5,6 +5,7 @@
 #include "machine.h"
 #include "peer_runner.h"
 
+#include "frontend/library.h"
 #include "support/resources.h"
 #include "targets/catalog.h"
 
@@ -64,6 +65,17 @@ inline targets::LoadedTarget hostOrExit(const char* bench) {
         std::exit(1);
     }
     return *host;
+}
+
+// A kernel or graph from the library's generators; exits with the reason when the generator refuses.
+inline ir::Module generatedOrExit(const char* generator, const frontend::Args& args) {
+    std::string error;
+    auto module = frontend::generate(generator, args, error);
+    if (!module) {
+        std::fprintf(stderr, "%s: %s\n", generator, error.c_str());
+        std::exit(1);
+    }
+    return std::move(*module);
 }
 
 // The rows of one of the bundled reference CSVs (resources/suites/NAME), header left out.

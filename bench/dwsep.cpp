@@ -78,14 +78,13 @@ std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, in
     auto owned = std::make_unique<TunedBlock>();
     TunedBlock& t = *owned;
     t.block = b;
-    std::string error;
     const long outH = (b.h - 1) / b.stride + 1, outW = (b.w - 1) / b.stride + 1;
-    t.depthwise = *frontend::generate("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w}, {"stride", b.stride},
-                                                    {"pad", 1}, {"nhwc", 1}}, error);
-    t.pointwise = *frontend::generate("pointwise", {{"C", b.channels}, {"K", b.outChannels}, {"H", outH}, {"W", outW},
-                                                    {"nhwc", 1}}, error);
-    t.graph = *frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
-                                            {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}}, error);
+    t.depthwise = bench::generatedOrExit("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w}, {"stride", b.stride},
+                                                       {"pad", 1}, {"nhwc", 1}});
+    t.pointwise = bench::generatedOrExit("pointwise", {{"C", b.channels}, {"K", b.outChannels}, {"H", outH}, {"W", outW},
+                                                       {"nhwc", 1}});
+    t.graph = bench::generatedOrExit("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
+                                               {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}});
     t.depthwiseTuned = bench::tuneByMeasurement(t.depthwise.kernels[0], host, threads);
     t.pointwiseTuned = bench::tuneByMeasurement(t.pointwise.kernels[0], host, threads);
     t.banded = std::make_unique<measure::GraphRunner>(t.graph, bench::tunedLowering(host, threads, rowBands));
@@ -98,15 +97,14 @@ std::string pick(const bench::Tuned& tuned) { return tuned.analytical.empty() ? 
 
 // Ours fused against ours apart, with a bias and a ReLU after each convolution; the ratio, or 0.
 double timeEpilogues(const Block& b, const ir::Target& host, int threads, double flops) {
-    std::string error;
-    auto withAct = frontend::generate("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
-                                                {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1}}, error);
+    const auto withAct = bench::generatedOrExit("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
+                                                         {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1}});
     double gflops[2] = {0, 0};
     for (bool fuse : {false, true}) {
-        measure::GraphRunner r(*withAct, bench::tunedLowering(host, threads), fuse);
-        auto t = r.verify(withAct->graphs.front(), measure::Options{});
+        measure::GraphRunner r(withAct, bench::tunedLowering(host, threads), fuse);
+        auto t = r.verify(withAct.graphs.front(), measure::Options{});
         if (t.status == measure::Status::Ok)
-            t = r.time(withAct->graphs.front(), measure::Options{}, flops);
+            t = r.time(withAct.graphs.front(), measure::Options{}, flops);
         std::printf("%s,%s,", b.name.c_str(), fuse ? "epilogues_fused" : "epilogues_apart");
         if (t.status != measure::Status::Ok) {
             std::printf("failed: %s\n", t.message.c_str());
@@ -162,7 +160,8 @@ int main(int argc, char** argv) {
                         std::printf("failed: %s\n", layer->error.c_str());
                         continue;
                     }
-                    const auto result = round == 1 ? layer->result : bench::timeAgain(kernel->kernels[0], host.target, threads, *layer);
+                    // Timed again in every round, the first too (see bench/gemm.cpp).
+                    const auto result = bench::timeAgain(kernel->kernels[0], host.target, threads, *layer);
                     if (result.status != measure::Status::Ok) {
                         std::printf("failed: %s\n", result.message.c_str());
                         continue;

@@ -46,11 +46,9 @@ std::vector<Shape> shapes() {
 // Our GEMM of one shape, weights pre-packed as oneDNN's are: A in the dot-product instruction's layout,
 // blocked by rows where a block divides M (a matrix-vector product then streams them).
 ir::Module lowpGemm(const Shape& s) {
-    std::string error;
     const long group = s.dtype == "bf16" ? 2 : 4;
     const long packed = s.k % group != 0 ? 0 : s.m % 16 == 0 ? 2 : 1;
-    return *frontend::generate("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"dtype", s.dtype == "bf16" ? 1 : 3}, {"packed", packed}},
-                               error);
+    return bench::generatedOrExit("gemm", {{"M", s.m}, {"N", s.n}, {"K", s.k}, {"dtype", s.dtype == "bf16" ? 1 : 3}, {"packed", packed}});
 }
 
 } // namespace
@@ -83,8 +81,9 @@ int main(int argc, char** argv) {
                 }
                 const bench::Tuned& t = tuned[i];
                 std::printf("%s,", s.key().c_str());
+                // Timed again in every round, the first too (see bench/gemm.cpp).
                 auto result = t.result;
-                if (t.ok && round > 1)
+                if (t.ok)
                     result = bench::timeAgain(modules[i].kernels[0], host.target, threads, t);
                 if (!t.ok || result.status != measure::Status::Ok) {
                     std::printf("failed: %s\n", t.ok ? result.message.c_str() : t.error.c_str());

@@ -526,6 +526,8 @@ private slots:
             // the zero halo read through clamped addresses.
             {"depthwise", {{"C", 40}, {"H", 9}, {"W", 11}, {"stride", 1}, {"pad", 1}, {"nhwc", 1}}, ""},
             {"depthwise", {{"C", 32}, {"H", 10}, {"W", 10}, {"stride", 2}, {"pad", 1}, {"nhwc", 1}}, ""},
+            // A full convolution's window: the input channels and the window's rows loop around the tile.
+            {"conv2d", {{"C", 4}, {"K", 17}, {"H", 9}, {"W", 9}, {"stride", 2}, {"pad", 1}, {"nhwc", 1}}, ""},
             // Dot-product instructions on pre-packed weights: u8 x s8 in quads, bf16 in pairs, blocked by rows.
             {"gemm", {{"M", 80}, {"N", 13}, {"K", 64}, {"dtype", 3}, {"packed", 1}}, ""},
             {"gemm", {{"M", 64}, {"N", 2}, {"K", 96}, {"dtype", 1}, {"packed", 2}}, ""},

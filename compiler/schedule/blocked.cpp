@@ -416,8 +416,8 @@ std::vector<std::int64_t> windowRowTiles(const Space& space) {
     const std::int64_t widest = widestRow(space, w, tiles, levels - 1);
     if (widest < 1)
         return {};
-    // The widest row, and the widest that cuts the row evenly when it is not much narrower (no ragged
-    // tile at the row's end).
+    // The widest row that cuts the output row evenly (no ragged tile at its end), and the widest the
+    // registers hold where the even one is under two thirds of it (13 against 7 on a row of 14).
     const std::int64_t extent = space.dims[static_cast<std::size_t>(w.slide)].extent;
     std::int64_t even = widest;
     while (extent % even != 0)

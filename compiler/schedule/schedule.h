@@ -166,8 +166,8 @@ std::optional<Schedule> streamedSchedule(const Space& space);
 // outermost. Each output vector is finished in registers and stored once. Applies to a space on a
 // register file with one instruction dimension and an input indexed by an output dimension plus a
 // reduction; empty otherwise. With several units, each takes a share of the longest dimension around.
-// windowRowTiles gives the row tiles worth timing: the widest the register file holds, and the widest
-// that cuts the row evenly.
+// windowRowTiles gives the row tiles worth timing: the widest that cuts the row evenly, and the widest the
+// register file holds where the even one is under two thirds of it.
 std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile);
 std::vector<std::int64_t> windowRowTiles(const Space& space);
 
