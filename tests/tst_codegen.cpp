@@ -522,10 +522,11 @@ private slots:
             {"gru_cell", {{"H", 72}, {"B", 3}, {"I", 50}, {"wt", 1}}, ""},
             {"gru_sequence", {{"H", 40}, {"B", 2}, {"I", 24}, {"T", 7}, {"wt", 1}}, "gru_input_gates"},
             {"pointwise", {{"C", 24}, {"K", 40}, {"H", 5}, {"W", 9}, {"nhwc", 1}}, ""},
-            // The window sweep: a ragged vector of channels, rows of 13 that do not cut 11, a stride of 2;
-            // the zero halo read through clamped addresses.
+            // The window sweep: a ragged vector of channels, a stride of 2, a ragged row tile; the zero
+            // halo read through clamped addresses.
             {"depthwise", {{"C", 40}, {"H", 9}, {"W", 11}, {"stride", 1}, {"pad", 1}, {"nhwc", 1}}, ""},
             {"depthwise", {{"C", 32}, {"H", 10}, {"W", 10}, {"stride", 2}, {"pad", 1}, {"nhwc", 1}}, ""},
+            {"depthwise", {{"C", 16}, {"H", 4}, {"W", 17}, {"stride", 1}, {"pad", 1}, {"nhwc", 1}}, ""}, // rows of 1 and 13
             // A full convolution's window: the input channels and the window's rows loop around the tile.
             {"conv2d", {{"C", 4}, {"K", 17}, {"H", 9}, {"W", 9}, {"stride", 2}, {"pad", 1}, {"nhwc", 1}}, ""},
             // Dot-product instructions on pre-packed weights: u8 x s8 in quads, bf16 in pairs, blocked by rows.

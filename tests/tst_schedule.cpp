@@ -457,8 +457,12 @@ private slots:
     void windowSweepOfADepthwiseLayer() {
         const auto space = depthwiseSpace(512, 14, 1, 1);
         QVERIFY(space);
-        // 13 outputs (13 + 15 input vectors + 3 weights) fill the 32 registers; 7 cuts the row of 14 evenly.
-        QCOMPARE(schedule::windowRowTiles(*space), (std::vector<std::int64_t>{7, 13}));
+        // 7 cuts the row of 14 evenly; 13 outputs (13 + 15 input vectors + 3 weights) would fill the 32
+        // registers, but with a ragged tile. A row of 17 cuts evenly only in ones: the widest is offered too.
+        QCOMPARE(schedule::windowRowTiles(*space), (std::vector<std::int64_t>{7}));
+        const auto prime = depthwiseSpace(64, 17, 1, 1);
+        QVERIFY(prime);
+        QCOMPARE(schedule::windowRowTiles(*prime), (std::vector<std::int64_t>{1, 13}));
         const auto s = schedule::windowSchedule(*space, 7);
         QVERIFY(s);
         auto at = [&](const schedule::LevelSchedule& l, const char* dim) {

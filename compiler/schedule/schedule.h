@@ -167,7 +167,8 @@ std::optional<Schedule> streamedSchedule(const Space& space);
 // register file with one instruction dimension and an input indexed by an output dimension plus a
 // reduction; empty otherwise. With several units, each takes a share of the longest dimension around.
 // windowRowTiles gives the row tiles worth timing: the widest that cuts the row evenly, and the widest the
-// register file holds where the even one is under two thirds of it.
+// register file holds where the even one is under half of it. Applies only where the output vector is
+// contiguous in memory.
 std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile);
 std::vector<std::int64_t> windowRowTiles(const Space& space);
 
