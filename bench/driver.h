@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <utility>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -131,6 +132,22 @@ inline std::map<std::string, double> printMedians(const RoundRatios& byShape, co
                     *std::max_element(samples->begin(), samples->end()));
     }
     return medians;
+}
+
+// After printMedians, each key's median gathered by its group (a batch, a data type, a part of a
+// block) for the group's geometric mean; `keys` pairs each key with its group.
+inline std::map<std::string, Ratios> mediansByGroup(const RoundRatios& byKey,
+                                                    const std::vector<std::pair<std::string, std::string>>& keys,
+                                                    const std::string& keyColumns, int threads, int rounds) {
+    std::vector<std::string> names;
+    for (const auto& [key, group] : keys)
+        names.push_back(key);
+    const auto medians = printMedians(byKey, names, keyColumns, threads, rounds);
+    std::map<std::string, Ratios> groups;
+    for (const auto& [key, group] : keys)
+        if (medians.count(key))
+            groups[group].add(medians.at(key));
+    return groups;
 }
 
 } // namespace isamap::bench

@@ -65,7 +65,6 @@ std::string rowBands(const ir::Kernel& kernel) {
 
 // One block as ours runs it: its two layers tuned alone, and the block as a graph run band by band.
 struct TunedBlock {
-    Block block;
     ir::Module depthwise, pointwise, graph;
     bench::Tuned depthwiseTuned, pointwiseTuned;
     std::unique_ptr<measure::GraphRunner> banded;
@@ -77,7 +76,6 @@ struct TunedBlock {
 std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, int threads) {
     auto owned = std::make_unique<TunedBlock>();
     TunedBlock& t = *owned;
-    t.block = b;
     const long outH = (b.h - 1) / b.stride + 1, outW = (b.w - 1) / b.stride + 1;
     t.depthwise = bench::generatedOrExit("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w}, {"stride", b.stride},
                                                        {"pad", 1}, {"nhwc", 1}});
@@ -208,19 +206,14 @@ int main(int argc, char** argv) {
                                 ratios[part].geomean(), part.c_str(), threads, ratios[part].counted);
         }
         if (rounds > 1) {
-            std::vector<std::string> keys;
+            std::vector<std::pair<std::string, std::string>> keys;
             for (const auto& b : all)
                 for (const auto& part : parts)
-                    keys.push_back(b.name + "," + part);
-            const auto byKey = bench::printMedians(byBlock, keys, "layer,part", threads, rounds);
-            for (const auto& part : parts) {
-                bench::Ratios medians;
-                for (const auto& b : all)
-                    if (byKey.count(b.name + "," + part))
-                        medians.add(byKey.at(b.name + "," + part));
-                std::printf("geomean_ratio_vs_onednn=%.3f part=%s threads=%d blocks=%d rounds=%d\n", medians.geomean(),
-                            part.c_str(), threads, medians.counted, rounds);
-            }
+                    keys.push_back({b.name + "," + part, part});
+            auto medians = bench::mediansByGroup(byBlock, keys, "layer,part", threads, rounds);
+            for (const auto& part : parts)
+                std::printf("geomean_ratio_vs_onednn=%.3f part=%s threads=%d blocks=%d rounds=%d\n", medians[part].geomean(),
+                            part.c_str(), threads, medians[part].counted, rounds);
         }
         if (epilogues)
             std::printf("geomean_fused_over_apart=%.3f threads=%d blocks=%d\n", fusedOverApart.geomean(), threads,

@@ -119,17 +119,12 @@ int main(int argc, char** argv) {
         }
         if (rounds == 1)
             continue;
-        std::vector<std::string> keys;
+        std::vector<std::pair<std::string, std::string>> keys;
         for (const auto& s : all)
-            keys.push_back(s.key());
-        const auto byKey = bench::printMedians(byShape, keys, "hidden,batch,steps", threads, rounds);
-        std::map<long, bench::Ratios> medians;
-        for (const auto& s : all)
-            if (byKey.count(s.key()))
-                medians[s.batch].add(byKey.at(s.key()));
-        for (const auto& [batch, r] : medians)
-            std::printf("geomean_ratio_vs_onednn=%.3f batch=%ld threads=%d shapes=%d rounds=%d\n", r.geomean(), batch, threads,
-                        r.counted, rounds);
+            keys.push_back({s.key(), std::to_string(s.batch)});
+        for (const auto& [batch, r] : bench::mediansByGroup(byShape, keys, "hidden,batch,steps", threads, rounds))
+            std::printf("geomean_ratio_vs_onednn=%.3f batch=%s threads=%d shapes=%d rounds=%d\n", r.geomean(), batch.c_str(),
+                        threads, r.counted, rounds);
     }
     return 0;
 }

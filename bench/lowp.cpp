@@ -102,15 +102,10 @@ int main(int argc, char** argv) {
         }
         if (rounds == 1)
             continue;
-        std::vector<std::string> keys;
+        std::vector<std::pair<std::string, std::string>> keys;
         for (const auto& s : all)
-            keys.push_back(s.key());
-        const auto byKey = bench::printMedians(byShape, keys, "m,n,k,dtype", threads, rounds);
-        std::map<std::string, bench::Ratios> medians;
-        for (const auto& s : all)
-            if (byKey.count(s.key()))
-                medians[s.dtype].add(byKey.at(s.key()));
-        for (const auto& [dtype, r] : medians)
+            keys.push_back({s.key(), s.dtype});
+        for (const auto& [dtype, r] : bench::mediansByGroup(byShape, keys, "m,n,k,dtype", threads, rounds))
             std::printf("geomean_ratio_vs_onednn=%.3f dtype=%s threads=%d shapes=%d rounds=%d\n", r.geomean(), dtype.c_str(),
                         threads, r.counted, rounds);
     }

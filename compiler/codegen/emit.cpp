@@ -585,12 +585,15 @@ private:
 
     // ---- the calls of one register tile -------------------------------------------------------
 
+    // The loads of one register tile, by operand and the tensor index (or offset) they read.
+    using TileLoads = std::map<std::vector<std::int64_t>, Value*>;
+
     Values calls(const Ranges& r, Values acc, bool whole) {
         std::vector<std::int64_t> q(p_.extents.size(), 0);
-        tileLoads_.clear();
+        TileLoads loads;
         std::function<void(std::size_t)> walk = [&](std::size_t i) {
             if (i == p_.registerOrder.size()) {
-                oneCall(r, q, whole, acc);
+                oneCall(r, q, whole, acc, loads);
                 return;
             }
             const auto d = static_cast<std::size_t>(p_.registerOrder[i]);
@@ -602,13 +605,13 @@ private:
         return acc;
     }
 
-    void oneCall(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Values& acc) {
+    void oneCall(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Values& acc, TileLoads& loads) {
         Value* valid = nullptr;
         const Values pos = callPositions(r, q, whole, valid);
         std::map<std::string, Value*> env;
         for (std::size_t o = 0; o < p_.operands.size(); ++o)
             if (o != p_.output)
-                env[p_.operands[o].instructionOperand] = reusedLoad(o, q, pos, whole);
+                env[p_.operands[o].instructionOperand] = reusedLoad(o, q, pos, whole, loads);
         const std::size_t slot = slotOf(q);
         env[p_.outputOperand] = acc[slot];
         Value* result = lowerSteps(env);
@@ -620,7 +623,7 @@ private:
     // Calls of one whole register tile that read the same elements share one load. A window's taps
     // (a depthwise convolution's X[ow + s]) reach the same pixel from several calls, through index
     // expressions and halo masks that LLVM does not see are equal.
-    Value* reusedLoad(std::size_t o, const std::vector<std::int64_t>& q, const Values& pos, bool whole) {
+    Value* reusedLoad(std::size_t o, const std::vector<std::int64_t>& q, const Values& pos, bool whole, TileLoads& loads) {
         const auto& op = p_.operands[o];
         if (!whole || op.packed || !(op.haloMask || op.affine))
             return loadInput(o, pos, whole);
@@ -632,7 +635,7 @@ private:
         } else {
             key.push_back(dot(op.positionCoeff, q));
         }
-        auto [it, fresh] = tileLoads_.try_emplace(std::move(key), nullptr);
+        auto [it, fresh] = loads.try_emplace(std::move(key), nullptr);
         if (fresh)
             it->second = loadInput(o, pos, whole);
         return it->second;
@@ -668,13 +671,13 @@ private:
 
     // A padded input read in place: lanes whose tensor index falls outside the tensor read zero.
     Value* loadWithHalo(const PlannedOperand& op, const Values& pos, Value* address, bool whole) {
-        if (op.scalar || uniformHalo(op))
+        if (op.scalar || op.haloUniform)
             return loadWithUniformHalo(op, pos, address, whole);
         Type* type = operandType(op);
         const auto lanes = static_cast<unsigned>(op.elements);
         Value* mask = ConstantVector::getSplat(ElementCount::getFixed(lanes), b_.getTrue());
         for (std::size_t t = 0; t < op.haloIndexBase.size(); ++t) {
-            if (!mayLeave(op, t))
+            if (!op.haloMayLeave[t])
                 continue;
             std::vector<Constant*> offsets;
             for (auto o : op.haloLaneOffsets[t])
@@ -699,7 +702,7 @@ private:
         Value* inside = b_.getTrue();
         Value* shift = constant(0); // in elements, from the index to its clamped one
         for (std::size_t t = 0; t < op.haloIndexBase.size(); ++t) {
-            if (!mayLeave(op, t))
+            if (!op.haloMayLeave[t])
                 continue;
             Value* at = haloIndex(op, pos, t);
             if (!op.haloLaneOffsets[t].empty() && op.haloLaneOffsets[t][0] != 0)
@@ -718,31 +721,6 @@ private:
         if (!whole)
             mask = b_.CreateAnd(mask, laneMask(op, pos));
         return b_.CreateMaskedLoad(type, safe, alignOf(op), mask, zero);
-    }
-
-    // The padded dimensions (those an index can leave) are the same for every lane.
-    bool uniformHalo(const PlannedOperand& op) const {
-        for (std::size_t t = 0; t < op.haloLaneOffsets.size(); ++t)
-            for (auto o : op.haloLaneOffsets[t])
-                if (o != op.haloLaneOffsets[t].front() && mayLeave(op, t))
-                    return false;
-        return true;
-    }
-
-    // Can tensor index t fall outside the tensor anywhere in the loop nest (into the zero halo)?
-    bool mayLeave(const PlannedOperand& op, std::size_t t) const {
-        std::int64_t low = op.haloIndexBase[t], high = low;
-        for (std::size_t d = 0; d < p_.extents.size(); ++d) {
-            const std::int64_t span = op.haloIndexCoeff[t][d] * (p_.extents[d] - 1);
-            low += std::min<std::int64_t>(0, span);
-            high += std::max<std::int64_t>(0, span);
-        }
-        const auto& lanes = op.haloLaneOffsets[t];
-        if (!lanes.empty()) {
-            low += *std::min_element(lanes.begin(), lanes.end());
-            high += *std::max_element(lanes.begin(), lanes.end());
-        }
-        return low < 0 || high >= op.shape[t];
     }
 
     Value* haloIndex(const PlannedOperand& op, const Values& pos, std::size_t t) {
@@ -1026,7 +1004,6 @@ private:
     std::map<std::string, Value*> tensorBase_;
     Values packBuffer_;
     std::vector<Values> packLo_;
-    std::map<std::vector<std::int64_t>, Value*> tileLoads_; // reusedLoad's, within one register tile
     std::vector<bool> evenDims_; // per loop dimension: every range of it is whole (evenlyDividedDims)
     bool lanesMayOverhang_ = true;
     std::string error_;

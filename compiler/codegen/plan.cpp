@@ -418,7 +418,30 @@ private:
                     return false;
             }
         }
+        op.haloUniform = true;
+        for (std::size_t t = 0; t < base.size(); ++t) {
+            const auto& lanes = op.haloLaneOffsets[t];
+            op.haloMayLeave.push_back(mayLeave(op, t));
+            if (op.haloMayLeave.back() && std::any_of(lanes.begin(), lanes.end(), [&](auto o) { return o != lanes.front(); }))
+                op.haloUniform = false;
+        }
         return true;
+    }
+
+    // Can tensor index t fall outside the tensor anywhere in the loop nest (into the zero halo)?
+    bool mayLeave(const PlannedOperand& op, std::size_t t) const {
+        std::int64_t low = op.haloIndexBase[t], high = low;
+        for (std::size_t d = 0; d < plan_.extents.size(); ++d) {
+            const std::int64_t span = op.haloIndexCoeff[t][d] * (plan_.extents[d] - 1);
+            low += std::min<std::int64_t>(0, span);
+            high += std::max<std::int64_t>(0, span);
+        }
+        const auto& lanes = op.haloLaneOffsets[t];
+        if (!lanes.empty()) {
+            low += *std::min_element(lanes.begin(), lanes.end());
+            high += *std::max_element(lanes.begin(), lanes.end());
+        }
+        return low < 0 || high >= op.shape[t];
     }
 
     void planPacking(PlannedOperand& op) {

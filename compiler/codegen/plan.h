@@ -59,6 +59,8 @@ struct PlannedOperand {
     bool haloMask = false;
     std::vector<std::int64_t> haloIndexBase;
     std::vector<std::vector<std::int64_t>> haloIndexCoeff, haloLaneOffsets;
+    std::vector<bool> haloMayLeave; // per tensor index: it can fall outside the tensor somewhere in the nest
+    bool haloUniform = false;       // every lane at the same index of each dimension that can leave
 
     // Packing into the instruction's layout at `packLevel`, after loop `packAfter` of the nest (-1:
     // before the first), in micro-panels: a position p of dimension d, at r = p - (the tile's first

@@ -164,6 +164,15 @@ Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls
     return x;
 }
 
+// What level l must keep: everything on its path at the outermost level, below it only the operands
+// the instruction reads from there.
+std::vector<bool> requiredKeeps(const Space& space, std::size_t l) {
+    std::vector<bool> keeps(space.operands.size(), false);
+    for (std::size_t o = 0; o < space.operands.size(); ++o)
+        keeps[o] = l == 0 ? space.operands[o].onPath[l] : space.operands[o].requiredMemory == space.levels[l].memory;
+    return keeps;
+}
+
 // One level of the nest: its tiles of the three dimensions (one elsewhere), its loop order (the
 // dimensions of extent one outside), and what it keeps: what the instruction needs there, plus `keep`.
 LevelSchedule nestLevel(const Space& space, const Roles& r, std::size_t l, std::int64_t tv, std::int64_t tb,
@@ -180,9 +189,7 @@ LevelSchedule nestLevel(const Space& space, const Roles& r, std::size_t l, std::
         if (std::find(order.begin(), order.end(), static_cast<int>(d)) == order.end())
             order.insert(order.begin(), static_cast<int>(d));
     ls.order = order;
-    ls.keeps.assign(space.operands.size(), false);
-    for (std::size_t o = 0; o < space.operands.size(); ++o)
-        ls.keeps[o] = l == 0 ? space.operands[o].onPath[l] : space.operands[o].requiredMemory == space.levels[l].memory;
+    ls.keeps = requiredKeeps(space, l);
     for (int o : keep)
         ls.keeps[static_cast<std::size_t>(o)] = true;
     return ls;
@@ -356,9 +363,7 @@ LevelSchedule windowLevel(const Space& space, std::size_t l, const std::vector<s
     LevelSchedule ls;
     ls.tiles = tiles;
     ls.order = order;
-    ls.keeps.assign(space.operands.size(), false);
-    for (std::size_t o = 0; o < space.operands.size(); ++o)
-        ls.keeps[o] = l == 0 ? space.operands[o].onPath[l] : space.operands[o].requiredMemory == space.levels[l].memory;
+    ls.keeps = requiredKeeps(space, l);
     return ls;
 }
 
