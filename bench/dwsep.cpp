@@ -11,11 +11,15 @@
 // `--epilogues 1` also times the blocks with a per-channel bias and a ReLU after each convolution
 // (`dwsep act=1`, as MobileNet runs them), ours against ours: the four nodes run apart against the
 // bias-and-ReLU nodes fused into the convolutions as epilogues (in the first round).
+// `--packed 1` (the default) gives our pointwise layers their filters pre-packed in blocks of output
+// channels ([K/KB, C, KB], the pointwise generator's `packed`), as oneDNN's are reordered into the
+// layout its convolution chose before its timing; `--packed 0` keeps them [C, K] and leaves any packing
+// to the schedule, inside the timing.
 // `--rounds R` runs oneDNN and ours R times over the blocks (tuning ours once) and ends with each
 // block's and part's median ratio. The `picks` column names the schedule that won each layer: an
 // analytical one ("window-7", "goto-4x6", "sweep") or the cost model's ("model").
 //
-//   build/bench/bench_dwsep [--threads "1 2"] [--limit N] [--epilogues 0|1] [--rounds R]
+//   build/bench/bench_dwsep [--threads "1 2"] [--limit N] [--epilogues 0|1] [--rounds R] [--packed 0|1]
 //
 // Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded|chosen> threads=<t>`
 // (of the medians with several rounds), and with --epilogues, `geomean_fused_over_apart=<x> threads=<t>`.
@@ -73,16 +77,16 @@ struct TunedBlock {
 };
 
 // On the heap: the graph runner keeps a reference to the block's graph.
-std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, int threads) {
+std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, int threads, long packed) {
     auto owned = std::make_unique<TunedBlock>();
     TunedBlock& t = *owned;
     const long outH = (b.h - 1) / b.stride + 1, outW = (b.w - 1) / b.stride + 1;
     t.depthwise = bench::generatedOrExit("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w}, {"stride", b.stride},
                                                        {"pad", 1}, {"nhwc", 1}});
     t.pointwise = bench::generatedOrExit("pointwise", {{"C", b.channels}, {"K", b.outChannels}, {"H", outH}, {"W", outW},
-                                                       {"nhwc", 1}});
+                                                       {"nhwc", 1}, {"packed", packed}});
     t.graph = bench::generatedOrExit("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
-                                               {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}});
+                                               {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"packed", packed}});
     t.depthwiseTuned = bench::tuneByMeasurement(t.depthwise.kernels[0], host, threads);
     t.pointwiseTuned = bench::tuneByMeasurement(t.pointwise.kernels[0], host, threads);
     t.banded = std::make_unique<measure::GraphRunner>(t.graph, bench::tunedLowering(host, threads, rowBands));
@@ -94,9 +98,10 @@ std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, in
 std::string pick(const bench::Tuned& tuned) { return tuned.analytical.empty() ? "model" : tuned.analytical; }
 
 // Ours fused against ours apart, with a bias and a ReLU after each convolution; the ratio, or 0.
-double timeEpilogues(const Block& b, const ir::Target& host, int threads, double flops) {
+double timeEpilogues(const Block& b, const ir::Target& host, int threads, double flops, long packed) {
     const auto withAct = bench::generatedOrExit("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
-                                                         {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1}});
+                                                         {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"act", 1},
+                                                         {"packed", packed}});
     double gflops[2] = {0, 0};
     for (bool fuse : {false, true}) {
         measure::GraphRunner r(withAct, bench::tunedLowering(host, threads), fuse);
@@ -117,13 +122,15 @@ double timeEpilogues(const Block& b, const ir::Target& host, int threads, double
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"epilogues", "0"}, {"rounds", "1"}});
+    const auto run = bench::parseRun(argc, argv, {{"epilogues", "0"}, {"rounds", "1"}, {"packed", "1"}});
+    const bool packedFilters = run.values.at("packed") == "1";
     const bool epilogues = run.values.at("epilogues") == "1";
     const int rounds = std::max(1, std::atoi(run.values.at("rounds").c_str()));
     const auto host = bench::hostOrExit("bench_dwsep");
     auto all = blocks();
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
+    std::printf("our pointwise filters: %s\n", packedFilters ? "pre-packed, [K/KB, C, KB]" : "[C, K], packed inside the timing if at all");
     std::string csv = "layer,channels,out_channels,h,w,stride\n";
     for (const auto& b : all)
         csv += b.key() + "\n";
@@ -142,8 +149,10 @@ int main(int argc, char** argv) {
             double oursBlocks = 0;
             for (std::size_t i = 0; i < all.size(); ++i) {
                 const Block& b = all[i];
+                // The generator packs filters in blocks of 64, 32 or 16 output channels.
+                const long packed = packedFilters && b.outChannels % 16 == 0 ? 1 : 0;
                 if (round == 1)
-                    tuned.push_back(tuneBlock(b, host.target, threads));
+                    tuned.push_back(tuneBlock(b, host.target, threads, packed));
                 TunedBlock& t = *tuned[i];
                 auto note = [&](const std::string& part, double ratio) {
                     ratios[part].add(ratio);
@@ -196,7 +205,7 @@ int main(int argc, char** argv) {
                     std::printf("\n");
                 }
                 if (epilogues && round == 1)
-                    if (const double r = timeEpilogues(b, host.target, threads, t.flops); r > 0)
+                    if (const double r = timeEpilogues(b, host.target, threads, t.flops, packed); r > 0)
                         fusedOverApart.add(r);
             }
             std::printf("ours: %.3f ms for the %zu blocks\n", oursBlocks * 1e3, all.size());

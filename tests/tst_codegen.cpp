@@ -522,6 +522,8 @@ private slots:
             {"gru_cell", {{"H", 72}, {"B", 3}, {"I", 50}, {"wt", 1}}, ""},
             {"gru_sequence", {{"H", 40}, {"B", 2}, {"I", 24}, {"T", 7}, {"wt", 1}}, "gru_input_gates"},
             {"pointwise", {{"C", 24}, {"K", 40}, {"H", 5}, {"W", 9}, {"nhwc", 1}}, ""},
+            // Filters pre-packed in blocks of 32 output channels: the blocks loop around the product.
+            {"pointwise", {{"C", 24}, {"K", 96}, {"H", 5}, {"W", 9}, {"nhwc", 1}, {"packed", 1}}, ""},
             // The window sweep: a ragged vector of channels, a stride of 2, a ragged row tile; the zero
             // halo read through clamped addresses.
             {"depthwise", {{"C", 40}, {"H", 9}, {"W", 11}, {"stride", 1}, {"pad", 1}, {"nhwc", 1}}, ""},

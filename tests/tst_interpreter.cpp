@@ -353,6 +353,33 @@ private slots:
         QVERIFY(interp::checksum(p.at("Y")).sum != 0);
     }
 
+    // Filters pre-packed in blocks of 16 output channels, F[K/16, C, 16], hold F[c, k] at [k/16, c, k%16].
+    void packedPointwiseEqualsPlain() {
+        const frontend::Args sizes = {{"C", 5}, {"K", 48}, {"H", 3}, {"W", 4}, {"nhwc", 1}};
+        frontend::Args packedArgs = sizes;
+        packedArgs["packed"] = 1;
+        std::string error;
+        auto plain = frontend::generate("pointwise", sizes, error);
+        QVERIFY2(plain, error.c_str());
+        auto packed = frontend::generate("pointwise", packedArgs, error);
+        QVERIFY2(packed, error.c_str());
+        QCOMPARE(packed->kernels.front().findTensor("F")->shape.size(), std::size_t{3});
+
+        interp::Buffers p = interp::randomInputs(plain->kernels.front(), 21);
+        interp::Buffers q{{"X", p.at("X")},
+                          {"F", *interp::allocate(*packed->kernels.front().findTensor("F"),
+                                                  packed->kernels.front().paramValues())}};
+        p.at("F").forEach([&](const Index& i) { q.at("F").at({i[1] / 16, i[0], i[1] % 16}) = p.at("F").at(i); });
+        auto failure = interp::run(plain->kernels.front(), p);
+        QVERIFY2(!failure, why(failure));
+        failure = interp::run(packed->kernels.front(), q);
+        QVERIFY2(!failure, why(failure));
+        auto difference = interp::compare(p.at("Y"), q.at("Y"));
+        QVERIFY(difference);
+        QCOMPARE(difference->largest, 0.0);
+        QVERIFY(interp::checksum(q.at("Y")).sum != 0);
+    }
+
     void dwsepGraphEqualsDepthwiseThenPointwise_data() {
         QTest::addColumn<frontend::Args>("args");
         const frontend::Args base = {{"N", 2}, {"C", 3},      {"K", 4},  {"H", 7},

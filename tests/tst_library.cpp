@@ -79,7 +79,9 @@ private slots:
             {"conv2d", {{"R", 5}, {"S", 20}, {"pad_h", 2}, {"pad_w", 0}, {"stride_h", 1}, {"stride_w", 2}}},
             {"depthwise", {{"nhwc", 1}, {"stride", 2}, {"pad", 1}}},
             {"pointwise", {{"nhwc", 1}}},
+            {"pointwise", {{"nhwc", 1}, {"packed", 1}, {"K", 96}}},
             {"dwsep", {{"nhwc", 1}, {"stride", 2}, {"pad", 1}}},
+            {"dwsep", {{"nhwc", 1}, {"stride", 2}, {"pad", 1}, {"packed", 1}}},
             {"bias_add", {{"nhwc", 1}}},
             {"gru_cell", {{"I", 100}}},
             {"gru_sequence", {{"T", 1}}},
@@ -139,6 +141,13 @@ private slots:
             "but the padded input height H + 2*pad_h is only 2");
         row("pointwise K", "pointwise", {{"K", 0}}, "'pointwise': K must be at least 1, not 0");
         row("pointwise nhwc", "pointwise", {{"nhwc", 3}}, "'pointwise': nhwc must be 0 or 1, not 3");
+        row("pointwise packed", "pointwise", {{"packed", 2}, {"nhwc", 1}}, "'pointwise': packed must be 0 or 1, not 2");
+        row("pointwise packed nchw", "pointwise", {{"packed", 1}},
+            "'pointwise': packed filters need channel-last activations (nhwc = 1)");
+        row("pointwise packed K", "pointwise", {{"packed", 1}, {"nhwc", 1}, {"K", 40}},
+            "'pointwise': packed filters need K divisible by 16, not 40");
+        row("dwsep packed K", "dwsep", {{"packed", 1}, {"nhwc", 1}, {"K", 24}},
+            "'dwsep': packed filters need K divisible by 16, not 24");
         row("dwsep K", "dwsep", {{"K", 0}}, "'dwsep': K must be at least 1, not 0");
         row("dwsep stride", "dwsep", {{"stride_w", -3}},
             "'dwsep': stride_w must be at least 1 (or -1 for the value of stride), not -3");

@@ -28,5 +28,8 @@ std::string str(std::int64_t v);
 // "must be at least 1" checks over several arguments; returns the first failure or "".
 std::string requirePositive(const Args& a, const std::vector<std::string>& names);
 std::string requireFlag(const Args& a, const std::vector<std::string>& names); // 0 or 1
+// The block of a pre-packed operand: 64, 32 or 16 (one to four 512-bit vectors of f32), whichever
+// divides `extent` first; 0 when none does.
+std::int64_t vectorBlock(std::int64_t extent);
 
 } // namespace isamap::frontend

@@ -217,9 +217,25 @@ std::string validateDepthwise(const Args& a) {
 
 // A 1x1 convolution: channels against pixels. Filters as conv2d's with R = S = 1: F[K, C] with
 // NCHW, F[C, K] with NHWC.
+// Filters pre-packed (`packed = 1`, channel-last only) as a library reorders its weights once ahead of
+// time: blocks of KB output channels (64, 32 or 16), each block's filters one run over the input
+// channels, [K/KB, C, KB]. A register tile of output-channel vectors then reads its filters as one
+// stream, with nothing to pack per call.
+bool packedFilters(const Args& a) { return a.count("packed") && a.at("packed") == 1; }
+
 std::string pointwise(const Args& a) {
     const bool nhwc = a.at("nhwc") == 1;
     std::string out = "kernel pointwise(" + paramList(a, {"N", "C", "K", "H", "W"}) + ") {\n";
+    if (packedFilters(a)) {
+        const std::string kb = str(vectorBlock(a.at("K")));
+        out += "  dim n < N, h < H, w < W, kb < K / " + kb + ", ki < " + kb + "\n";
+        out += "  reduce c < C\n";
+        out += "  in X : f32[N, H, W, C]\n";
+        out += "  in F : f32[K / " + kb + ", C, " + kb + "]\n";
+        out += "  out Y : f32[N, H, W, K]\n";
+        out += "  Y[n, h, w, " + kb + "*kb + ki] += X[n, h, w, c] * F[kb, c, ki]\n";
+        return out + "}\n";
+    }
     out += "  dim " + order(nhwc, "n < N", "k < K", "h < H", "w < W") + "\n";
     out += "  reduce c < C\n";
     out += "  in X : f32[" + order(nhwc, "N", "C", "H", "W") + "]\n";
@@ -230,9 +246,23 @@ std::string pointwise(const Args& a) {
     return out + "}\n";
 }
 
+std::string pointwiseFilterShape(const Args& a) {
+    if (packedFilters(a)) {
+        const std::string kb = str(vectorBlock(a.at("K")));
+        return "f32[K / " + kb + ", C, " + kb + "]";
+    }
+    return a.at("nhwc") == 1 ? "f32[C, K]" : "f32[K, C]";
+}
+
 std::string validatePointwise(const Args& a) {
     auto p = requirePositive(a, {"N", "C", "K", "H", "W"});
-    return p.empty() ? requireFlag(a, {"nhwc"}) : p;
+    if (p.empty())
+        p = requireFlag(a, {"nhwc", "packed"});
+    if (p.empty() && packedFilters(a) && a.at("nhwc") != 1)
+        p = "packed filters need channel-last activations (nhwc = 1)";
+    if (p.empty() && packedFilters(a) && vectorBlock(a.at("K")) == 0)
+        p = "packed filters need K divisible by 16, not " + str(a.at("K"));
+    return p;
 }
 
 // ---- the depthwise-separable block ---------------------------------------------------------------
@@ -266,7 +296,7 @@ std::string dwsep(const Args& a) {
     out += "graph dwsep(" + paramList(a, {"N", "C", "K", "H", "W", "R", "S"}) + ") {\n";
     out += "  in X : f32[" + order(nhwc, "N", "C", "H", "W") + "]\n";
     out += std::string("  in FD : f32[") + (nhwc ? "R, S, C" : "C, R, S") + "]\n";
-    out += std::string("  in FP : f32[") + (nhwc ? "C, K" : "K, C") + "]\n";
+    out += "  in FP : " + pointwiseFilterShape(a) + "\n";
     if (act)
         out += "  in BD : f32[C]\n  in BP : f32[K]\n";
     const std::string d = "f32[" + order(nhwc, "N", "C", oh, ow) + "]", y = "f32[" + order(nhwc, "N", "K", oh, ow) + "]";
@@ -288,7 +318,9 @@ std::string validateDwsep(const Args& a) {
     std::string p = validateDepthwise(a);
     if (p.empty())
         p = requirePositive(a, {"K"});
-    return p.empty() ? requireFlag(a, {"act"}) : p;
+    if (p.empty())
+        p = requireFlag(a, {"act"});
+    return p.empty() ? validatePointwise(a) : p;
 }
 
 std::vector<GeneratorArg> concat(std::vector<GeneratorArg> head, const std::vector<GeneratorArg>& tail) {
@@ -300,6 +332,8 @@ std::vector<GeneratorArg> concat(std::vector<GeneratorArg> head, const std::vect
 
 void addConvGenerators(std::vector<GeneratorSpec>& out) {
     const GeneratorArg layout{"nhwc", 0, "0: NCHW activations, 1: NHWC"};
+    const GeneratorArg packedArg{"packed", 0, "1: pointwise filters pre-packed in blocks of 64, 32 or 16 output channels, "
+                                              "[K/KB, C, KB] (channel-last only)"};
     out.push_back(
         {{"conv2d",
           "2-D convolution, NCHW (filters KCRS) or NHWC (filters RSCK), strided, padded, dilated, grouped",
@@ -332,7 +366,8 @@ void addConvGenerators(std::vector<GeneratorSpec>& out) {
                      {"K", 64, "output channels"},
                      {"H", 112, "height"},
                      {"W", 112, "width"},
-                     layout},
+                     layout,
+                     packedArg},
                     false},
                    validatePointwise,
                    pointwise});
@@ -344,7 +379,7 @@ void addConvGenerators(std::vector<GeneratorSpec>& out) {
                             {"W", 112, "input width, without padding"},
                             {"R", 3, "depthwise filter height"},
                             {"S", 3, "depthwise filter width"}},
-                           concat(windowArgs(), {layout, {"act", 0, "1: a per-channel bias and a ReLU after each convolution"}})),
+                           concat(windowArgs(), {layout, {"act", 0, "1: a per-channel bias and a ReLU after each convolution"}, packedArg})),
                     true},
                    validateDwsep,
                    dwsep});

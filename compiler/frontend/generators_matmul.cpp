@@ -20,6 +20,13 @@ std::string requireFlag(const Args& a, const std::vector<std::string>& names) {
     return {};
 }
 
+std::int64_t vectorBlock(std::int64_t extent) {
+    for (std::int64_t b : {64, 32, 16})
+        if (extent % b == 0)
+            return b;
+    return 0;
+}
+
 namespace {
 
 // C(m,n) = op(A)(m,k) * op(B)(k,n), every matrix column-major as in BLAS and DeepBench. A transposed
@@ -53,17 +60,10 @@ std::string widened(const char* widen, const std::string& access) {
 // per call. packed = 1: A as [K/G, M, G], rows after rows. packed = 2: also blocked by MB rows (64, 32
 // or 16, whichever divides M), [M/MB, K/G, MB, G], so that one block of rows is one run over the whole
 // reduction, as a matrix-vector product wants to stream it.
-std::int64_t rowBlock(std::int64_t m) {
-    for (std::int64_t b : {64, 32, 16})
-        if (m % b == 0)
-            return b;
-    return 0;
-}
-
 std::string packedGemm(const Args& a, const GemmTypes& t) {
     const std::string g = a.at("dtype") == 1 ? "2" : "4";
     const bool blocked = a.at("packed") == 2;
-    const std::string mb = str(rowBlock(a.at("M")));
+    const std::string mb = str(vectorBlock(a.at("M")));
     std::string out = "kernel gemm(M = " + str(a.at("M")) + ", N = " + str(a.at("N")) + ", K = " + str(a.at("K")) + ") {\n";
     out += blocked ? "  dim mb < M / " + mb + ", mi < " + mb + ", n < N\n" : "  dim m < M, n < N\n";
     out += "  reduce kg < K / " + g + ", kq < " + g + "\n";
@@ -155,7 +155,7 @@ void addMatmulGenerators(std::vector<GeneratorSpec>& out) {
                            p = "packed must be 0, 1 or 2, not " + str(a.at("packed"));
                        if (p.empty() && (a.at("dtype") < 0 || a.at("dtype") > 4))
                            p = "dtype must be 0 (f32), 1 (bf16), 2 (f16), 3 (u8 x i8) or 4 (i8 x i8)";
-                       if (p.empty() && a.at("packed") == 2 && rowBlock(a.at("M")) == 0)
+                       if (p.empty() && a.at("packed") == 2 && vectorBlock(a.at("M")) == 0)
                            p = "packed = 2 needs M divisible by 16, not " + str(a.at("M"));
                        if (p.empty() && a.at("packed") != 0) {
                            const std::int64_t group = a.at("dtype") == 1 ? 2 : 4;
