@@ -415,6 +415,22 @@ private slots:
         const std::string rows = schedule::printLoopNest(*space, *goto4x6);
         QVERIFY2(rows.find("for h in 0..14") < rows.find("for w in"), rows.c_str());
         QCOMPARE(goto4x6->levels.back().tiles[static_cast<std::size_t>(dimIndex(*space, "w"))], std::int64_t(6));
+        // A broadcast row of 14 is cut into tiles as even as the widest allows: 5, 5, 4 rather than 6, 6,
+        // 2, and 7, 7 rather than 12, 2; with two units, each a share of 7: 4, 3 and 7.
+        for (const auto& [cores, expected] : {std::pair<int, std::vector<std::string>>{1, {"goto-4x5", "goto-2x7"}},
+                                              {2, {"goto-4x4", "goto-2x7"}}}) {
+            auto narrow = frontend::generate("pointwise", {{"C", 64}, {"K", 64}, {"H", 14}, {"W", 14}, {"nhwc", 1}}, error);
+            QVERIFY2(narrow, error.c_str());
+            const auto narrowMapped = mapping::mapKernel(narrow->kernels[0], host->target);
+            auto narrowSpace = schedule::makeSpace(narrow->kernels[0], targets::withCores(host->target, cores),
+                                                   narrowMapped.candidates.front(), error);
+            QVERIFY2(narrowSpace, error.c_str());
+            std::vector<std::string> names;
+            for (const auto& a : schedule::analyticalSchedules(*narrowSpace))
+                if (a.name.rfind("goto-", 0) == 0)
+                    names.push_back(a.name);
+            QCOMPARE(names, expected);
+        }
         // A depthwise convolution reduces over its taps in two dimensions: not one product, so only the
         // window sweep applies.
         const auto dwSpace = depthwiseSpace(64, 28, 1, 1);

@@ -124,6 +124,16 @@ std::int64_t roundedDown(std::int64_t fits, std::int64_t extent, std::int64_t un
     return fits >= extent ? extent : std::max(unit, fits / unit * unit);
 }
 
+// The register tile's width along the broadcast dimension: as many tiles as the widest would make, of
+// widths as even as they can be. A short last tile costs nearly a whole one: on a 512-channel pointwise
+// layer of 14x14 pixels (rows of 14 broadcast), 4x6 tiles (6, 6, 2) measured 70-79% of peak and 4x5
+// (5, 5, 4) 97-99%.
+std::int64_t evenBroadcastTile(const Space& space, std::int64_t B, std::int64_t widest) {
+    const std::int64_t units = std::max<std::int64_t>(1, space.units);
+    const std::int64_t share = B >= units * widest ? (B + units - 1) / units : B;
+    return balanced(share, widest);
+}
+
 // The block sizes of the Goto nest, in loop units.
 struct Blocks {
     std::int64_t kc = 1;      // reduction block
@@ -208,7 +218,7 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
                        B = space.dims[static_cast<std::size_t>(r.broadcast)].extent,
                        K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
     vectorCalls = std::min(vectorCalls, V);
-    broadcastTile = std::min(broadcastTile, B);
+    broadcastTile = evenBroadcastTile(space, B, std::min(broadcastTile, B));
     const Blocks x = chooseBlocks(space, r, vectorCalls, broadcastTile, l1, l2, l3);
 
     // Loops at a level step through its tile in tiles of the level below: the Goto nest is
@@ -441,10 +451,17 @@ std::vector<std::int64_t> windowRowTiles(const Space& space) {
 std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     std::vector<AnalyticalSchedule> out;
     // The register tiles that measured best with the Goto blocking on the DeepBench shapes.
+    // (Their widths along the broadcast dimension are evened out: a row of 14 takes 4x5 and 2x7.)
     for (auto [vectorCalls, broadcastTile] : {std::pair<std::int64_t, std::int64_t>{4, 6}, {2, 12}}) {
-        const std::string tile = std::to_string(vectorCalls) + "x" + std::to_string(broadcastTile);
-        if (auto s = blockedSchedule(space, vectorCalls, broadcastTile))
-            out.push_back({"goto-" + tile, "the Goto blocking, " + tile + " register tile", *s});
+        auto s = blockedSchedule(space, vectorCalls, broadcastTile);
+        if (!s)
+            continue;
+        Roles r;
+        findRoles(space, r);
+        const auto& registers = s->levels.back().tiles;
+        const std::string tile = std::to_string(registers[static_cast<std::size_t>(r.vector)]) + "x" +
+                                 std::to_string(registers[static_cast<std::size_t>(r.broadcast)]);
+        out.push_back({"goto-" + tile, "the Goto blocking, " + tile + " register tile", *s});
     }
     if (auto s = streamedSchedule(space))
         out.push_back({"sweep", "the column sweep", *s});
