@@ -503,6 +503,44 @@ private slots:
         expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
     }
 
+    // An input whose last vector runs past the edge of an output dimension (M = 1000 rows, 16 lanes)
+    // is still read as whole vectors, the last one masked: its extra lanes only feed output lanes that
+    // are never stored. Past the edge of a reduction (int8 quads over K = 22) it is not: a neighbour's
+    // bytes would be added into real outputs.
+    void raggedRowsAreReadAsVectors() {
+        std::string error;
+        auto decisionsOf = [&](const Mapped& m, const schedule::Space& space, const schedule::Schedule& s) {
+            auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), space, s, {}, error);
+            std::string text;
+            for (const auto& line : code ? code->decisions().lines : std::vector<std::string>{})
+                text += line + "\n";
+            return text;
+        };
+        const Mapped m = mapOnHost("gemm", {{"M", 1000}, {"N", 190}, {"K", 250}});
+        auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), m.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        auto inPlace = schedule::blockedSchedule(*space, 4, 6);
+        QVERIFY(inPlace);
+        inPlace->packed.assign(inPlace->packed.size(), false);
+        std::string decisions = decisionsOf(m, *space, *inPlace);
+        QVERIFY2(decisions.find("A: read in place as whole vectors") != std::string::npos, decisions.c_str());
+        expectVerified(m, m.candidates.front(), *space, *inPlace);
+
+        const Mapped quads = mapOnHost("gemm", {{"M", 40}, {"N", 9}, {"K", 24}, {"dtype", 3}, {"packed", 1}});
+        auto quadSpace = schedule::makeSpace(quads.kernel, quads.target, quads.candidates.front(), error);
+        QVERIFY2(quadSpace, error.c_str());
+        decisions = decisionsOf(quads, *quadSpace, schedule::defaultSchedule(*quadSpace));
+        QVERIFY2(decisions.find("A: read in place as whole vectors") != std::string::npos, decisions.c_str());
+        expectVerified(quads, quads.candidates.front(), *quadSpace, schedule::defaultSchedule(*quadSpace));
+
+        const Mapped shortK = mapOnHost("gemm", {{"M", 48}, {"N", 9}, {"K", 22}, {"dtype", 3}});
+        auto shortSpace = schedule::makeSpace(shortK.kernel, shortK.target, shortK.candidates.front(), error);
+        QVERIFY2(shortSpace, error.c_str());
+        decisions = decisionsOf(shortK, *shortSpace, schedule::defaultSchedule(*shortSpace));
+        QVERIFY2(decisions.find("A: read in place") == std::string::npos, decisions.c_str());
+        expectVerified(shortK, shortK.candidates.front(), *shortSpace, schedule::defaultSchedule(*shortSpace));
+    }
+
     // The column sweep generates exact code for a matrix-vector product and a ragged two-column one.
     void analyticalSchedulesAreExact() {
         for (auto [M, N] : {std::pair<std::int64_t, std::int64_t>{1000, 1}, {203, 2}}) {

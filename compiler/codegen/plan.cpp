@@ -271,6 +271,23 @@ private:
         return false;
     }
 
+    // A lane past the kernel's edge only along dimensions the output runs along (the last vector of a
+    // GEMM's rows when 16 does not divide M): whatever it reads lands in an output lane that is never
+    // stored, and the tiles where it can occur read it masked to zero. Past the edge of a reduction,
+    // a neighbour's value would be added into a real output.
+    bool pastOutputEdge(const std::vector<std::int64_t>& pos, const std::vector<std::int64_t>& lane) const {
+        const auto output = std::find_if(space_.operands.begin(), space_.operands.end(), [](const auto& o) { return o.output; });
+        for (std::size_t e = 0; e < lane.size(); ++e) {
+            const int d = plan_.loopOfInstructionDim[e];
+            if (d < 0)
+                continue;
+            const bool past = pos[static_cast<std::size_t>(d)] * plan_.instructionExtents[e] + lane[e] >= plan_.kernelExtentOf[e];
+            if (past && !output->dependsOn[static_cast<std::size_t>(d)])
+                return false;
+        }
+        return true;
+    }
+
     // Direct access needs the offset affine in each position, and the operand's elements consecutive.
     void checkDirectAccess(PlannedOperand& op) const {
         const std::size_t dims = plan_.extents.size();
@@ -312,7 +329,7 @@ private:
                 const std::int64_t at = element(op, pos, lane0).offset;
                 for (std::size_t j = 0; j < op.elementIndex.size() && op.contiguous; ++j) {
                     const Element e = element(op, pos, op.elementIndex[j]);
-                    if (!e.real && (!op.output || idleLane(op.elementIndex[j])))
+                    if (!e.real && (idleLane(op.elementIndex[j]) || (!op.output && !pastOutputEdge(pos, op.elementIndex[j]))))
                         op.contiguous = false; // an idle lane would read or write a neighbour's value
                     else if (e.real && e.offset != at + static_cast<std::int64_t>(j))
                         op.contiguous = false;
