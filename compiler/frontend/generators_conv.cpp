@@ -215,14 +215,22 @@ std::string validateDepthwise(const Args& a) {
     return p;
 }
 
-// A 1x1 convolution: channels against pixels. Filters as conv2d's with R = S = 1: F[K, C] with
-// NCHW, F[C, K] with NHWC.
 // Filters pre-packed (`packed = 1`, channel-last only) as a library reorders its weights once ahead of
 // time: blocks of KB output channels (64, 32 or 16), each block's filters one run over the input
 // channels, [K/KB, C, KB]. A register tile of output-channel vectors then reads its filters as one
 // stream, with nothing to pack per call.
 bool packedFilters(const Args& a) { return a.count("packed") && a.at("packed") == 1; }
 
+std::string pointwiseFilterShape(const Args& a) {
+    if (packedFilters(a)) {
+        const std::string kb = str(vectorBlock(a.at("K")));
+        return "f32[K / " + kb + ", C, " + kb + "]";
+    }
+    return a.at("nhwc") == 1 ? "f32[C, K]" : "f32[K, C]";
+}
+
+// A 1x1 convolution: channels against pixels. Filters as conv2d's with R = S = 1: F[K, C] with
+// NCHW, F[C, K] with NHWC.
 std::string pointwise(const Args& a) {
     const bool nhwc = a.at("nhwc") == 1;
     std::string out = "kernel pointwise(" + paramList(a, {"N", "C", "K", "H", "W"}) + ") {\n";
@@ -231,7 +239,7 @@ std::string pointwise(const Args& a) {
         out += "  dim n < N, h < H, w < W, kb < K / " + kb + ", ki < " + kb + "\n";
         out += "  reduce c < C\n";
         out += "  in X : f32[N, H, W, C]\n";
-        out += "  in F : f32[K / " + kb + ", C, " + kb + "]\n";
+        out += "  in F : " + pointwiseFilterShape(a) + "\n";
         out += "  out Y : f32[N, H, W, K]\n";
         out += "  Y[n, h, w, " + kb + "*kb + ki] += X[n, h, w, c] * F[kb, c, ki]\n";
         return out + "}\n";
@@ -239,19 +247,11 @@ std::string pointwise(const Args& a) {
     out += "  dim " + order(nhwc, "n < N", "k < K", "h < H", "w < W") + "\n";
     out += "  reduce c < C\n";
     out += "  in X : f32[" + order(nhwc, "N", "C", "H", "W") + "]\n";
-    out += std::string("  in F : f32[") + (nhwc ? "C, K" : "K, C") + "]\n";
+    out += "  in F : " + pointwiseFilterShape(a) + "\n";
     out += "  out Y : f32[" + order(nhwc, "N", "K", "H", "W") + "]\n";
     out += "  Y[" + order(nhwc, "n", "k", "h", "w") + "] += X[" + order(nhwc, "n", "c", "h", "w") + "] * F[" +
            (nhwc ? "c, k" : "k, c") + "]\n";
     return out + "}\n";
-}
-
-std::string pointwiseFilterShape(const Args& a) {
-    if (packedFilters(a)) {
-        const std::string kb = str(vectorBlock(a.at("K")));
-        return "f32[K / " + kb + ", C, " + kb + "]";
-    }
-    return a.at("nhwc") == 1 ? "f32[C, K]" : "f32[K, C]";
 }
 
 std::string validatePointwise(const Args& a) {
