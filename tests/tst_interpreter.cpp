@@ -6,6 +6,7 @@
 
 #include <QtTest>
 #include <cmath>
+#include <functional>
 
 using namespace isamap;
 
@@ -36,6 +37,24 @@ interp::Buffer detached(const interp::Buffer& b) {
     interp::Buffer copy = b;
     copy.storage = std::make_shared<std::vector<double>>(*b.storage);
     return copy;
+}
+
+// Two kernels that compute the same Y from the same X with their filters F in different layouts:
+// `first`'s random filters are moved to `place(index)` in `second`'s, and both outputs must be equal
+// and not all zero.
+void expectSameOutput(const ir::Kernel& first, const ir::Kernel& second, std::uint64_t seed,
+                      const std::function<Index(const Index&)>& place) {
+    interp::Buffers p = interp::randomInputs(first, seed);
+    interp::Buffers q{{"X", p.at("X")}, {"F", *interp::allocate(*second.findTensor("F"), second.paramValues())}};
+    p.at("F").forEach([&](const Index& i) { q.at("F").at(place(i)) = p.at("F").at(i); });
+    auto failure = interp::run(first, p);
+    QVERIFY2(!failure, why(failure));
+    failure = interp::run(second, q);
+    QVERIFY2(!failure, why(failure));
+    auto difference = interp::compare(p.at("Y"), q.at("Y"));
+    QVERIFY(difference);
+    QCOMPARE(difference->largest, 0.0);
+    QVERIFY(interp::checksum(p.at("Y")).sum != 0);
 }
 
 double sigmoid(double x) {
@@ -338,19 +357,8 @@ private slots:
         auto conv = frontend::generate("conv2d", convArgs, error);
         QVERIFY2(conv, error.c_str());
 
-        interp::Buffers p = interp::randomInputs(pw->kernels.front(), 15);
-        interp::Buffers c{{"X", p.at("X")},
-                          {"F", *interp::allocate(*conv->kernels.front().findTensor("F"),
-                                                  conv->kernels.front().paramValues())}};
-        p.at("F").forEach([&](const Index& i) { c.at("F").at({i[0], i[1], 0, 0}) = p.at("F").at(i); });
-        auto failure = interp::run(pw->kernels.front(), p);
-        QVERIFY2(!failure, why(failure));
-        failure = interp::run(conv->kernels.front(), c);
-        QVERIFY2(!failure, why(failure));
-        auto difference = interp::compare(p.at("Y"), c.at("Y"));
-        QVERIFY(difference);
-        QCOMPARE(difference->largest, 0.0);
-        QVERIFY(interp::checksum(p.at("Y")).sum != 0);
+        expectSameOutput(pw->kernels.front(), conv->kernels.front(), 15,
+                         [](const Index& i) { return Index{i[0], i[1], 0, 0}; });
     }
 
     // Filters pre-packed in blocks of 16 output channels, F[K/16, C, 16], hold F[c, k] at [k/16, c, k%16].
@@ -365,19 +373,8 @@ private slots:
         QVERIFY2(packed, error.c_str());
         QCOMPARE(packed->kernels.front().findTensor("F")->shape.size(), std::size_t{3});
 
-        interp::Buffers p = interp::randomInputs(plain->kernels.front(), 21);
-        interp::Buffers q{{"X", p.at("X")},
-                          {"F", *interp::allocate(*packed->kernels.front().findTensor("F"),
-                                                  packed->kernels.front().paramValues())}};
-        p.at("F").forEach([&](const Index& i) { q.at("F").at({i[1] / 16, i[0], i[1] % 16}) = p.at("F").at(i); });
-        auto failure = interp::run(plain->kernels.front(), p);
-        QVERIFY2(!failure, why(failure));
-        failure = interp::run(packed->kernels.front(), q);
-        QVERIFY2(!failure, why(failure));
-        auto difference = interp::compare(p.at("Y"), q.at("Y"));
-        QVERIFY(difference);
-        QCOMPARE(difference->largest, 0.0);
-        QVERIFY(interp::checksum(q.at("Y")).sum != 0);
+        expectSameOutput(plain->kernels.front(), packed->kernels.front(), 21,
+                         [](const Index& i) { return Index{i[1] / 16, i[0], i[1] % 16}; });
     }
 
     void dwsepGraphEqualsDepthwiseThenPointwise_data() {
