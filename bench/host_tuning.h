@@ -238,10 +238,6 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         best.candidate = candidate->key;
         best.analytical = p.analytical;
     }
-    if (best.ok && best.result.status != measure::Status::Ok) {
-        best.ok = false;
-        best.error = best.result.message;
-    }
     return best;
 }
 

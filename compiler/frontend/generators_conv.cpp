@@ -233,24 +233,19 @@ std::string pointwiseFilterShape(const Args& a) {
 // NCHW, F[C, K] with NHWC.
 std::string pointwise(const Args& a) {
     const bool nhwc = a.at("nhwc") == 1;
+    // Packed filters split the output channels into blocks (kb) and the channels within one (ki).
+    const bool packed = packedFilters(a);
+    const std::string kb = packed ? str(vectorBlock(a.at("K"))) : "";
+    const std::string channels = packed ? "kb < K / " + kb + ", ki < " + kb : "k < K";
+    const std::string k = packed ? kb + "*kb + ki" : "k";
+    const std::string filter = packed ? "kb, c, ki" : nhwc ? "c, k" : "k, c";
     std::string out = "kernel pointwise(" + paramList(a, {"N", "C", "K", "H", "W"}) + ") {\n";
-    if (packedFilters(a)) {
-        const std::string kb = str(vectorBlock(a.at("K")));
-        out += "  dim n < N, h < H, w < W, kb < K / " + kb + ", ki < " + kb + "\n";
-        out += "  reduce c < C\n";
-        out += "  in X : f32[N, H, W, C]\n";
-        out += "  in F : " + pointwiseFilterShape(a) + "\n";
-        out += "  out Y : f32[N, H, W, K]\n";
-        out += "  Y[n, h, w, " + kb + "*kb + ki] += X[n, h, w, c] * F[kb, c, ki]\n";
-        return out + "}\n";
-    }
-    out += "  dim " + order(nhwc, "n < N", "k < K", "h < H", "w < W") + "\n";
+    out += "  dim " + order(nhwc, "n < N", channels, "h < H", "w < W") + "\n";
     out += "  reduce c < C\n";
     out += "  in X : f32[" + order(nhwc, "N", "C", "H", "W") + "]\n";
     out += "  in F : " + pointwiseFilterShape(a) + "\n";
     out += "  out Y : f32[" + order(nhwc, "N", "K", "H", "W") + "]\n";
-    out += "  Y[" + order(nhwc, "n", "k", "h", "w") + "] += X[" + order(nhwc, "n", "c", "h", "w") + "] * F[" +
-           (nhwc ? "c, k" : "k, c") + "]\n";
+    out += "  Y[" + order(nhwc, "n", k, "h", "w") + "] += X[" + order(nhwc, "n", "c", "h", "w") + "] * F[" + filter + "]\n";
     return out + "}\n";
 }
 

@@ -124,14 +124,22 @@ std::int64_t roundedDown(std::int64_t fits, std::int64_t extent, std::int64_t un
     return fits >= extent ? extent : std::max(unit, fits / unit * unit);
 }
 
+// With several units, each takes a share of the broadcast dimension when every share holds a whole
+// register tile (else they share the vector dimension, and the broadcast one is whole).
+bool splitsBroadcast(const Space& space, std::int64_t B, std::int64_t tile) {
+    return B >= std::max<std::int64_t>(1, space.units) * tile;
+}
+std::int64_t broadcastShare(const Space& space, std::int64_t B, std::int64_t tile) {
+    const std::int64_t units = std::max<std::int64_t>(1, space.units);
+    return splitsBroadcast(space, B, tile) ? (B + units - 1) / units : B;
+}
+
 // The register tile's width along the broadcast dimension: as many tiles as the widest would make, of
 // widths as even as they can be. A short last tile costs nearly a whole one: MobileNet's 512-channel
 // pointwise layers of 14x14 pixels (rows of 14 broadcast) ran at 0.86-0.92 of oneDNN with 4x6 tiles
 // (6, 6, 2) and at 0.96-1.02 with 4x5 (5, 5, 4) and 2x7, which reached 97-100% of peak timed by hand.
 std::int64_t evenBroadcastTile(const Space& space, std::int64_t B, std::int64_t widest) {
-    const std::int64_t units = std::max<std::int64_t>(1, space.units);
-    const std::int64_t share = B >= units * widest ? (B + units - 1) / units : B;
-    return balanced(share, widest);
+    return balanced(broadcastShare(space, B, widest), widest);
 }
 
 // The block sizes of the Goto nest, in loop units.
@@ -158,8 +166,8 @@ Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls
     tiles[static_cast<std::size_t>(r.reduction)] = x.kc;
     // With several units, each takes a share of the broadcast dimension (of the vector one if short).
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
-    x.splitBroadcast = B >= units * broadcastTile;
-    const std::int64_t bShare = x.splitBroadcast ? (B + units - 1) / units : B;
+    x.splitBroadcast = splitsBroadcast(space, B, broadcastTile);
+    const std::int64_t bShare = broadcastShare(space, B, broadcastTile);
     x.vShare = x.splitBroadcast ? V : (V + units - 1) / units;
     const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, x.vShare,
                                                0.5 * static_cast<double>(space.levels[l2].bytes));
@@ -452,12 +460,12 @@ std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     std::vector<AnalyticalSchedule> out;
     // The register tiles that measured best with the Goto blocking on the DeepBench shapes.
     // (Their widths along the broadcast dimension are evened out: a row of 14 takes 4x5 and 2x7.)
+    Roles r;
+    findRoles(space, r); // names each blocking by the register tile it ends up with
     for (auto [vectorCalls, broadcastTile] : {std::pair<std::int64_t, std::int64_t>{4, 6}, {2, 12}}) {
         auto s = blockedSchedule(space, vectorCalls, broadcastTile);
         if (!s)
             continue;
-        Roles r;
-        findRoles(space, r);
         const auto& registers = s->levels.back().tiles;
         const std::string tile = std::to_string(registers[static_cast<std::size_t>(r.vector)]) + "x" +
                                  std::to_string(registers[static_cast<std::size_t>(r.broadcast)]);
