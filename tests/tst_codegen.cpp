@@ -39,19 +39,40 @@ struct Mapped {
     std::vector<mapping::Candidate> candidates; // the valid ones
 };
 
-// The generator's first kernel, or the one named `kernel`, mapped on this CPU.
-Mapped mapOnHost(const std::string& generator, const frontend::Args& args, const std::string& kernel = "") {
+// A kernel mapped on this CPU.
+Mapped mapKernelOnHost(const ir::Kernel& kernel) {
     std::string error;
-    auto m = frontend::generate(generator, args, error);
-    auto t = m ? targets::hostTarget(error) : std::nullopt;
-    if (!m || !t)
+    auto t = targets::hostTarget(error);
+    if (!t)
         qFatal("%s", error.c_str());
-    const auto named = std::find_if(m->kernels.begin(), m->kernels.end(), [&](const ir::Kernel& k) { return k.name == kernel; });
-    Mapped out{kernel.empty() || named == m->kernels.end() ? m->kernels[0] : *named, t->target, {}};
+    Mapped out{kernel, t->target, {}};
     for (const auto& c : mapping::mapKernel(out.kernel, out.target).candidates)
         if (c.valid && c.statement == 0) // statements after the first fuse as its epilogue
             out.candidates.push_back(c);
     return out;
+}
+
+// The generator's first kernel, or the one named `kernel`, mapped on this CPU.
+Mapped mapOnHost(const std::string& generator, const frontend::Args& args, const std::string& kernel = "") {
+    std::string error;
+    auto m = frontend::generate(generator, args, error);
+    if (!m)
+        qFatal("%s", error.c_str());
+    const auto named = std::find_if(m->kernels.begin(), m->kernels.end(), [&](const ir::Kernel& k) { return k.name == kernel; });
+    return mapKernelOnHost(kernel.empty() || named == m->kernels.end() ? m->kernels[0] : *named);
+}
+
+// A GRU cell's recurrent gates with the element-wise tail fused into them (fusion.h), mapped on this CPU.
+Mapped fusedGruStep(const frontend::Args& args) {
+    std::string error;
+    auto m = frontend::generate("gru_cell", args, error);
+    if (!m)
+        qFatal("%s", error.c_str());
+    const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
+    for (const auto& node : fused.graph.nodes)
+        if (node.name == "recurrent_gates+tail")
+            return mapKernelOnHost(*ir::nodeKernel(fused.module, fused.graph, node));
+    qFatal("the GRU cell's tail did not fuse");
 }
 
 // The verdict on one schedule, with what went wrong in the failure message.
@@ -176,15 +197,22 @@ private slots:
 
     // Element-wise kernels (statements, temporaries, sigmoid and tanh) lower as plain loops; a GRU
     // sequence runs through its node kernels (default schedules, slices of the graph's tensors).
+    // Each step's tail fuses into its recurrent gates (one kernel for every step) where the gates are
+    // written at plain indices; the blocked weights write them at `16*jb + ji`, and stay apart.
     void gruSequenceRunsThroughGeneratedCode_data() {
         QTest::addColumn<int>("wt");
         QTest::addColumn<int>("hidden");
-        QTest::newRow("output-major") << 0 << 40;
-        QTest::newRow("blocked input-major") << 2 << 48; // blocks of 16 outputs
+        QTest::addColumn<int>("kernels");
+        QTest::addColumn<int>("elementwiseKernels");
+        QTest::newRow("output-major") << 0 << 40 << 2 << 0;
+        QTest::newRow("input-major") << 1 << 40 << 2 << 0;
+        QTest::newRow("blocked input-major") << 2 << 48 << 3 << 1; // blocks of 16 outputs
     }
     void gruSequenceRunsThroughGeneratedCode() {
         QFETCH(int, wt);
         QFETCH(int, hidden);
+        QFETCH(int, kernels);
+        QFETCH(int, elementwiseKernels);
         std::string error;
         auto module = frontend::generate("gru_sequence", {{"H", hidden}, {"B", 3}, {"T", 3}, {"wt", wt}}, error);
         auto host = targets::hostTarget(error);
@@ -196,18 +224,21 @@ private slots:
                 return codegen::generateElementwise(k, {}, e);
             }
             ++mapped;
-            const auto r = mapping::mapKernel(k, host->target);
-            auto space = schedule::makeSpace(k, host->target, r.candidates.front(), e);
-            return space ? codegen::generate(k, host->target, r.candidates.front(), *space, schedule::defaultSchedule(*space), {}, e)
-                         : nullptr;
+            // The first candidate with a space: the merged step's has none where the gates are lanes.
+            for (const auto& c : mapping::mapKernel(k, host->target).candidates)
+                if (c.valid && c.statement == 0)
+                    if (auto space = schedule::makeSpace(k, host->target, c, e))
+                        return codegen::generate(k, host->target, c, *space, schedule::defaultSchedule(*space), {}, e);
+            return nullptr;
         });
         const auto r = runner.verify(module->graphs.front(), verifyOnly());
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QCOMPARE(r.checkedElements, static_cast<std::int64_t>(3 * 3 * hidden));
         QVERIFY(r.largestError < 1e-5);
-        // Seven nodes, three distinct kernels: the input gates, the recurrent gates and the tail.
-        QCOMPARE(runner.compiledKernels(), 3);
-        QCOMPARE(elementwise, 1);
+        // Seven nodes: the input gates, then per step the recurrent gates and the tail, fused or apart.
+        QCOMPARE(runner.compiledKernels(), kernels);
+        QCOMPARE(runner.fusedPairs(), kernels == 2 ? 3 : 0);
+        QCOMPARE(elementwise, elementwiseKernels);
         QCOMPARE(mapped, 2);
         const auto timed = runner.time(module->graphs.front(), verifyOnly(), 1e6);
         QCOMPARE(timed.status, measure::Status::Ok);
@@ -245,6 +276,56 @@ private slots:
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QVERIFY(r.sampled);
         QVERIFY(r.worstAt.rfind("Y[", 0) == 0);
+    }
+
+    // A GRU step's three gates and their tail in one kernel: the tail reads the three gates of one
+    // hidden unit together, so each candidate's space holds the gates whole in the register tile, and
+    // the epilogue combines their three accumulators. Verified on every candidate's default schedule,
+    // spread schedules, the analytical ones, and on a sample of a larger step.
+    void gruGatesAndTailFuse() {
+        const Mapped m = fusedGruStep({{"H", 72}, {"B", 3}, {"I", 50}, {"wt", 1}});
+        QCOMPARE(m.kernel.statements.size(), std::size_t{5});
+        QVERIFY(m.kernel.findTensor("G")->role == ir::TensorRole::Tmp);
+        int spaces = 0;
+        for (const auto& c : m.candidates) {
+            std::string error;
+            auto space = schedule::makeSpace(m.kernel, m.target, c, error);
+            if (!space) { // a candidate that maps the gates into the instruction's lanes
+                QVERIFY2(error.find("whole in one register tile") != std::string::npos, error.c_str());
+                continue;
+            }
+            ++spaces;
+            QCOMPARE(space->wholeInRegisters.size(), std::size_t{1});
+            const auto gates = static_cast<std::size_t>(space->wholeInRegisters.front());
+            QCOMPARE(space->dims[gates].name, std::string("g"));
+            std::vector<schedule::Schedule> schedules{schedule::defaultSchedule(*space)};
+            for (const auto& e : search::spreadSample(*space, 3, /*seed=*/7, /*evaluations=*/400))
+                schedules.push_back(e.schedule);
+            for (const auto& a : schedule::analyticalSchedules(*space))
+                schedules.push_back(a.schedule);
+            for (const auto& s : schedules) {
+                QCOMPARE(s.levels.back().tiles[gates], std::int64_t{3});
+                expectVerified(m, c, *space, s);
+                if (QTest::currentTestFailed())
+                    return;
+            }
+            auto code = codegen::generate(m.kernel, m.target, c, *space, schedules.front(), {}, error);
+            QVERIFY2(code, error.c_str());
+            bool said = false;
+            for (const auto& line : code->decisions().lines)
+                said = said || line.find("combine the accumulators across g") != std::string::npos;
+            QVERIFY(said);
+            // One gate per register tile cannot feed the tail.
+            auto split = schedules.front();
+            split.levels.back().tiles[gates] = 1;
+            const auto why = schedule::illegal(*space, split);
+            QVERIFY(why && why->find("whole extent") != std::string::npos);
+        }
+        QVERIFY(spaces > 0);
+        const auto r = checkedOnASample(fusedGruStep({{"H", 256}, {"B", 2}, {"wt", 1}}));
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(r.sampled);
+        QVERIFY2(r.worstAt.rfind("Hn[", 0) == 0, r.worstAt.c_str());
     }
 
     void epiloguesThatAreNotPointwiseAreRefused() {

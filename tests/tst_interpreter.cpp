@@ -2,6 +2,7 @@
 // and graphs compute what their names promise, layouts and groupings agree with each other, and the
 // element types round and wrap as the hardware would store them.
 #include "frontend/library.h"
+#include "fusion/fusion.h"
 #include "interp/interpreter.h"
 
 #include <QtTest>
@@ -640,6 +641,66 @@ private slots:
             QCOMPARE(b.at("Z").at({i}), rounded[i]);
             QCOMPARE(b.at("Y").at({i}), 2 * rounded[i]);
         }
+    }
+
+    // Each step's tail folds into its recurrent gates: one merged kernel for all steps, whose statements
+    // after the product run at [b, j] and read the three gates there. The fused graph computes the
+    // same states bit for bit, and the sampled reference (valuesAt) of the merged kernel gives the
+    // values its whole run does.
+    void gruStepsFuseIntoOneKernel() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 24}, {"B", 2}, {"I", 16}, {"T", 4}, {"wt", 1}}, error);
+        QVERIFY2(module, error.c_str());
+        const ir::Graph& graph = module->graphs.front();
+        const auto fused = fusion::fuseEpilogues(*module, graph);
+        QCOMPARE(fused.fusedPairs, 4);
+        QCOMPARE(fused.graph.nodes.size(), std::size_t{5});
+        QCOMPARE(fused.module.kernels.size(), module->kernels.size() + 1);
+        for (std::size_t n = 2; n < fused.graph.nodes.size(); ++n)
+            QCOMPARE(fused.graph.nodes[n].kernel, fused.graph.nodes[1].kernel);
+        interp::Buffers original = interp::randomInputs(graph, 5), merged = interp::randomInputs(graph, 5);
+        QVERIFY2(!interp::run(graph, *module, original), "original");
+        QVERIFY2(!interp::run(fused.graph, fused.module, merged), "fused");
+        const auto difference = interp::compare(original.at("HS"), merged.at("HS"));
+        QVERIFY(difference);
+        QCOMPARE(difference->largest, 0.0);
+
+        auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
+        QVERIFY(ir::epiloguePoint(step, error));
+        interp::Buffers whole = interp::randomInputs(step, 9);
+        const interp::Buffers inputs = whole;
+        QVERIFY2(!interp::run(step, whole), "step");
+        const std::vector<Index> points{{0, 0}, {1, 23}, {0, 17}, {1, 5}};
+        std::vector<double> values;
+        QVERIFY2(!interp::valuesAt(step, inputs, points, values), "valuesAt");
+        for (std::size_t i = 0; i < points.size(); ++i)
+            QCOMPARE(values[i], whole.at("Hn").at(points[i]));
+    }
+
+    // The statements after the first must share one point, the first output's with dimensions dropped.
+    void epiloguePointsAreChecked() {
+        std::string error;
+        auto module = frontend::generate("gru_cell", {{"H", 8}, {"B", 1}, {"wt", 1}}, error);
+        const auto fused = fusion::fuseEpilogues(*module, module->graphs.front());
+        auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
+        const auto point = ir::epiloguePoint(step, error);
+        QVERIFY2(point, error.c_str());
+        QCOMPARE(point->acrossDims, std::vector<std::string>{"g"});
+        QCOMPARE(point->indices.size(), std::size_t{2});
+        auto wrongGate = step; // a gate past the three
+        ir::forEachAccess(wrongGate.statements[1].value, [](ir::Access& a) {
+            if (a.tensor == "G")
+                a.indices[1].constant = 3;
+        });
+        QVERIFY(!ir::epiloguePoint(wrongGate, error));
+        QVERIFY2(error.find("reads G at other indices") != std::string::npos, error.c_str());
+        auto elsewhere = step; // a temporary read at another hidden unit
+        ir::forEachAccess(elsewhere.statements[3].value, [](ir::Access& a) {
+            if (a.tensor.find("reset") != std::string::npos)
+                a.indices[1].constant = 1;
+        });
+        QVERIFY(!ir::epiloguePoint(elsewhere, error));
+        QVERIFY2(error.find("reset") != std::string::npos, error.c_str());
     }
 
     void missingInputIsReported() {

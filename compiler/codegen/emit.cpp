@@ -295,11 +295,48 @@ private:
         branch(
             lastVisit(r),
             [&] {
-                for (std::size_t i = 0; i < slots.size(); ++i)
-                    epilogue(r, slots[i], whole, acc[i]);
+                epilogues(r, slots, whole, acc);
                 return Values{};
             },
             storeAll);
+    }
+
+    // The epilogue once per point: per accumulator, or, when it combines across dimensions the
+    // register tile holds whole (a GRU's gates), once per position of the others on all of theirs.
+    void epilogues(const Ranges& r, const std::vector<std::vector<std::int64_t>>& slots, bool whole, const Values& acc) {
+        const PlannedEpilogue& e = *p_.epilogue;
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            if (!e.acrossLoops.empty() && e.storeProduced)
+                storeAccumulator(r, slots[i], whole, acc[i]);
+            if (!atAcrossOrigin(slots[i]))
+                continue;
+            ProducedValues produced;
+            for (std::size_t j = 0; j < slots.size(); ++j)
+                if (sameBesideAcross(slots[i], slots[j]))
+                    produced[acrossKey(slots[j])] = acc[j];
+            epilogue(r, slots[i], whole, produced);
+        }
+    }
+
+    // The accumulators of one epilogue point, by their positions along the dimensions it combines across.
+    using ProducedValues = std::map<std::vector<std::int64_t>, Value*>;
+
+    std::vector<std::int64_t> acrossKey(const std::vector<std::int64_t>& slot) const {
+        std::vector<std::int64_t> key;
+        for (int d : p_.epilogue->acrossLoops)
+            key.push_back(slot[static_cast<std::size_t>(d)]);
+        return key;
+    }
+    bool atAcrossOrigin(const std::vector<std::int64_t>& slot) const {
+        const auto key = acrossKey(slot);
+        return std::all_of(key.begin(), key.end(), [](std::int64_t q) { return q == 0; });
+    }
+    bool sameBesideAcross(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) const {
+        const auto& across = p_.epilogue->acrossLoops;
+        for (std::size_t d = 0; d < a.size(); ++d)
+            if (a[d] != b[d] && std::find(across.begin(), across.end(), static_cast<int>(d)) == across.end())
+                return false;
+        return true;
     }
 
     // The steps of the reduction sweep around one register tile.
@@ -323,18 +360,20 @@ private:
     // ---- the fused epilogue -------------------------------------------------------------------
 
     // The element-wise statements on one finished accumulator, then the stores of what they wrote.
-    void epilogue(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* acc) {
+    void epilogue(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, const ProducedValues& produced) {
         const PlannedEpilogue& e = *p_.epilogue;
         Value* valid = nullptr;
         const Values pos = callPositions(r, q, whole, valid);
-        std::map<std::string, Value*> values{{e.produced, acc}};
+        std::map<std::string, Value*> values;
+        if (e.acrossLoops.empty())
+            values[e.produced] = produced.at({});
         std::vector<std::string> written;
         for (const auto& st : e.statements) {
-            values[st.target.tensor] = epilogueValue(st.value, values, pos, whole, valid);
+            values[st.target.tensor] = epilogueValue(st.value, values, produced, pos, whole, valid);
             if (std::find(written.begin(), written.end(), st.target.tensor) == written.end())
                 written.push_back(st.target.tensor);
         }
-        if (e.storeProduced) // as computed, or as a statement rewrote it (`Y = relu(Y + b)`)
+        if (e.storeProduced && e.acrossLoops.empty()) // as computed, or as a statement rewrote it (`Y = relu(Y + b)`)
             storeAccumulator(r, q, whole, values.at(e.produced));
         for (const auto& tensor : written) {
             const PlannedOperand* op = tensor == e.produced ? nullptr : epilogueAccess(tensor);
@@ -351,15 +390,21 @@ private:
         return nullptr;
     }
 
-    Value* epilogueValue(const ir::Expr& x, const std::map<std::string, Value*>& values, const Values& pos, bool whole,
-                         Value* valid) {
+    Value* epilogueValue(const ir::Expr& x, const std::map<std::string, Value*>& values, const ProducedValues& produced,
+                         const Values& pos, bool whole, Value* valid) {
         Type* type = operandType(p_.operands[p_.output]);
+        const PlannedEpilogue& e = *p_.epilogue;
         switch (x.kind) {
         case ir::Expr::Kind::Constant: return realLike(b_, type, x.constant);
         case ir::Expr::Kind::Access: {
             if (const auto it = values.find(x.access.tensor); it != values.end())
                 return it->second;
-            const PlannedEpilogue& e = *p_.epilogue;
+            if (x.access.tensor == e.produced) { // at constants along the dimensions the point drops
+                std::vector<std::int64_t> key;
+                for (std::size_t i : e.acrossPositions)
+                    key.push_back(x.access.indices[i].constant);
+                return produced.at(key);
+            }
             const auto key = std::find(e.accessKeys.begin(), e.accessKeys.end(), x.access) - e.accessKeys.begin();
             const PlannedOperand& op = e.accesses[static_cast<std::size_t>(key)];
             return loadLanes(op, tensorBase_.at(op.tensor), pos, whole, valid);
@@ -368,7 +413,7 @@ private:
         }
         Values args;
         for (const auto& a : x.args)
-            args.push_back(epilogueValue(a, values, pos, whole, valid));
+            args.push_back(epilogueValue(a, values, produced, pos, whole, valid));
         return emitOp(b_, x.op, args);
     }
 

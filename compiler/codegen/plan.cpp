@@ -582,7 +582,8 @@ private:
 
     // ---- statements fused after the mapped one ------------------------------------------------
 
-    // The statements after the first, which must be element-wise at the first statement's output point.
+    // The statements after the first, which must be element-wise at the first statement's output point
+    // or at that point with dimensions dropped that the register tile holds whole (ir::epiloguePoint).
     bool planEpilogue(std::string& error) {
         if (k_.statements.size() == 1)
             return true;
@@ -598,26 +599,29 @@ private:
                     (plainDims(first.target) ? "" : " written through an index expression");
             return false;
         }
+        std::string why;
+        const auto point = epiloguePoint(k_, why);
+        if (!point) {
+            error = why + "; it cannot be fused into the mapped statement's loop nest";
+            return false;
+        }
         PlannedEpilogue e;
         e.produced = produced->name;
         e.storeProduced = produced->role != TensorRole::Tmp;
-        e.values.push_back(e.produced);
+        if (!planAcross(*point, e, error))
+            return false;
         for (std::size_t s = 1; s < k_.statements.size(); ++s) {
             const Statement& st = k_.statements[s];
             const TensorDecl* target = k_.findTensor(st.target.tensor);
-            if (st.update != Update::Assign || st.target.indices != first.target.indices) {
-                error = where(s) + " cannot be fused into the mapped statement's loop nest: an epilogue assigns (`=`) "
-                        "at the point the mapped statement writes (" + produced->name + "'s indices)";
-                return false;
-            }
             if (target->type != ScalarType::f32) {
                 error = where(s) + " writes " + target->name + ", which is " + std::string(typeName(target->type)) +
                         "; the epilogue computes in f32";
                 return false;
             }
-            if (!planEpilogueReads(st.value, first, e, where(s), error))
+            if (!planEpilogueReads(st.value, e, where(s), error))
                 return false;
-            const bool held = std::find(e.values.begin(), e.values.end(), target->name) != e.values.end();
+            const bool held = st.target.tensor == e.produced ||
+                              std::find(e.values.begin(), e.values.end(), target->name) != e.values.end();
             if (!held && target->role != TensorRole::Tmp && !planEpilogueAccess(st.target, e, where(s), error))
                 return false;
             if (!held)
@@ -630,31 +634,49 @@ private:
         plan_.decisions.lines.push_back(
             std::to_string(e.statements.size()) + " element-wise statement(s) fused as an epilogue (writing " +
             joined(names, ", ") + "): computed on the register tile on its last reduction visit, before the store" +
+            (point->across.empty() ? "" : "; they combine the accumulators across " + joined(point->acrossDims, ", ") +
+                                              ", which the register tile holds whole") +
             (e.storeProduced ? "" : "; " + e.produced + " is a temporary, its final values never stored"));
         plan_.epilogue = std::move(e);
         return true;
     }
 
-    bool planEpilogueReads(const Expr& value, const Statement& first, PlannedEpilogue& e, const std::string& where,
-                           std::string& error) {
+    // The dimensions the epilogue combines across: each the only kernel dimension of a loop the
+    // register tile holds whole, so that the accumulators of all its positions are at hand together.
+    bool planAcross(const EpiloguePoint& point, PlannedEpilogue& e, std::string& error) {
+        for (std::size_t a = 0; a < point.across.size(); ++a) {
+            const std::string& dim = point.acrossDims[a];
+            const std::size_t k = kernelDimIndex_.at(dim);
+            const auto loop = static_cast<std::size_t>(space_.kernelDims[k].loopDim);
+            if (space_.dims[loop].instructionDim >= 0 || space_.dims[loop].extent != space_.kernelDims[k].extent ||
+                plan_.registerTile[loop] != plan_.extents[loop]) {
+                error = "kernel " + k_.name + "'s statements after the first read all of " + dim +
+                        " at once, so the register tile must hold " + dim + " whole (" +
+                        std::to_string(space_.kernelDims[k].extent) + "); this schedule's holds " +
+                        std::to_string(plan_.registerTile[loop]) + (space_.dims[loop].instructionDim >= 0 ? " instruction tiles" : "");
+                return false;
+            }
+            e.acrossLoops.push_back(static_cast<int>(loop));
+            e.acrossPositions.push_back(point.across[a]);
+        }
+        return true;
+    }
+
+    // Every tensor the statement reads that is neither the produced one nor computed before it must
+    // be an input, reached from the output's lanes.
+    bool planEpilogueReads(const Expr& value, PlannedEpilogue& e, const std::string& where, std::string& error) {
         if (value.kind == Expr::Kind::Call && value.op == Op::Cast && value.castType != ScalarType::f32) {
             error = where + " casts to " + std::string(typeName(value.castType)) + "; the epilogue computes in f32";
             return false;
         }
         for (const auto& arg : value.args)
-            if (!planEpilogueReads(arg, first, e, where, error))
+            if (!planEpilogueReads(arg, e, where, error))
                 return false;
         if (value.kind != Expr::Kind::Access)
             return true;
         const Access& a = value.access;
-        if (std::find(e.values.begin(), e.values.end(), a.tensor) != e.values.end()) {
-            if (a.indices != first.target.indices) {
-                error = where + " reads " + a.tensor + " at other indices than it is computed; only the point's own "
-                        "value is in registers";
-                return false;
-            }
-            return true;
-        }
+        if (a.tensor == e.produced || std::find(e.values.begin(), e.values.end(), a.tensor) != e.values.end())
+            return true; // at the point, as ir::epiloguePoint checked
         const TensorDecl* t = k_.findTensor(a.tensor);
         if (t->role != TensorRole::In) {
             error = where + " reads " + a.tensor + " before the epilogue computes it";
@@ -709,8 +731,9 @@ private:
 
     bool planArguments(std::string& error) {
         for (const auto& t : k_.tensors) {
-            const bool held = plan_.epilogue && std::find(plan_.epilogue->values.begin(), plan_.epilogue->values.end(),
-                                                          t.name) != plan_.epilogue->values.end();
+            const bool held = plan_.epilogue && (t.name == plan_.epilogue->produced ||
+                                                 std::find(plan_.epilogue->values.begin(), plan_.epilogue->values.end(),
+                                                           t.name) != plan_.epilogue->values.end());
             const bool scratch = t.role == TensorRole::Tmp && plan_.epilogue && t.name == plan_.epilogue->produced;
             if (t.role == TensorRole::Tmp && held && !scratch)
                 continue; // an epilogue temporary lives in registers only

@@ -83,11 +83,15 @@ struct PlannedOperand {
 // register tile in registers on its last reduction visit, before the store (bias, activation).
 // The statements run at the mapped statement's output point; every tensor they read or write in
 // memory is reached from the output's register slot through `accesses` (same lanes, same masks).
+// With `acrossLoops`, the point drops dimensions of the output that the register tile holds whole
+// (a GRU's gates): the statements run once per position of the others, on all the accumulators along them.
 struct PlannedEpilogue {
     std::vector<ir::Statement> statements;
     std::string produced;                 // the mapped statement's output tensor
     bool storeProduced = true;            // false when it is a temporary: only the epilogue's outputs are stored
-    std::vector<std::string> values;      // tensors held as values at the point (the produced one, temporaries)
+    std::vector<std::string> values;      // tensors the statements compute, held as values at the point
+    std::vector<int> acrossLoops;         // loop dimensions the statements read the produced tensor across
+    std::vector<std::size_t> acrossPositions; // ... and where each sits among the produced tensor's indices
     std::vector<ir::Access> accessKeys;   // each access of a tensor in memory ...
     std::vector<PlannedOperand> accesses; // ... and how the output's lanes reach it
 };

@@ -1,5 +1,7 @@
 #include "fusion/fusion.h"
 
+#include "ir/printer.h"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -48,6 +50,45 @@ bool usedElsewhere(const Graph& g, const std::string& tensor, const std::string&
     return false;
 }
 
+// Whether two bindings can reach the same elements: one graph tensor, and no leading index both fix
+// at different values.
+bool overlap(const Binding& a, const Binding& b) {
+    if (a.graphTensor != b.graphTensor)
+        return false;
+    for (std::size_t i = 0; i < a.fixedIndices.size() && i < b.fixedIndices.size(); ++i)
+        if (a.fixedIndices[i] != b.fixedIndices[i])
+            return false;
+    return true;
+}
+
+// The point the reads share (`point`: their plain indices, `positions`: where those sit among the
+// `rank` indices), every other position a constant in each read; false when they share none.
+bool consumerPoint(const std::vector<Access>& reads, std::size_t rank, std::vector<AffineExpr>& point,
+                   std::vector<std::size_t>& positions) {
+    if (reads.empty() || reads.front().indices.size() != rank)
+        return false;
+    for (std::size_t i = 0; i < rank; ++i)
+        if (reads.front().indices[i].terms.size() > 0) {
+            positions.push_back(i);
+            point.push_back(reads.front().indices[i]);
+        }
+    for (const auto& a : reads) {
+        if (a.indices.size() != rank)
+            return false;
+        std::size_t kept = 0;
+        for (std::size_t i = 0; i < rank; ++i) {
+            if (kept < positions.size() && positions[kept] == i) {
+                if (!isPlainDim(a.indices[i]) || a.indices[i] != point[kept])
+                    return false;
+                ++kept;
+            } else if (!a.indices[i].terms.empty()) {
+                return false;
+            }
+        }
+    }
+    return !point.empty();
+}
+
 // The consumer folded into the producer, or why it cannot be.
 std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph& g, std::string& why) {
     const Kernel& kp = p.kernel;
@@ -90,35 +131,36 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
         why = q.node.name + " writes " + producedBinding->graphTensor;
         return std::nullopt;
     }
-    // Writing what the producer reads would change its inputs while it still reads them.
+    // Writing what the producer reads would change its inputs while it still reads them (another step's
+    // slice of the same tensor, HS[t] against HS[t - 1], is not what it reads).
     for (const auto& b : q.node.bindings) {
         if (kq.findTensor(b.kernelTensor)->role == TensorRole::In)
             continue;
         for (const auto& pb : p.node.bindings)
-            if (pb.graphTensor == b.graphTensor && pb.kernelTensor != last.target.tensor) {
+            if (overlap(pb, b) && pb.kernelTensor != last.target.tensor) {
                 why = q.node.name + " writes " + b.graphTensor + ", which " + p.node.name + " reads";
                 return std::nullopt;
             }
     }
-    // The consumer's point: the indices it reads its input at, the same everywhere, covering its dims.
-    std::optional<std::vector<AffineExpr>> point;
-    bool samePoint = true;
+    // The consumer's point: the indices it reads its input at, plain dimensions covering its own, the
+    // same in every read but at positions each read fixes at a constant. Those are dimensions of the
+    // producer the merged statements combine across (a GRU's tail reads GH[b, 0, j] to GH[b, 2, j]).
+    std::vector<Access> reads;
     for (const auto& s : kq.statements)
         forEachAccess(s.value, [&](const Access& a) {
-            if (a.tensor != input)
-                return;
-            if (!point)
-                point = a.indices;
-            samePoint = samePoint && plainDims(a) && a.indices == *point;
+            if (a.tensor == input)
+                reads.push_back(a);
         });
-    if (!point || !samePoint || point->size() != last.target.indices.size()) {
-        why = q.node.name + " does not read " + input + " at one point of plain dimensions";
+    std::vector<AffineExpr> point;
+    std::vector<std::size_t> positions; // of the producer's output indices, those the point keeps
+    if (!consumerPoint(reads, last.target.indices.size(), point, positions)) {
+        why = q.node.name + " does not read " + input + " at one point of plain dimensions (constants aside)";
         return std::nullopt;
     }
     std::map<std::string, std::string> dimOf;
-    for (std::size_t i = 0; i < point->size(); ++i) {
-        const std::string& qd = (*point)[i].terms[0].dim;
-        const std::string& pd = last.target.indices[i].terms[0].dim;
+    for (std::size_t i = 0; i < point.size(); ++i) {
+        const std::string& qd = point[i].terms[0].dim;
+        const std::string& pd = last.target.indices[positions[i]].terms[0].dim;
         if (*evaluate(kq.findDim(qd)->extent, {}) != *evaluate(kp.findDim(pd)->extent, {})) {
             why = "dimension " + qd + " of " + kq.name + " and " + pd + " of " + kp.name + " differ in extent";
             return std::nullopt;
@@ -131,7 +173,7 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
             return std::nullopt;
         }
     for (const auto& s : kq.statements)
-        if (s.target.indices != *point) {
+        if (s.target.indices != point) {
             why = kq.name + " writes " + s.target.tensor + " at another point than it reads " + input;
             return std::nullopt;
         }
@@ -172,6 +214,9 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
         for (auto& t : m.tensors)
             if (t.name == last.target.tensor)
                 t.role = TensorRole::Tmp;
+    // The merged statements must run where code generation can fuse them (ir::epiloguePoint).
+    if (!epiloguePoint(m, why))
+        return std::nullopt;
     out.node.name = p.node.name + "+" + q.node.name;
     out.node.kernel = m.name;
     out.node.args.clear();
@@ -214,14 +259,25 @@ FusedGraph fuseEpilogues(const Module& module, const Graph& graph) {
         nodes.push_back(std::move(next));
         merged.push_back(false);
     }
+    std::map<std::string, std::string> mergedNames; // a merged kernel's text, its name left out -> the name given
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (merged[i]) {
-            // A name of its own, should two pairs merge the same kernels with other sizes.
+            // The same pair merged again (each step of a sequence) runs the kernel already added; two
+            // pairs that merge the same kernels with other sizes get names of their own.
+            Kernel unnamed = nodes[i].kernel;
+            unnamed.name.clear();
+            const std::string text = print(unnamed);
+            if (const auto it = mergedNames.find(text); it != mergedNames.end()) {
+                nodes[i].node.kernel = it->second;
+                fused.graph.nodes.push_back(nodes[i].node);
+                continue;
+            }
             std::string name = nodes[i].kernel.name;
             for (int n = 2; fused.module.findKernel(name); ++n)
                 name = nodes[i].kernel.name + "_" + std::to_string(n);
             nodes[i].kernel.name = name;
             nodes[i].node.kernel = name;
+            mergedNames[text] = name;
             fused.module.kernels.push_back(nodes[i].kernel);
         }
         fused.graph.nodes.push_back(nodes[i].node);

@@ -397,10 +397,10 @@ bool mixedRadix(const Kernel& k, const AffineExpr& idx) {
 
 // The kernel with the output's dimensions fixed at `point`: every tensor a statement writes becomes
 // one element (the last statement's named `scratch`), the tensors only read stay whole.
-Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const std::string& scratch) {
+Kernel pinnedAt(const Kernel& k, const EpiloguePoint& at, const std::vector<std::int64_t>& point, const std::string& scratch) {
     Kernel one = k;
     std::map<std::string, std::int64_t> fixed;
-    const auto& outputIndices = k.statements.front().target.indices;
+    const auto& outputIndices = at.indices;
     for (std::size_t i = 0; i < outputIndices.size(); ++i) {
         // Terms by falling coefficient: each dimension's value is what the larger terms leave over.
         std::vector<AffineTerm> terms = outputIndices[i].terms;
@@ -415,8 +415,17 @@ Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const s
     for (const auto& s : k.statements)
         written.insert(s.target.tensor);
     const std::string last = k.statements.back().target.tensor;
+    const Statement& first = k.statements.front();
     auto renamed = [&](const std::string& t) { return t == last ? scratch : t; };
     auto pinAccess = [&](Access& a) {
+        if (written.count(a.tensor) && a.tensor == first.target.tensor && !at.across.empty()) {
+            // The first output is computed along the dimensions the point drops: it keeps those indices.
+            std::vector<AffineExpr> kept;
+            for (std::size_t i : at.across)
+                kept.push_back(a.indices[i]);
+            a.indices = std::move(kept);
+            return;
+        }
         if (written.count(a.tensor)) {
             a.tensor = renamed(a.tensor);
             a.indices = {AffineExpr{}};
@@ -449,6 +458,11 @@ Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const s
         if (written.count(t.name)) {
             t.name = renamed(t.name);
             t.shape = {SizeExpr::constant(1)};
+            if (t.name == first.target.tensor && !at.across.empty()) {
+                t.shape.clear();
+                for (const auto& dim : at.acrossDims)
+                    t.shape.push_back(k.findDim(dim)->extent);
+            }
             t.layout = Layout{};
             t.padding.clear();
             if (t.name == scratch)
@@ -460,15 +474,14 @@ Kernel pinnedAt(const Kernel& k, const std::vector<std::int64_t>& point, const s
 
 std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
                                     const std::vector<std::vector<std::int64_t>>& points, std::vector<double>& values) {
-    const auto& outputIndices = k.statements.front().target.indices;
-    for (const auto& idx : outputIndices)
+    std::string why;
+    const auto at = epiloguePoint(k, why);
+    if (!at)
+        return why;
+    for (const auto& idx : at->indices)
         if (!mixedRadix(k, idx))
             return "kernel '" + k.name + "' writes its output through an index expression that is not one "
                    "dimension or a mixed radix of them (`128*jb + ji`)";
-    for (std::size_t s = 1; s < k.statements.size(); ++s)
-        if (k.statements[s].target.indices != outputIndices || k.statements[s].update != Update::Assign)
-            return "kernel '" + k.name + "': statement " + std::to_string(s + 1) +
-                   " is not element-wise at the first statement's output point";
     for (const auto& s : k.statements)
         if (k.findTensor(s.target.tensor)->role == TensorRole::InOut) {
             // An inout output starts from its own value: fold it in after the statement.
@@ -477,7 +490,7 @@ std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
     const std::string scratch = "__value";
     values.clear();
     for (const auto& point : points) {
-        Kernel one = pinnedAt(k, point, scratch);
+        Kernel one = pinnedAt(k, *at, point, scratch);
         Buffers buffers;
         for (const auto& t : k.tensors)
             if (t.role == TensorRole::In)

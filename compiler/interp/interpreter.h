@@ -75,8 +75,9 @@ std::optional<std::string> runReplacing(const ir::Kernel& k, Buffers& buffers, i
 
 // The values a kernel gives its output at `points` (indices of the output tensor), each the first
 // statement's update folded over the dimensions the output does not use, rounded to the output's
-// type, then any element-wise statements after it (a fused epilogue, assigning at the same indices)
-// applied at that point; the last statement's target is the output. The reference for a sample of
+// type, then any element-wise statements after it (a fused epilogue, assigning at the first output's
+// indices or at those with some dimensions dropped, ir::epiloguePoint) applied at that point; the last
+// statement's target is the output. The reference for a sample of
 // a result too big to compute whole. The output's indices must be plain dimensions (`C[m, n]`) or
 // mixed radixes of them (`G[b, 128*jb + ji]`).
 // Returns an error message, or nothing.

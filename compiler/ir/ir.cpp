@@ -188,6 +188,101 @@ bool isPlainDim(const AffineExpr& e) { return e.terms.size() == 1 && e.terms[0].
 
 bool plainDims(const Access& a) { return std::all_of(a.indices.begin(), a.indices.end(), isPlainDim); }
 
+namespace {
+
+// Positions of `first` that `point` leaves out, each a plain dimension, the rest in order; empty
+// when `point` is not `first` with some plain dimensions dropped.
+std::optional<std::vector<std::size_t>> droppedPositions(const std::vector<AffineExpr>& first,
+                                                         const std::vector<AffineExpr>& point) {
+    std::vector<std::size_t> dropped;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        if (j < point.size() && point[j] == first[i]) {
+            ++j;
+            continue;
+        }
+        if (!isPlainDim(first[i]))
+            return std::nullopt;
+        dropped.push_back(i);
+    }
+    if (j != point.size())
+        return std::nullopt;
+    return dropped;
+}
+
+// A read of the first statement's output from the epilogue: at the point itself, or at constants
+// within the extents along the dropped positions and the first output's indices elsewhere.
+bool readsProducedAtPoint(const Kernel& k, const Access& a, const std::vector<AffineExpr>& first,
+                          const std::vector<std::size_t>& across) {
+    if (a.indices.size() != first.size())
+        return false;
+    const ParamValues params = k.paramValues();
+    for (std::size_t i = 0; i < first.size(); ++i) {
+        if (std::find(across.begin(), across.end(), i) == across.end()) {
+            if (a.indices[i] != first[i])
+                return false;
+            continue;
+        }
+        const auto extent = evaluate(k.findDim(first[i].terms[0].dim)->extent, params);
+        if (!a.indices[i].terms.empty() || !extent || a.indices[i].constant < 0 || a.indices[i].constant >= *extent)
+            return false;
+    }
+    return true;
+}
+
+} // namespace
+
+std::optional<EpiloguePoint> epiloguePoint(const Kernel& k, std::string& why) {
+    const Statement& first = k.statements.front();
+    EpiloguePoint p;
+    p.indices = first.target.indices;
+    if (k.statements.size() == 1)
+        return p;
+    auto where = [&](std::size_t s) {
+        return "statement " + std::to_string(s + 1) + " of kernel " + k.name + " (line " + std::to_string(k.statements[s].loc.line) + ")";
+    };
+    p.indices = k.statements[1].target.indices;
+    const auto dropped = droppedPositions(first.target.indices, p.indices);
+    if (!dropped) {
+        why = where(1) + " writes at a point that is not " + first.target.tensor +
+              "'s output point, whole or with some of its dimensions left out";
+        return std::nullopt;
+    }
+    p.across = *dropped;
+    for (std::size_t i : p.across)
+        p.acrossDims.push_back(first.target.indices[i].terms[0].dim);
+    std::vector<std::string> written;
+    for (std::size_t s = 1; s < k.statements.size(); ++s) {
+        const Statement& st = k.statements[s];
+        if (st.update != Update::Assign || st.target.indices != p.indices) {
+            why = where(s) + " does not assign (`=`) at the point the statements after the first share";
+            return std::nullopt;
+        }
+        if (st.target.tensor == first.target.tensor && !p.across.empty()) {
+            why = where(s) + " rewrites " + first.target.tensor + ", which the statements after the first read across " +
+                  p.acrossDims.front();
+            return std::nullopt;
+        }
+        std::string bad;
+        forEachAccess(st.value, [&](const Access& a) {
+            const bool produced = a.tensor == first.target.tensor;
+            const bool later = std::find(written.begin(), written.end(), a.tensor) != written.end();
+            if (!bad.empty() || (!produced && !later))
+                return;
+            if (later ? a.indices != p.indices : !readsProducedAtPoint(k, a, first.target.indices, p.across))
+                bad = a.tensor;
+        });
+        if (!bad.empty()) {
+            why = where(s) + " reads " + bad + " at other indices than it is computed" +
+                  (p.across.empty() ? "" : " (or than constants along " + p.acrossDims.front() + ")") +
+                  "; only the point's own values are at hand";
+            return std::nullopt;
+        }
+        written.push_back(st.target.tensor);
+    }
+    return p;
+}
+
 std::int64_t storageElements(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides) {
     std::int64_t n = 1;
     for (std::size_t i = 0; i < shape.size(); ++i)

@@ -293,6 +293,21 @@ bool isPlainDim(const AffineExpr& e);
 // Every index of the access is one dimension alone (`C[m, n]`).
 bool plainDims(const Access& a);
 
+// Where a kernel's statements after the first run when they are fused as an epilogue of the first:
+// at the first statement's output point, or at that point with some of its plain dimensions dropped.
+// A dropped dimension is one the epilogue combines across: it reads the first statement's output at
+// constants along it (a GRU's tail at [b, j] reads its gates G[b, 0, j], G[b, 1, j], G[b, 2, j]), so
+// every value along it must be at hand at once.
+struct EpiloguePoint {
+    std::vector<AffineExpr> indices;  // where the statements after the first write
+    std::vector<std::size_t> across;  // positions of the first statement's output indices the point drops
+    std::vector<std::string> acrossDims; // the dimensions at those positions
+};
+// Empty with `why` when the statements after the first do not all assign at one such point, read a
+// value the point does not have (the first output at another point, a later one elsewhere than the
+// point), or write the first output while combining across it. One statement: its own point.
+std::optional<EpiloguePoint> epiloguePoint(const Kernel& k, std::string& why);
+
 // A kernel with its parameters replaced by `overrides` (unknown names are ignored by this call; the
 // command line checks them first).
 Kernel withParams(Kernel k, const ParamValues& overrides);

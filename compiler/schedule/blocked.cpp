@@ -88,6 +88,23 @@ bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     return r.broadcast >= 0 || shortBroadcast;
 }
 
+// The accumulators one register tile position takes along the dimensions an epilogue needs whole
+// (the three gates a GRU's tail reads together): the analytical tiles shrink by this much.
+std::int64_t wholeAccumulators(const Space& space) {
+    std::int64_t n = 1;
+    for (int d : space.wholeInRegisters)
+        n *= space.dims[static_cast<std::size_t>(d)].extent;
+    return n;
+}
+
+// Tiles of one along every loop but those an epilogue needs whole.
+std::vector<std::int64_t> unitTiles(const Space& space) {
+    std::vector<std::int64_t> tiles(space.dims.size(), 1);
+    for (int d : space.wholeInRegisters)
+        tiles[static_cast<std::size_t>(d)] = space.dims[static_cast<std::size_t>(d)].extent;
+    return tiles;
+}
+
 double tileBytes(const Space& space, int o, const std::vector<std::int64_t>& tiles) {
     const auto& op = space.operands[static_cast<std::size_t>(o)];
     return static_cast<double>(footprint(space, static_cast<std::size_t>(o), tiles)) * op.bytesPerElement;
@@ -157,7 +174,7 @@ Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls
     const std::int64_t V = space.dims[v].extent, B = space.dims[b].extent,
                        K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
     Blocks x;
-    std::vector<std::int64_t> tiles(space.dims.size(), 1);
+    std::vector<std::int64_t> tiles = unitTiles(space);
     tiles[v] = vectorCalls;
     tiles[b] = broadcastTile;
     // The broadcast micro-panel in three quarters of the first cache; the vector block in half the second.
@@ -196,13 +213,14 @@ std::vector<bool> requiredKeeps(const Space& space, std::size_t l) {
 LevelSchedule nestLevel(const Space& space, const Roles& r, std::size_t l, std::int64_t tv, std::int64_t tb,
                         std::int64_t tk, std::vector<int> order, const std::vector<int>& keep) {
     LevelSchedule ls;
-    ls.tiles.assign(space.dims.size(), 1);
+    ls.tiles = unitTiles(space);
     ls.tiles[static_cast<std::size_t>(r.vector)] = tv;
     if (r.broadcast >= 0)
         ls.tiles[static_cast<std::size_t>(r.broadcast)] = tb;
     ls.tiles[static_cast<std::size_t>(r.reduction)] = tk;
     for (int d : r.outer)
-        ls.tiles[static_cast<std::size_t>(d)] = l == 0 ? space.dims[static_cast<std::size_t>(d)].extent : 1;
+        if (l == 0)
+            ls.tiles[static_cast<std::size_t>(d)] = space.dims[static_cast<std::size_t>(d)].extent;
     for (std::size_t d = 0; d < space.dims.size(); ++d)
         if (std::find(order.begin(), order.end(), static_cast<int>(d)) == order.end())
             order.insert(order.begin(), static_cast<int>(d));
@@ -225,7 +243,7 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
     const std::int64_t V = space.dims[static_cast<std::size_t>(r.vector)].extent,
                        B = space.dims[static_cast<std::size_t>(r.broadcast)].extent,
                        K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
-    vectorCalls = std::min(vectorCalls, V);
+    vectorCalls = std::min(std::max<std::int64_t>(1, vectorCalls / wholeAccumulators(space)), V);
     broadcastTile = evenBroadcastTile(space, B, std::min(broadcastTile, B));
     const Blocks x = chooseBlocks(space, r, vectorCalls, broadcastTile, l1, l2, l3);
 
@@ -269,7 +287,7 @@ std::optional<Schedule> streamedSchedule(const Space& space) {
     if (B > 12)
         return std::nullopt;
     // About 24 accumulators, as the Goto tiles hold, in at most 8 vectors.
-    const std::int64_t vectorCalls = std::clamp<std::int64_t>(24 / B, 1, std::min<std::int64_t>(8, V));
+    const std::int64_t vectorCalls = std::clamp<std::int64_t>(24 / (B * wholeAccumulators(space)), 1, std::min<std::int64_t>(8, V));
     const std::int64_t kc = std::min(K, kStreams);
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
     const std::int64_t share = std::max(vectorCalls, (V + units - 1) / units);
@@ -467,8 +485,11 @@ std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
         if (!s)
             continue;
         const auto& registers = s->levels.back().tiles;
+        // A tile held whole along an epilogue's dimensions (a GRU's gates) says so: goto-1x4x3.
+        const std::int64_t whole = wholeAccumulators(space);
         const std::string tile = std::to_string(registers[static_cast<std::size_t>(r.vector)]) + "x" +
-                                 std::to_string(registers[static_cast<std::size_t>(r.broadcast)]);
+                                 std::to_string(registers[static_cast<std::size_t>(r.broadcast)]) +
+                                 (whole > 1 ? "x" + std::to_string(whole) : "");
         out.push_back({"goto-" + tile, "the Goto blocking, " + tile + " register tile", *s});
     }
     if (auto s = streamedSchedule(space))

@@ -167,6 +167,35 @@ void describeIssueCosts(const Target& t, const Instruction& ins, const mapping::
 
 } // namespace
 
+namespace {
+
+// The loop dimensions the kernel's epilogue combines across, each of which must be an outer loop of
+// one kernel dimension: lanes or a fused loop would hold only part of it in one register tile.
+bool markWholeInRegisters(const Kernel& kernel, const mapping::Candidate& candidate, Space& space, std::string& error) {
+    if (candidate.statement != 0 || kernel.statements.size() < 2)
+        return true;
+    std::string why;
+    const auto point = epiloguePoint(kernel, why);
+    if (!point)
+        return true; // code generation says why it cannot fuse; the statement alone still has its space
+    for (const auto& dim : point->acrossDims) {
+        const auto kd = std::find_if(space.kernelDims.begin(), space.kernelDims.end(),
+                                     [&](const KernelDim& k) { return k.name == dim; });
+        const LoopDim& loop = space.dims[static_cast<std::size_t>(kd->loopDim)];
+        if (loop.instructionDim >= 0 || loop.extent != kd->extent) {
+            error = "candidate " + candidate.key + " maps " + dim + " into " +
+                    (loop.instructionDim >= 0 ? "the instruction" : "the fused loop " + loop.name) +
+                    ", but kernel " + kernel.name + "'s statements after the first read all of " + dim +
+                    " at once, which must be whole in one register tile";
+            return false;
+        }
+        space.wholeInRegisters.push_back(kd->loopDim);
+    }
+    return true;
+}
+
+} // namespace
+
 std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const mapping::Candidate& candidate,
                                std::string& error) {
     const Instruction* ins = target.findInstruction(candidate.instruction);
@@ -275,6 +304,8 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
         points *= static_cast<double>(kd.extent);
     space.usefulFlops = 2 * points;
     describeIssueCosts(target, *ins, candidate, space);
+    if (!markWholeInRegisters(kernel, candidate, space, error))
+        return std::nullopt;
     return space;
 }
 
@@ -349,8 +380,11 @@ Schedule defaultSchedule(const Space& space) {
     s.packed.assign(space.operands.size(), false);
     // Start every inner level at one instruction call, then, from the outside in, double each loop's
     // tile while the level can hold it: the outer levels get the large tiles, the inner ones what fits.
-    for (std::size_t l = 1; l < s.levels.size(); ++l)
+    for (std::size_t l = 1; l < s.levels.size(); ++l) {
         std::fill(s.levels[l].tiles.begin(), s.levels[l].tiles.end(), 1);
+        for (int d : space.wholeInRegisters)
+            s.levels[l].tiles[static_cast<std::size_t>(d)] = space.dims[static_cast<std::size_t>(d)].extent;
+    }
     for (std::size_t l = 1; l < s.levels.size(); ++l)
         for (std::size_t d = 0; d < nd; ++d) {
             auto& tile = s.levels[l].tiles[d];
@@ -368,7 +402,7 @@ Schedule defaultSchedule(const Space& space) {
     // it in as many chunks as there are units, and the levels below hold one chunk at most.
     if (space.units > 1 && s.levels.size() > 1)
         for (std::size_t d = 0; d < nd; ++d)
-            if (space.operands.front().dependsOn[d] && space.dims[d].extent > 1) {
+            if (space.operands.front().dependsOn[d] && space.dims[d].extent > 1 && !wholeInRegisters(space, d)) {
                 s.parallel[d] = true;
                 const std::int64_t chunks = std::min(space.units, space.dims[d].extent);
                 const std::int64_t chunk = (space.dims[d].extent + chunks - 1) / chunks;
@@ -434,6 +468,12 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
         if (l > 0 && space.levels[l].registers > 0 && registers > space.levels[l].registers)
             return "the tiles kept in " + space.levels[l].memory + " need " + std::to_string(registers) +
                    " registers, it has " + std::to_string(space.levels[l].registers);
+    }
+    for (int d : space.wholeInRegisters) {
+        const LoopDim& loop = space.dims[static_cast<std::size_t>(d)];
+        if (s.levels.back().tiles[static_cast<std::size_t>(d)] != loop.extent)
+            return "the innermost tile of " + loop.name + " must be its whole extent (" + std::to_string(loop.extent) +
+                   "): the epilogue reads all of " + loop.name + " at once";
     }
     for (std::size_t o = 0; o < space.operands.size(); ++o) {
         const Operand& op = space.operands[o];

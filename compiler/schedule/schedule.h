@@ -95,6 +95,10 @@ struct Space {
     bool outputInRegisters = false;
     int registerLevel = -1;          // the level that is a register file (a CPU's vector registers); -1: none
     double reloadLatencyCycles = 0;  // an output stored and loaded again between visits: the round trip's cycles
+    // Loop dimensions the kernel's fused epilogue combines across (a GRU's three gates, which its tail
+    // reads at one hidden unit together; ir::epiloguePoint): the innermost level holds each whole, so
+    // that every value along it is in registers when the epilogue runs.
+    std::vector<int> wholeInRegisters;
 };
 
 struct LevelSchedule {
@@ -116,6 +120,14 @@ struct Schedule {
     bool operator==(const Schedule&) const = default;
 };
 
+// Whether the epilogue combines across loop dimension `d`, so that its innermost tile is its extent.
+inline bool wholeInRegisters(const Space& space, std::size_t d) {
+    for (int w : space.wholeInRegisters)
+        if (static_cast<std::size_t>(w) == d)
+            return true;
+    return false;
+}
+
 // Whether the schedule packs operand `o` (false for a schedule that does not say).
 inline bool isPacked(const Schedule& s, std::size_t o) { return o < s.packed.size() && s.packed[o]; }
 
@@ -129,7 +141,8 @@ int packLevel(const Schedule& s, std::size_t o);
 std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::size_t o);
 
 // Builds the space of one valid candidate; empty with `error` when the target cannot hold the
-// instruction's operands (an operand memory outside the hierarchy).
+// instruction's operands (an operand memory outside the hierarchy), or when the kernel's epilogue
+// combines across a dimension the candidate maps into the instruction or fuses with another.
 std::optional<Space> makeSpace(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
                                std::string& error);
 

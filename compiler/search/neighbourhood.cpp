@@ -15,6 +15,8 @@ namespace {
 // constraint that fixes or bounds a tile at a size the rule would skip still has that size to choose.
 std::vector<std::int64_t> tileSizes(const Space& space, std::size_t d, const constraints::Set* constraints) {
     const std::int64_t extent = space.dims[d].extent;
+    if (schedule::wholeInRegisters(space, d))
+        return {extent};
     std::set<std::int64_t> sizes{1, extent};
     for (std::int64_t p = 2; p <= extent; p *= 2)
         sizes.insert(p);
@@ -80,7 +82,7 @@ void shrinkToFit(const Space& space, const Choices& choices, Schedule& s, std::s
     while (!fits(space, s, level)) {
         std::vector<std::size_t> shrinkable;
         for (std::size_t d = 0; d < choices.dims; ++d)
-            if (tiles[d] > 1)
+            if (tiles[d] > choices.tiles[d].front())
                 shrinkable.push_back(d);
         if (shrinkable.empty()) {
             if (!s.levels[level].doubleBuffered)
@@ -94,12 +96,21 @@ void shrinkToFit(const Space& space, const Choices& choices, Schedule& s, std::s
     }
 }
 
+// The loops whose tiles have more than one size to choose from.
+std::vector<int> resizable(const Choices& choices) {
+    std::vector<int> out;
+    for (int d : choices.ordered)
+        if (choices.tiles[static_cast<std::size_t>(d)].size() > 1)
+            out.push_back(d);
+    return out;
+}
+
 enum class Move { Tile, Order, DoubleBuffer, Parallel, Unroll };
 
 // The moves the space offers, each as often as its weight: tiles matter most to the cost.
 std::vector<Move> movesOf(const Choices& choices) {
     std::vector<Move> moves;
-    if (choices.levels >= 2 && !choices.ordered.empty())
+    if (choices.levels >= 2 && !resizable(choices).empty())
         moves.insert(moves.end(), 4, Move::Tile);
     if (choices.ordered.size() >= 2)
         moves.insert(moves.end(), 2, Move::Order);
@@ -117,7 +128,8 @@ std::vector<Move> movesOf(const Choices& choices) {
 
 void mutateTile(const Choices& choices, Schedule& s, Rng& rng) {
     const std::size_t level = 1 + pick(rng, choices.levels - 1);
-    const std::size_t d = static_cast<std::size_t>(choices.ordered[pick(rng, choices.ordered.size())]);
+    const auto loops = resizable(choices);
+    const std::size_t d = static_cast<std::size_t>(loops[pick(rng, loops.size())]);
     const auto& sizes = choices.tiles[d];
     const std::size_t current = indexAtMost(sizes, s.levels[level].tiles[d]);
     std::size_t next = current;
@@ -158,7 +170,7 @@ Choices choicesOf(const Space& space, const constraints::Set* constraints) {
         c.tiles.push_back(tileSizes(space, d, constraints));
         if (space.dims[d].extent > 1) {
             c.ordered.push_back(static_cast<int>(d));
-            if (space.operands.front().dependsOn[d])
+            if (space.operands.front().dependsOn[d] && !schedule::wholeInRegisters(space, d))
                 c.parallelizable.push_back(static_cast<int>(d));
         }
     }
