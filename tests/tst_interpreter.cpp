@@ -677,6 +677,34 @@ private slots:
             QCOMPARE(values[i], whole.at("Hn").at(points[i]));
     }
 
+    // Weights with the gates inside blocks of outputs (wt = 3: [H/JB, I, 3, JB]) hold the same values
+    // as input-major ones ([3, H, I] stored g, i, j): the same step, bit for bit.
+    void gruGatesInsideBlocksEqualInputMajor() {
+        std::string error;
+        const frontend::Args args{{"H", 64}, {"B", 3}, {"I", 16}};
+        auto plainArgs = args, blockedArgs = args;
+        plainArgs["wt"] = 1;
+        blockedArgs["wt"] = 3;
+        auto plain = frontend::generate("gru_cell", plainArgs, error);
+        auto blocked = frontend::generate("gru_cell", blockedArgs, error);
+        QVERIFY2(plain && blocked, error.c_str());
+        interp::Buffers a = interp::randomInputs(plain->graphs.front(), 11);
+        interp::Buffers b = interp::randomInputs(blocked->graphs.front(), 11);
+        for (const char* name : {"X", "Hprev", "BX", "BH"})
+            b[name] = detached(a.at(name));
+        const std::int64_t block = b.at("U").shape[3];
+        QCOMPARE(block, std::int64_t{32}); // 64 would not leave the three gates of three rows registers
+        for (const char* name : {"W", "U"})
+            a.at(name).forEach([&](const Index& gji) {
+                b.at(name).at({gji[1] / block, gji[2], gji[0], gji[1] % block}) = a.at(name).at(gji);
+            });
+        QVERIFY2(!interp::run(plain->graphs.front(), *plain, a), "plain");
+        QVERIFY2(!interp::run(blocked->graphs.front(), *blocked, b), "blocked");
+        const auto difference = interp::compare(a.at("Hn"), b.at("Hn"));
+        QVERIFY(difference);
+        QCOMPARE(difference->largest, 0.0);
+    }
+
     // The statements after the first must share one point, the first output's with dimensions dropped.
     void epiloguePointsAreChecked() {
         std::string error;

@@ -4,6 +4,7 @@
 
 #include "cost/cost.h"
 #include "frontend/library.h"
+#include "fusion/fusion.h"
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
 #include "targets/catalog.h"
@@ -401,6 +402,30 @@ private slots:
             QVERIFY2(nest.find("for g in 0..3") < nest.find("for i in 0..176"), nest.c_str());
             // The Goto blocking needs a broadcast dimension: the batch, when there is more than one.
             QCOMPARE(bool(schedule::blockedSchedule(*space, 4, 4)), batch > 1);
+        }
+        // With the tail fused in, the gates are held whole in the register tile. Weights with the gates
+        // inside blocks of outputs (wt = 3) make a tile's weights of one input one run, which the next
+        // input continues: the sweep reads them in long blocks instead of 16 short streams.
+        for (std::int64_t wt : {1, 3}) {
+            auto m = frontend::generate("gru_cell", {{"H", 2816}, {"B", 1}, {"I", 2816}, {"wt", wt}}, error);
+            QVERIFY2(m, error.c_str());
+            const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
+            const auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
+            auto mapped = mapping::mapKernel(step, host->target);
+            auto space = schedule::makeSpace(step, targets::withCores(host->target, 1), mapped.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            const auto g = static_cast<std::size_t>(dimIndex(*space, "g"));
+            const auto i = static_cast<std::size_t>(dimIndex(*space, "i"));
+            QCOMPARE(space->wholeInRegisters, std::vector<int>{static_cast<int>(g)});
+            const auto sweep = schedule::streamedSchedule(*space);
+            QVERIFY(sweep);
+            QVERIFY(!schedule::illegal(*space, *sweep));
+            QCOMPARE(sweep->levels.back().tiles[g], std::int64_t(3));
+            const auto block = sweep->levels[sweep->levels.size() - 2].tiles[i];
+            if (wt == 1)
+                QCOMPARE(block, std::int64_t(16));
+            else
+                QVERIFY2(block >= 256, std::to_string(block).c_str());
         }
         // Channels-last, a pointwise convolution's rows and columns both broadcast: the columns (the
         // longer) are the broadcast dimension, the rows a loop around the product.

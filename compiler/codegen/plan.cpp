@@ -593,10 +593,9 @@ private:
             return "statement " + std::to_string(s + 1) + " of kernel " + k_.name + " (line " +
                    std::to_string(k_.statements[s].loc.line) + ")";
         };
-        if (produced->type != ScalarType::f32 || !plainDims(first.target)) {
-            error = where(1) + " cannot be fused: the epilogue computes on f32 outputs written at plain dimensions, and " +
-                    produced->name + " is " + std::string(typeName(produced->type)) +
-                    (plainDims(first.target) ? "" : " written through an index expression");
+        if (produced->type != ScalarType::f32) {
+            error = where(1) + " cannot be fused: the epilogue computes on f32 outputs, and " + produced->name + " is " +
+                    std::string(typeName(produced->type));
             return false;
         }
         std::string why;

@@ -24,7 +24,8 @@ std::string header(const std::string& what, const std::string& name,
 struct CellSizes {
     std::int64_t batch, hidden, input;
     bool inputMajor = false; // weights stored with the output index j fastest (wt = 1)
-    std::int64_t block = 0;  // wt = 2: blocks of this many outputs, each stored whole over the inputs
+    std::int64_t block = 0;  // wt = 2 or 3: blocks of this many outputs, each stored whole over the inputs
+    bool gatesInBlock = false; // wt = 3: every gate's block of one input side by side
 };
 
 // The widest block of outputs (at most 128, a multiple of a vector) that divides the hidden size.
@@ -35,10 +36,25 @@ std::int64_t weightBlock(std::int64_t hidden) {
     return 0;
 }
 
+// wt = 3: the widest block of outputs (at most 64) whose vectors a register tile holds for all three
+// gates and every batch row, beside the weights' vectors of one input (3 * JB/16 * (B + 1) of the 32
+// registers), so that the tile reads each input's block of weights whole: one run through memory.
+std::int64_t gateBlock(std::int64_t hidden, std::int64_t batch) {
+    std::int64_t narrowest = 0;
+    for (std::int64_t b : {64, 32, 16})
+        if (hidden % b == 0) {
+            narrowest = b;
+            if (3 * (b / 16) * (batch + 1) <= 32)
+                return b;
+        }
+    return narrowest;
+}
+
 // The input size argument I = 0 stands for "the same as the hidden size", DeepBench's setting.
 CellSizes cellSizes(const Args& a) {
     const std::int64_t wt = a.count("wt") ? a.at("wt") : 0;
-    return CellSizes{a.at("B"), a.at("H"), a.at("I") == 0 ? a.at("H") : a.at("I"), wt == 1, wt == 2 ? weightBlock(a.at("H")) : 0};
+    return CellSizes{a.at("B"), a.at("H"), a.at("I") == 0 ? a.at("H") : a.at("I"), wt == 1,
+                     wt == 2 ? weightBlock(a.at("H")) : wt == 3 ? gateBlock(a.at("H"), a.at("B")) : 0, wt == 3};
 }
 
 std::string validateCell(const Args& a) {
@@ -46,10 +62,11 @@ std::string validateCell(const Args& a) {
     if (p.empty() && a.at("I") < 0)
         p = "I must be at least 1 (or 0 for the same as H), not " + str(a.at("I"));
     const std::int64_t wt = a.count("wt") ? a.at("wt") : 0;
-    if (p.empty() && (wt < 0 || wt > 2))
-        p = "wt must be 0 (output-major), 1 (input-major) or 2 (input-major in blocks of outputs), not " + str(wt);
-    if (p.empty() && wt == 2 && weightBlock(a.at("H")) == 0)
-        p = "wt = 2 needs H divisible by 16, not " + str(a.at("H"));
+    if (p.empty() && (wt < 0 || wt > 3))
+        p = "wt must be 0 (output-major), 1 (input-major), 2 (input-major in blocks of outputs) or 3 (the same with "
+            "the gates inside each block), not " + str(wt);
+    if (p.empty() && wt >= 2 && weightBlock(a.at("H")) == 0)
+        p = "wt = " + str(wt) + " needs H divisible by 16, not " + str(a.at("H"));
     return p;
 }
 
@@ -61,12 +78,21 @@ std::string weightLayout(const CellSizes& s) { return s.inputMajor ? " transpose
 // Blocked input-major weights (wt = 2): [gates, H / JB, inputs, JB], each block of JB outputs stored
 // whole over the inputs, so that a matrix-vector product walks its weights in one long run per block
 // (as a library pre-packs them for batch 1) instead of JB-wide pieces a row apart.
+// Gates inside the blocks (wt = 3): [H / JB, inputs, gates, JB], so that a step that computes all
+// gates of a block of outputs together (the tail fused into the gates) reads one run per block, not
+// one per gate.
 std::string weightShape(const CellSizes& s, const std::string& gates, const std::string& inputs) {
+    if (s.gatesInBlock)
+        return "f32[H / " + str(s.block) + ", " + inputs + ", " + gates + ", " + str(s.block) + "]";
     if (s.block)
         return "f32[" + gates + ", H / " + str(s.block) + ", " + inputs + ", " + str(s.block) + "]";
     return "f32[" + gates + ", H, " + inputs + "]" + weightLayout(s);
 }
-std::string weightAccess(const CellSizes& s) { return s.block ? "W[g, jb, i, ji]" : "W[g, j, i]"; }
+std::string weightAccess(const CellSizes& s) {
+    if (s.gatesInBlock)
+        return "W[jb, i, g, ji]";
+    return s.block ? "W[g, jb, i, ji]" : "W[g, j, i]";
+}
 std::string outputDims(const CellSizes& s) {
     return s.block ? "jb < H / " + str(s.block) + ", ji < " + str(s.block) : "j < H";
 }
@@ -261,7 +287,8 @@ std::vector<GeneratorArg> cellArgs() {
 std::vector<GeneratorArg> gruArgs() {
     auto args = cellArgs();
     args.push_back({"wt", 0, "1: weights stored input-major (j fastest), as libraries pre-pack them; 2: the same in "
-                             "blocks of up to 128 outputs, each block whole over the inputs"});
+                             "blocks of up to 128 outputs, each block whole over the inputs; 3: blocks as 2, the "
+                             "gates of one input side by side in each"});
     return args;
 }
 

@@ -50,6 +50,26 @@ bool usedElsewhere(const Graph& g, const std::string& tensor, const std::string&
     return false;
 }
 
+// `idx` with each dimension replaced by the expression it stands for.
+AffineExpr substituted(const AffineExpr& idx, const std::map<std::string, AffineExpr>& dimOf) {
+    AffineExpr out;
+    out.constant = idx.constant;
+    out.loc = idx.loc;
+    for (const auto& term : idx.terms) {
+        const AffineExpr& e = dimOf.at(term.dim);
+        out.constant += term.coeff * e.constant;
+        for (const auto& t : e.terms) {
+            auto same = std::find_if(out.terms.begin(), out.terms.end(), [&](const AffineTerm& o) { return o.dim == t.dim; });
+            if (same == out.terms.end())
+                out.terms.push_back({t.dim, term.coeff * t.coeff});
+            else
+                same->coeff += term.coeff * t.coeff;
+        }
+    }
+    std::erase_if(out.terms, [](const AffineTerm& t) { return t.coeff == 0; });
+    return out;
+}
+
 // Whether two bindings can reach the same elements: one graph tensor, and no leading index both fix
 // at different values.
 bool overlap(const Binding& a, const Binding& b) {
@@ -109,10 +129,12 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
             return std::nullopt;
         }
     const Statement& last = kp.statements.back();
-    if (!plainDims(last.target)) {
-        why = kp.name + " writes " + last.target.tensor + " through an index expression";
-        return std::nullopt;
-    }
+    for (const auto& idx : last.target.indices)
+        if (!isMixedRadix(kp, idx)) {
+            why = kp.name + " writes " + last.target.tensor + " through an index expression that is not one dimension "
+                  "or a mixed radix of them";
+            return std::nullopt;
+        }
     const auto producedBinding = std::find_if(p.node.bindings.begin(), p.node.bindings.end(),
                                               [&](const Binding& b) { return b.kernelTensor == last.target.tensor; });
     if (producedBinding == p.node.bindings.end()) {
@@ -157,15 +179,19 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
         why = q.node.name + " does not read " + input + " at one point of plain dimensions (constants aside)";
         return std::nullopt;
     }
-    std::map<std::string, std::string> dimOf;
+    // Each consumer dimension stands for the producer's index at its position: one of its dimensions,
+    // or a mixed radix of several (blocked gates written at `128*jb + ji`).
+    std::map<std::string, AffineExpr> dimOf;
     for (std::size_t i = 0; i < point.size(); ++i) {
         const std::string& qd = point[i].terms[0].dim;
-        const std::string& pd = last.target.indices[positions[i]].terms[0].dim;
-        if (*evaluate(kq.findDim(qd)->extent, {}) != *evaluate(kp.findDim(pd)->extent, {})) {
-            why = "dimension " + qd + " of " + kq.name + " and " + pd + " of " + kp.name + " differ in extent";
+        const AffineExpr& pIndex = last.target.indices[positions[i]];
+        std::int64_t points = 0;
+        isMixedRadix(kp, pIndex, &points);
+        if (*evaluate(kq.findDim(qd)->extent, {}) != points) {
+            why = "dimension " + qd + " of " + kq.name + " and " + print(pIndex) + " of " + kp.name + " differ in extent";
             return std::nullopt;
         }
-        dimOf[qd] = pd;
+        dimOf[qd] = pIndex;
     }
     for (const auto& d : kq.dims)
         if (!dimOf.count(d.name)) {
@@ -200,8 +226,7 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
     auto rewrite = [&](Access& a) {
         a.tensor = tensorOf.at(a.tensor);
         for (auto& idx : a.indices)
-            for (auto& term : idx.terms)
-                term.dim = dimOf.at(term.dim);
+            idx = substituted(idx, dimOf);
     };
     for (Statement s : kq.statements) {
         rewrite(s.target);

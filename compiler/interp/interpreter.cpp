@@ -377,24 +377,6 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
 }
 
 namespace {
-// An output index that names each of its points once: one dimension, or dimensions whose coefficients
-// are a mixed radix (the smallest 1, each next one the product of the extents below it), no constant.
-bool mixedRadix(const Kernel& k, const AffineExpr& idx) {
-    if (idx.terms.empty() || idx.constant != 0)
-        return false;
-    std::vector<AffineTerm> terms = idx.terms;
-    std::sort(terms.begin(), terms.end(), [](const AffineTerm& a, const AffineTerm& b) { return a.coeff < b.coeff; });
-    std::int64_t expected = 1;
-    for (const auto& t : terms) {
-        const DimDecl* d = k.findDim(t.dim);
-        const auto extent = d ? evaluate(d->extent, k.paramValues()) : std::nullopt;
-        if (t.coeff != expected || !extent)
-            return false;
-        expected *= *extent;
-    }
-    return true;
-}
-
 // The kernel with the output's dimensions fixed at `point`: every tensor a statement writes becomes
 // one element (the last statement's named `scratch`), the tensors only read stay whole.
 Kernel pinnedAt(const Kernel& k, const EpiloguePoint& at, const std::vector<std::int64_t>& point, const std::string& scratch) {
@@ -479,7 +461,7 @@ std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
     if (!at)
         return why;
     for (const auto& idx : at->indices)
-        if (!mixedRadix(k, idx))
+        if (!isMixedRadix(k, idx))
             return "kernel '" + k.name + "' writes its output through an index expression that is not one "
                    "dimension or a mixed radix of them (`128*jb + ji`)";
     for (const auto& s : k.statements)

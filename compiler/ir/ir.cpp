@@ -283,6 +283,24 @@ std::optional<EpiloguePoint> epiloguePoint(const Kernel& k, std::string& why) {
     return p;
 }
 
+bool isMixedRadix(const Kernel& k, const AffineExpr& idx, std::int64_t* points) {
+    if (idx.terms.empty() || idx.constant != 0)
+        return false;
+    std::vector<AffineTerm> terms = idx.terms;
+    std::sort(terms.begin(), terms.end(), [](const AffineTerm& a, const AffineTerm& b) { return a.coeff < b.coeff; });
+    std::int64_t expected = 1;
+    for (const auto& t : terms) {
+        const DimDecl* d = k.findDim(t.dim);
+        const auto extent = d ? evaluate(d->extent, k.paramValues()) : std::nullopt;
+        if (t.coeff != expected || !extent)
+            return false;
+        expected *= *extent;
+    }
+    if (points)
+        *points = expected;
+    return true;
+}
+
 std::int64_t storageElements(const std::vector<std::int64_t>& shape, const std::vector<std::int64_t>& strides) {
     std::int64_t n = 1;
     for (std::size_t i = 0; i < shape.size(); ++i)

@@ -292,6 +292,10 @@ void forEachAccess(Expr& e, const std::function<void(Access&)>& f);
 bool isPlainDim(const AffineExpr& e);
 // Every index of the access is one dimension alone (`C[m, n]`).
 bool plainDims(const Access& a);
+// An index that names each of its points once: one dimension, or dimensions whose coefficients are a
+// mixed radix (the smallest 1, each next one the product of the extents below it: `128*jb + ji`), no
+// constant. `points` gets how many it names.
+bool isMixedRadix(const Kernel& k, const AffineExpr& idx, std::int64_t* points = nullptr);
 
 // Where a kernel's statements after the first run when they are fused as an epilogue of the first:
 // at the first statement's output point, or at that point with some of its plain dimensions dropped.

@@ -276,6 +276,11 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
             op.onPath.push_back(std::find(path.begin(), path.end(), level.memory) != path.end());
         const Access& access = *findAccess(statement, o.kernelTensor); // the mapper matched it there
         op.dependsOn.assign(space.dims.size(), false);
+        const auto tensorStrides = strides(*decl, params);
+        op.storageStride.assign(space.kernelDims.size(), 0);
+        for (std::size_t t = 0; tensorStrides && t < access.indices.size(); ++t)
+            for (std::size_t k = 0; k < space.kernelDims.size(); ++k)
+                op.storageStride[k] += std::abs(access.indices[t].coeffOf(space.kernelDims[k].name) * (*tensorStrides)[t]);
         for (const auto& index : access.indices) {
             std::vector<std::int64_t> row;
             for (const auto& kd : space.kernelDims) {
@@ -306,6 +311,14 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
     describeIssueCosts(target, *ins, candidate, space);
     if (!markWholeInRegisters(kernel, candidate, space, error))
         return std::nullopt;
+    // The smallest tiles must fit around the dimensions held whole (a lane per gate of a short mapped
+    // dimension can overflow the registers).
+    if (!space.wholeInRegisters.empty())
+        if (auto why = illegal(space, defaultSchedule(space))) {
+            error = "candidate " + candidate.key + " cannot hold " + space.dims[static_cast<std::size_t>(space.wholeInRegisters.front())].name +
+                    " whole in one register tile, as kernel " + kernel.name + "'s statements after the first need: " + *why;
+            return std::nullopt;
+        }
     return space;
 }
 

@@ -53,6 +53,7 @@ struct Operand {
     std::vector<bool> dependsOn;           // per loop dimension
     std::vector<bool> onPath;              // per level: the level lies between the outermost memory and requiredMemory
     std::vector<std::vector<std::int64_t>> indexCoeff; // [tensor index][kernel dim]: |coefficient|
+    std::vector<std::int64_t> storageStride; // per kernel dim: elements apart in storage for one step of it
     // On a CPU core, crossing into the register file costs load and store instructions (see makeSpace).
     std::int64_t lanes = 1;         // elements of the instruction operand
     bool contiguous = true;         // they are consecutive in the kernel tensor's storage
