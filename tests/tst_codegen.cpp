@@ -627,6 +627,30 @@ private slots:
         expectVerified(shortK, shortK.candidates.front(), *shortSpace, schedule::defaultSchedule(*shortSpace));
     }
 
+    // A block copied into its packing buffer a vector at a time prefetches its source about 8 KiB
+    // ahead (a read prefetch: the output's are writes); the copy stays exact, ragged rows included.
+    void packedCopiesPrefetchAhead() {
+        const Mapped m = mapOnHost("gemm", {{"M", 1000}, {"N", 190}, {"K", 250}});
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), m.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        auto s = schedule::blockedSchedule(*space, 4, 6);
+        QVERIFY(s);
+        const std::string readPrefetch = "i32 0, i32 3, i32 1)";
+        auto irOf = [&](const schedule::Schedule& schedule) {
+            auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, schedule, {}, error);
+            return code ? code->llvmIR() : error;
+        };
+        s->packed.assign(s->packed.size(), false);
+        QVERIFY(irOf(*s).find(readPrefetch) == std::string::npos);
+        for (std::size_t o = 0; o < space->operands.size(); ++o)
+            s->packed[o] = space->operands[o].tensor != "C";
+        const std::string ir = irOf(*s);
+        QVERIFY2(ir.find("llvm.prefetch") != std::string::npos && ir.find(readPrefetch) != std::string::npos,
+                 "no read prefetch in the packing copy");
+        expectVerified(m, m.candidates.front(), *space, *s);
+    }
+
     // The column sweep generates exact code for a matrix-vector product and a ragged two-column one.
     void analyticalSchedulesAreExact() {
         for (auto [M, N] : {std::pair<std::int64_t, std::int64_t>{1000, 1}, {203, 2}}) {

@@ -41,6 +41,8 @@ using Ranges = std::vector<Range>;
 // A reduction sweep of at least this many steps adds the stored output after it rather than loading it
 // before (see registerTile).
 constexpr std::int64_t kLongSweep = 64;
+// How far ahead a copy into a packing buffer prefetches what it reads (copyAheadDistance).
+constexpr std::int64_t kCopyAheadBytes = 8192;
 
 class Emitter {
 public:
@@ -276,8 +278,7 @@ private:
             for (std::size_t i = 0; i < slots.size(); ++i)
                 acc.push_back(identity(operandType(p_.operands[p_.output])));
             acc = sweep(p_.sweepBegin, r, acc, whole);
-            for (std::size_t i = 0; i < slots.size(); ++i)
-                acc[i] = addStored(r, slots[i], whole, first, acc[i]);
+            acc = addStored(r, slots, whole, first, acc);
         } else {
             for (const auto& q : slots)
                 acc.push_back(initialAccumulator(r, q, whole, first));
@@ -550,10 +551,22 @@ private:
     }
 
     // A sum computed from zero, plus what the output holds unless this is the tile's first visit.
-    Value* addStored(const Ranges& r, const std::vector<std::int64_t>& q, bool whole, Value* first, Value* sum) {
-        Value* loaded = storedOutput(r, q, whole);
-        Value* total = sum->getType()->isFPOrFPVectorTy() ? b_.CreateFAdd(loaded, sum) : b_.CreateAdd(loaded, sum);
-        return p_.outputIsInOut ? total : b_.CreateSelect(first, sum, total);
+    // One branch for the whole tile: a select per accumulator became a branch per accumulator around
+    // its load, with the sums spilled to the stack between them.
+    Values addStored(const Ranges& r, const std::vector<std::vector<std::int64_t>>& slots, bool whole, Value* first,
+                     const Values& sums) {
+        auto added = [&] {
+            Values totals;
+            for (std::size_t i = 0; i < slots.size(); ++i) {
+                Value* loaded = storedOutput(r, slots[i], whole);
+                totals.push_back(sums[i]->getType()->isFPOrFPVectorTy() ? b_.CreateFAdd(loaded, sums[i])
+                                                                        : b_.CreateAdd(loaded, sums[i]));
+            }
+            return totals;
+        };
+        if (p_.outputIsInOut)
+            return added();
+        return branch(first, [&] { return sums; }, added);
     }
 
     void prefetchOutput(const Ranges& r, const std::vector<std::int64_t>& q, bool whole) {
@@ -901,6 +914,7 @@ private:
         for (int d : op.packOrder)
             packLo_[o][static_cast<std::size_t>(d)] = r[static_cast<std::size_t>(d)].lo;
         Values pos(p_.extents.size(), constant(0));
+        packAhead_ = copyAheadDistance(o, r);
         std::function<void(std::size_t)> nest = [&](std::size_t i) {
             if (i == op.copyOrder.size()) {
                 packCall(o, pos);
@@ -914,6 +928,40 @@ private:
             });
         };
         nest(0);
+    }
+
+    // Whether a packing copy reads the operand in place, a whole vector per call.
+    static bool copiesVectors(const PlannedOperand& op) { return op.affine && op.contiguous && !op.halo && !op.scalar; }
+
+    // How many steps of the outermost copy loop ahead to prefetch the source, when the copy reads it
+    // in place, one vector per call: about 8 KiB ahead. A Goto blocking's block of A, read a column at a
+    // time from a tensor larger than the caches, waited on each column (5124x700x2048: the copy took 9%
+    // of the time in int8 and 6% in f32, 3-5% with the prefetch). None (null) when the copy has one loop.
+    Value* copyAheadDistance(std::size_t o, const Ranges& r) {
+        const auto& op = p_.operands[o];
+        if (!copiesVectors(op) || op.copyOrder.size() < 2)
+            return nullptr;
+        Value* stepBytes = constant(op.elements * ir::byteSize(op.type));
+        for (std::size_t i = 1; i < op.copyOrder.size(); ++i) {
+            const auto d = static_cast<std::size_t>(op.copyOrder[i]);
+            stepBytes = b_.CreateMul(stepBytes, b_.CreateSub(r[d].hi, r[d].lo));
+        }
+        // An empty range would divide by zero (a trap on x86), though the copy then never runs.
+        stepBytes = b_.CreateSelect(b_.CreateICmpEQ(stepBytes, constant(0)), constant(1), stepBytes);
+        Value* steps = b_.CreateUDiv(constant(kCopyAheadBytes), stepBytes);
+        return b_.CreateSelect(b_.CreateICmpULT(steps, constant(1)), constant(1), steps);
+    }
+
+    // A prefetch of the call `packAhead_` steps further along the copy's outermost loop. Past the
+    // tile's end it touches the next tile's data or nothing (a prefetch never faults).
+    void prefetchAhead(std::size_t o, const Values& pos) {
+        const auto& op = p_.operands[o];
+        Values ahead = pos;
+        const auto d = static_cast<std::size_t>(op.copyOrder.front());
+        ahead[d] = b_.CreateAdd(pos[d], packAhead_);
+        Value* address = elementAddress(base_[o], op.type, directOffset(op, ahead));
+        // For reading (0), kept close (locality 3), data cache (1).
+        b_.CreateIntrinsic(Intrinsic::prefetch, {ptr_}, {address, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
     }
 
     // The address of the call at `pos` in operand o's buffer (the micro-panel layout of PlannedOperand).
@@ -939,8 +987,10 @@ private:
         const auto& op = p_.operands[o];
         Type* e = elementType(op.type);
         Value* destination = packedAddress(o, pos);
-        if (op.affine && op.contiguous && !op.halo && !op.scalar) {
+        if (copiesVectors(op)) {
             // Read in place as the unpacked calls would, one vector per call.
+            if (packAhead_)
+                prefetchAhead(o, pos);
             b_.CreateAlignedStore(loadInPlace(o, pos, lanesMayOverhang_), destination, Align(ir::byteSize(op.type)));
             return;
         }
@@ -1048,6 +1098,7 @@ private:
     Values base_; // per planned operand
     std::map<std::string, Value*> tensorBase_;
     Values packBuffer_;
+    Value* packAhead_ = nullptr; // the current copy's prefetch distance (copyAheadDistance)
     std::vector<Values> packLo_;
     std::vector<bool> evenDims_; // per loop dimension: every range of it is whole (evenlyDividedDims)
     bool lanesMayOverhang_ = true;
