@@ -15,6 +15,9 @@
 #include "search/search.h"
 #include "targets/catalog.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -799,6 +802,26 @@ int main(void) {
         QVERIFY(run.waitForFinished(30000));
         QCOMPARE(run.exitCode(), 0);
         QCOMPARE(run.readAllStandardOutput().trimmed(), QByteArray("ok"));
+    }
+
+    // tune --measure --json gives each measured schedule's text, the analytical ones too: a user can
+    // take the Goto blocking, edit it, and time it with `isamap measure`.
+    void measuredAnalyticalScheduleTextRunsAgain() {
+        auto tuned = testing::isamapCli({"tune", "gemm", "--target", "host", "M=96", "N=30", "K=40", "--budget", "50",
+                                         "--threads", "1", "--measure", "1", "--json"});
+        QVERIFY2(tuned.status == 0, qPrintable(tuned.err));
+        const auto measured = QJsonDocument::fromJson(tuned.out.toUtf8()).object()["measured"].toObject()["schedules"].toArray();
+        QString gotoText;
+        for (const auto& entry : measured)
+            if (entry.toObject()["analytical"].toString().startsWith("the Goto blocking"))
+                gotoText = entry.toObject()["schedule"].toString();
+        QVERIFY2(gotoText.contains("level zmm tiles"), qPrintable(tuned.out));
+        QTemporaryDir dir;
+        const QString file = testing::writeFile(dir, "goto.schedule", gotoText.toUtf8());
+        auto again = testing::isamapCli({"measure", "gemm", "--target", "host", "--schedule", file, "M=96", "N=30", "K=40",
+                                         "--threads", "1", "--runs", "3"});
+        QVERIFY2(again.status == 0, qPrintable(again.err + again.out));
+        QVERIFY2(again.out.contains("checked all 2880 output elements"), qPrintable(again.out));
     }
 
     void tuneEmitsAssembly() {

@@ -239,7 +239,8 @@ std::string measureOnHost(const std::vector<Found>& found, const std::vector<sch
             << ", \"measured\": " << r.secondsMedian << ", \"min\": " << r.secondsMin << ", \"max\": " << r.secondsMax
             << ", \"runs\": " << r.runs << ", \"threads\": " << r.threads << ", \"gflops\": " << r.gflops
             << ", \"peak_fraction\": " << r.peakFraction << ", \"analytical\": " << (f.analytical.empty() ? "null" : jsonString(f.analytical))
-            << ", \"verification\": " << jsonString(r.verification()) << "}";
+            << ", \"verification\": " << jsonString(r.verification())
+            << ", \"schedule\": " << jsonString(schedule::printSchedule(spaces[f.spaceIndex], f.result.schedule)) << "}";
         if (!json)
             std::printf("  %-6s %12s %12s %7.2f %9.1f %5.0f%%  %s%s\n", id.c_str(), timeText(f.result.seconds).c_str(),
                         timeText(r.secondsMedian).c_str(), r.secondsMedian / f.result.seconds, r.gflops,
