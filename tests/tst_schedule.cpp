@@ -469,6 +469,39 @@ private slots:
     // A dot-product instruction's inputs are only loaded into the registers: the target has no store of
     // 8- or 16-bit vectors, and needs none, so int8 and bf16 spaces have a register level, load costs in
     // the model, and the analytical schedules.
+    // On two cores a fused GRU step whose vector is one block of outputs (wt = 3) gives the cores the
+    // blocks, and keeps each register tile whole; on one core nothing runs in parallel.
+    void aShortVectorLeavesTheBlocksToTheCores() {
+        std::string error;
+        auto host = targets::loadTarget("host-avx512", error);
+        QVERIFY2(host, error.c_str());
+        for (std::int64_t batch : {1, 2}) {
+            auto m = frontend::generate("gru_cell", {{"H", 1024}, {"B", batch}, {"I", 1024}, {"wt", 3}}, error);
+            QVERIFY2(m, error.c_str());
+            const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
+            const auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
+            auto mapped = mapping::mapKernel(step, host->target);
+            for (int cores : {1, 2}) {
+                auto space = schedule::makeSpace(step, targets::withCores(host->target, cores), mapped.candidates.front(), error);
+                QVERIFY2(space, error.c_str());
+                const auto jb = static_cast<std::size_t>(dimIndex(*space, "jb"));
+                const auto ji = static_cast<std::size_t>(dimIndex(*space, "ji"));
+                std::vector<schedule::Schedule> schedules{*schedule::streamedSchedule(*space)};
+                // A register tile of the whole block (4 vectors by 3 gates) by the batch.
+                if (auto blocked = schedule::blockedSchedule(*space, 12, 2))
+                    schedules.push_back(*blocked);
+                QCOMPARE(schedules.size(), std::size_t(batch == 1 ? 1 : 2));
+                for (const auto& s : schedules) {
+                    const std::string nest = schedule::printLoopNest(*space, s);
+                    QVERIFY2(!schedule::illegal(*space, s), nest.c_str());
+                    QCOMPARE(bool(s.parallel[jb]), cores == 2);
+                    QVERIFY2(!s.parallel[ji], nest.c_str());
+                    QCOMPARE(s.levels.back().tiles[ji], schedules.front().levels.back().tiles[ji]);
+                }
+            }
+        }
+    }
+
     void lowPrecisionHasARegisterLevel() {
         std::string error;
         auto host = targets::loadTarget("host-avx512", error);

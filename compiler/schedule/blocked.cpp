@@ -159,12 +159,36 @@ std::int64_t evenBroadcastTile(const Space& space, std::int64_t B, std::int64_t 
     return balanced(broadcastShare(space, B, widest), widest);
 }
 
+// With several units and a vector dimension too short to give each a whole register tile of
+// `vectorCalls`, the further output dimension with the most trips goes to the units instead: a fused
+// GRU step's blocks of outputs, whose vector is one block (64 outputs). With its vector split, the
+// step ran on one thread or on half tiles (2816x1 at 2 threads: 22 GFLOP/s, 0.80 of oneDNN). -1 when
+// the vector dimension splits, or no further dimension has a trip per unit.
+int outerParallelDim(const Space& space, const Roles& r, std::int64_t vectorCalls) {
+    const std::int64_t units = std::max<std::int64_t>(1, space.units);
+    if (units < 2 || space.dims[static_cast<std::size_t>(r.vector)].extent >= units * vectorCalls)
+        return -1;
+    const std::vector<std::int64_t> tiles = unitTiles(space);
+    int best = -1;
+    std::int64_t bestTrips = units - 1;
+    for (int d : r.outer) {
+        const auto du = static_cast<std::size_t>(d);
+        const std::int64_t trips = space.dims[du].extent / tiles[du];
+        if (trips > bestTrips) {
+            best = d;
+            bestTrips = trips;
+        }
+    }
+    return best;
+}
+
 // The block sizes of the Goto nest, in loop units.
 struct Blocks {
     std::int64_t kc = 1;      // reduction block
     std::int64_t mc = 1;      // vector block (the vector input's block in l2)
     std::int64_t nc = 1;      // broadcast block (the broadcast input's block in l3)
     bool splitBroadcast = true; // several units share the broadcast dimension (else the vector one)
+    int outerParallel = -1;   // or a further output dimension (outerParallelDim), each unit all of both
     std::int64_t vShare = 1;  // the vector extent one unit covers
 };
 
@@ -184,8 +208,10 @@ Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls
     // With several units, each takes a share of the broadcast dimension (of the vector one if short).
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
     x.splitBroadcast = splitsBroadcast(space, B, broadcastTile);
-    const std::int64_t bShare = broadcastShare(space, B, broadcastTile);
-    x.vShare = x.splitBroadcast ? V : (V + units - 1) / units;
+    if (!x.splitBroadcast)
+        x.outerParallel = outerParallelDim(space, r, vectorCalls);
+    const std::int64_t bShare = x.outerParallel >= 0 ? B : broadcastShare(space, B, broadcastTile);
+    x.vShare = x.splitBroadcast || x.outerParallel >= 0 ? V : (V + units - 1) / units;
     const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, x.vShare,
                                                0.5 * static_cast<double>(space.levels[l2].bytes));
     x.mc = balanced(x.vShare, roundedDown(mcFits, x.vShare, vectorCalls), vectorCalls);
@@ -262,7 +288,9 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
     s.levels[regs] = nestLevel(space, r, regs, vectorCalls, broadcastTile, 1, {ib, iv, ik}, {r.output});
     s.parallel.assign(space.dims.size(), false);
     s.unroll.assign(space.dims.size(), 1);
-    if (space.units > 1) {
+    if (x.outerParallel >= 0) {
+        s.parallel[static_cast<std::size_t>(x.outerParallel)] = true;
+    } else if (space.units > 1) {
         s.parallel[static_cast<std::size_t>(x.splitBroadcast ? ib : iv)] = true;
         if (!x.splitBroadcast)
             for (std::size_t l = 1; l < levels; ++l)
@@ -357,6 +385,8 @@ std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std
     s.unroll.assign(space.dims.size(), 1);
     s.packed.assign(space.operands.size(), false);
     s.parallel[v] = units > 1 && V >= units * vectorCalls;
+    if (const int outer = outerParallelDim(space, r, vectorCalls); outer >= 0)
+        s.parallel[static_cast<std::size_t>(outer)] = true;
     if (illegal(space, s))
         return std::nullopt;
     return s;
