@@ -466,9 +466,6 @@ private slots:
             QVERIFY2(a.name.rfind("window-", 0) == 0, a.name.c_str());
     }
 
-    // A dot-product instruction's inputs are only loaded into the registers: the target has no store of
-    // 8- or 16-bit vectors, and needs none, so int8 and bf16 spaces have a register level, load costs in
-    // the model, and the analytical schedules.
     // On two cores a fused GRU step whose vector is one block of outputs (wt = 3) gives the cores the
     // blocks, and keeps each register tile whole; on one core nothing runs in parallel.
     void aShortVectorLeavesTheBlocksToTheCores() {
@@ -486,7 +483,9 @@ private slots:
                 QVERIFY2(space, error.c_str());
                 const auto jb = static_cast<std::size_t>(dimIndex(*space, "jb"));
                 const auto ji = static_cast<std::size_t>(dimIndex(*space, "ji"));
-                std::vector<schedule::Schedule> schedules{*schedule::streamedSchedule(*space)};
+                const auto sweep = schedule::streamedSchedule(*space);
+                QVERIFY(sweep);
+                std::vector<schedule::Schedule> schedules{*sweep};
                 // A register tile of the whole block (4 vectors by 3 gates) by the batch.
                 if (auto blocked = schedule::blockedSchedule(*space, 12, 2))
                     schedules.push_back(*blocked);
@@ -502,6 +501,9 @@ private slots:
         }
     }
 
+    // A dot-product instruction's inputs are only loaded into the registers: the target has no store of
+    // 8- or 16-bit vectors, and needs none, so int8 and bf16 spaces have a register level, load costs in
+    // the model, and the analytical schedules.
     void lowPrecisionHasARegisterLevel() {
         std::string error;
         auto host = targets::loadTarget("host-avx512", error);

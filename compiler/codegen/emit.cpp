@@ -914,10 +914,10 @@ private:
         for (int d : op.packOrder)
             packLo_[o][static_cast<std::size_t>(d)] = r[static_cast<std::size_t>(d)].lo;
         Values pos(p_.extents.size(), constant(0));
-        packAhead_ = copyAheadDistance(o, r);
+        Value* ahead = copyAheadDistance(o, r);
         std::function<void(std::size_t)> nest = [&](std::size_t i) {
             if (i == op.copyOrder.size()) {
-                packCall(o, pos);
+                packCall(o, pos, ahead);
                 return;
             }
             const auto d = static_cast<std::size_t>(op.copyOrder[i]);
@@ -952,13 +952,13 @@ private:
         return b_.CreateSelect(b_.CreateICmpULT(steps, constant(1)), constant(1), steps);
     }
 
-    // A prefetch of the call `packAhead_` steps further along the copy's outermost loop. Past the
+    // A prefetch of the call `distance` steps further along the copy's outermost loop. Past the
     // tile's end it touches the next tile's data or nothing (a prefetch never faults).
-    void prefetchAhead(std::size_t o, const Values& pos) {
+    void prefetchAhead(std::size_t o, const Values& pos, Value* distance) {
         const auto& op = p_.operands[o];
         Values ahead = pos;
         const auto d = static_cast<std::size_t>(op.copyOrder.front());
-        ahead[d] = b_.CreateAdd(pos[d], packAhead_);
+        ahead[d] = b_.CreateAdd(pos[d], distance);
         Value* address = elementAddress(base_[o], op.type, directOffset(op, ahead));
         // For reading (0), kept close (locality 3), data cache (1).
         b_.CreateIntrinsic(Intrinsic::prefetch, {ptr_}, {address, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
@@ -983,14 +983,15 @@ private:
         return elementAddress(packBuffer_[o], op.type, b_.CreateMul(index, constant(op.elements)));
     }
 
-    void packCall(std::size_t o, const Values& pos) {
+    // `ahead`: the prefetch distance of copyAheadDistance, or null for none.
+    void packCall(std::size_t o, const Values& pos, Value* ahead) {
         const auto& op = p_.operands[o];
         Type* e = elementType(op.type);
         Value* destination = packedAddress(o, pos);
         if (copiesVectors(op)) {
             // Read in place as the unpacked calls would, one vector per call.
-            if (packAhead_)
-                prefetchAhead(o, pos);
+            if (ahead)
+                prefetchAhead(o, pos, ahead);
             b_.CreateAlignedStore(loadInPlace(o, pos, lanesMayOverhang_), destination, Align(ir::byteSize(op.type)));
             return;
         }
@@ -1098,7 +1099,6 @@ private:
     Values base_; // per planned operand
     std::map<std::string, Value*> tensorBase_;
     Values packBuffer_;
-    Value* packAhead_ = nullptr; // the current copy's prefetch distance (copyAheadDistance)
     std::vector<Values> packLo_;
     std::vector<bool> evenDims_; // per loop dimension: every range of it is whole (evenlyDividedDims)
     bool lanesMayOverhang_ = true;

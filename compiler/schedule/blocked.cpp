@@ -210,7 +210,7 @@ Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls
     x.splitBroadcast = splitsBroadcast(space, B, broadcastTile);
     if (!x.splitBroadcast)
         x.outerParallel = outerParallelDim(space, r, vectorCalls);
-    const std::int64_t bShare = x.outerParallel >= 0 ? B : broadcastShare(space, B, broadcastTile);
+    const std::int64_t bShare = broadcastShare(space, B, broadcastTile);
     x.vShare = x.splitBroadcast || x.outerParallel >= 0 ? V : (V + units - 1) / units;
     const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, x.vShare,
                                                0.5 * static_cast<double>(space.levels[l2].bytes));
