@@ -557,6 +557,38 @@ private slots:
         expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
     }
 
+    // The window sweep's two-row tiles: 14 (or 8) accumulators, 9 weights and 36 input vectors read,
+    // which the register check counts as one input row (schedule::registerPressure). That holds only
+    // if LLVM interleaves the loads with their calls: the code must not spill, at stride 1 or 2.
+    void aTwoRowWindowStaysInRegisters() {
+        // 28 outputs a row either way: rows of 7 at stride 1, of 4 at stride 2 (2T + 1 input vectors a row).
+        for (const auto& [stride, width] : {std::pair<std::int64_t, std::int64_t>{1, 7}, {2, 4}}) {
+            const std::int64_t size = 28 * stride;
+            const Mapped m = mapOnHost("depthwise", {{"C", 64}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1}, {"nhwc", 1}});
+            if (m.target.name != "host-avx512")
+                QSKIP("the two-row tile is sized for AVX-512's 32 vector registers");
+            const auto& c = m.candidates.front();
+            std::string error;
+            auto space = schedule::makeSpace(m.kernel, m.target, c, error);
+            QVERIFY2(space, error.c_str());
+            QCOMPARE(schedule::windowRowTiles(*space, 2), std::vector<std::int64_t>{width});
+            const auto s = schedule::windowSchedule(*space, width, 2);
+            QVERIFY(s);
+            expectVerified(m, c, *space, *s);
+            auto code = codegen::generate(m.kernel, m.target, c, *space, *s, {}, error);
+            QVERIFY2(code, error.c_str());
+            const std::string assembly = code->assembly(error);
+            std::istringstream lines(assembly);
+            int spills = 0, fmas = 0;
+            for (std::string line; std::getline(lines, line);) {
+                spills += line.find("zmm") != std::string::npos && line.find("(%rsp)") != std::string::npos;
+                fmas += line.find("vfmadd") != std::string::npos;
+            }
+            QVERIFY2(fmas >= 2 * width * 9, assembly.substr(0, 2000).c_str()); // the whole tile's calls, unrolled
+            QCOMPARE(spills, 0);
+        }
+    }
+
     // Inputs the schedule packs are copied a vector at a time into micro-panels and read back exactly,
     // ragged edges included.
     void packedPanelsAreCopiedAsVectors() {

@@ -559,6 +559,34 @@ private slots:
         const auto strided = depthwiseSpace(1024, 14, 2, 1);
         QVERIFY(strided);
         QCOMPARE(schedule::windowRowTiles(*strided), (std::vector<std::int64_t>{7}));
+        // Two output rows: the window's rows whole in the tile, so that the rows share the input rows
+        // they read. The input counts as one row of its window in registers (9 vectors of the 36 the
+        // tile reads), beside 14 accumulators and 9 weights: rows of 7 still fit.
+        QCOMPARE(schedule::windowRowTiles(*space, 2), (std::vector<std::int64_t>{7}));
+        const auto rows = schedule::windowSchedule(*space, 7, 2);
+        QVERIFY(rows);
+        const auto& pair = rows->levels.back();
+        QCOMPARE(at(pair, "oh"), std::int64_t(2));
+        QCOMPARE(at(pair, "r"), std::int64_t(3));
+        QCOMPARE(at(pair, "ow"), std::int64_t(7));
+        const auto x = static_cast<std::size_t>(std::find_if(space->operands.begin(), space->operands.end(),
+                                                             [](const auto& o) { return o.tensor == "X"; }) -
+                                                space->operands.begin());
+        QCOMPARE(schedule::registerSlots(*space, x, pair.tiles.data()), std::int64_t(36 * 16)); // elements: 16 a vector
+        QCOMPARE(schedule::registerPressure(*space, x, pair.tiles.data()), std::int64_t(9 * 16));
+        QVERIFY(!schedule::illegal(*space, *rows));
+        // Three rows would not: 21 accumulators, 9 weights and 9 input vectors.
+        QVERIFY(schedule::illegal(*space, [&] {
+            auto three = *rows;
+            three.levels.back().tiles[static_cast<std::size_t>(dimIndex(*space, "oh"))] = 3;
+            return three;
+        }()));
+        const auto named = schedule::analyticalSchedules(*space);
+        QVERIFY(std::any_of(named.begin(), named.end(), [](const auto& a) { return a.name == "window-2x7"; }));
+        // At stride 2 two rows of T read 2T + 1 vectors a row: rows of 4 cut the 28 outputs evenly.
+        const auto wide = depthwiseSpace(128, 56, 2, 1);
+        QVERIFY(wide);
+        QCOMPARE(schedule::windowRowTiles(*wide, 2), (std::vector<std::int64_t>{4}));
         // Two units share the output rows.
         const auto two = depthwiseSpace(512, 14, 1, 2);
         QVERIFY(two);
@@ -566,9 +594,15 @@ private slots:
         QVERIFY(split);
         QVERIFY(split->parallel[static_cast<std::size_t>(dimIndex(*two, "oh"))]);
         QVERIFY(!split->parallel[static_cast<std::size_t>(dimIndex(*two, "c"))]);
-        // A product has no window: its inputs' indices never add an output dimension to a reduction.
+        // A product has no window: its inputs' indices never add an output dimension to a reduction ...
         const auto product = gemmOn("host-avx512", 256, 64, 128);
         QVERIFY(schedule::windowRowTiles(product.space).empty());
+        QVERIFY(schedule::windowRowTiles(product.space, 2).empty());
+        // ... so each of its operands is counted whole in registers.
+        const std::vector<std::int64_t> fours(product.space.dims.size(), 4);
+        for (std::size_t o = 0; o < product.space.operands.size(); ++o)
+            QCOMPARE(schedule::registerPressure(product.space, o, fours.data()),
+                     schedule::registerSlots(product.space, o, fours.data()));
         QVERIFY(!schedule::windowSchedule(product.space, 4));
     }
 

@@ -2,6 +2,8 @@
 #include "schedule/schedule.h"
 
 #include <algorithm>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace isamap::schedule {
@@ -404,6 +406,8 @@ struct Window {
     int taps = -1;           // the reduction beside it in that index (s)
     std::vector<int> around; // further output dimensions (n, oh): loops around, one index at a time
     std::vector<int> others; // further reductions (r): loops around the register tile
+    int rowSlide = -1;       // an output dimension around that slides along another window index (oh) ...
+    int rowTaps = -1;        // ... and the reduction beside it there (r)
 };
 
 bool findWindow(const Space& space, Window& w) {
@@ -426,11 +430,12 @@ bool findWindow(const Space& space, Window& w) {
         }
     if (w.vector < 0)
         return false;
-    // The innermost tensor index of an input that adds an output dimension and a reduction.
-    int bestIndex = -1;
+    // The innermost tensor index of an input that adds an output dimension and a reduction (ow + s),
+    // and the next one in, if any (oh + r: the rows of a 2-D window).
     for (const auto& op : space.operands) {
         if (op.output)
             continue;
+        std::vector<std::pair<int, int>> windows; // (slide, taps), innermost index last
         for (std::size_t t = 0; t < op.indexCoeff.size(); ++t) {
             int slide = -1, taps = -1;
             for (std::size_t k = 0; k < op.indexCoeff[t].size() && k < space.kernelDims.size(); ++k) {
@@ -439,12 +444,14 @@ bool findWindow(const Space& space, Window& w) {
                 const int d = space.kernelDims[k].loopDim;
                 (out.dependsOn[static_cast<std::size_t>(d)] ? slide : taps) = d;
             }
-            if (slide >= 0 && taps >= 0 && slide != w.vector && static_cast<int>(t) > bestIndex) {
-                bestIndex = static_cast<int>(t);
-                w.slide = slide;
-                w.taps = taps;
-            }
+            if (slide >= 0 && taps >= 0 && slide != w.vector)
+                windows.emplace_back(slide, taps);
         }
+        if (windows.empty() || w.slide >= 0)
+            continue;
+        std::tie(w.slide, w.taps) = windows.back();
+        if (windows.size() >= 2)
+            std::tie(w.rowSlide, w.rowTaps) = windows[windows.size() - 2];
     }
     if (w.slide < 0)
         return false;
@@ -465,12 +472,21 @@ std::int64_t widestRow(const Space& space, const Window& w, std::vector<std::int
         tiles[static_cast<std::size_t>(w.slide)] = t;
         double bytes = 0;
         for (std::size_t o = 0; o < space.operands.size(); ++o)
-            bytes += tileBytes(space, static_cast<int>(o), tiles);
+            bytes += static_cast<double>(registerPressure(space, o, tiles.data())) * space.operands[o].bytesPerElement;
         if (bytes > static_cast<double>(space.levels[regs].bytes))
             break;
         best = t;
     }
     return best;
+}
+
+// The register tile's rows along the window's other sliding dimension: `rows` output rows with the
+// whole window along it, so that neighbouring rows share the input rows they read.
+void windowRows(const Space& space, const Window& w, std::int64_t rows, std::vector<std::int64_t>& tiles) {
+    if (rows <= 1)
+        return;
+    tiles[static_cast<std::size_t>(w.rowSlide)] = rows;
+    tiles[static_cast<std::size_t>(w.rowTaps)] = space.dims[static_cast<std::size_t>(w.rowTaps)].extent;
 }
 
 LevelSchedule windowLevel(const Space& space, std::size_t l, const std::vector<std::int64_t>& tiles,
@@ -484,10 +500,11 @@ LevelSchedule windowLevel(const Space& space, std::size_t l, const std::vector<s
 
 } // namespace
 
-std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile) {
+std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile, std::int64_t rows) {
     Window w;
     const std::size_t levels = space.levels.size();
-    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findWindow(space, w))
+    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findWindow(space, w) ||
+        (rows > 1 && w.rowSlide < 0))
         return std::nullopt;
     const std::size_t regs = levels - 1;
     const auto v = static_cast<std::size_t>(w.vector), slide = static_cast<std::size_t>(w.slide),
@@ -508,6 +525,9 @@ std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile)
     row[slide] = vectorRow[slide] = tile[slide] = rowTile;
     vectorRow[v] = 1;
     tile[taps] = full[taps];
+    windowRows(space, w, rows, row);
+    windowRows(space, w, rows, vectorRow);
+    windowRows(space, w, rows, tile);
     Schedule s;
     s.levels.resize(levels);
     s.levels[0] = windowLevel(space, 0, full, order);
@@ -530,13 +550,15 @@ std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile)
     return s;
 }
 
-std::vector<std::int64_t> windowRowTiles(const Space& space) {
+std::vector<std::int64_t> windowRowTiles(const Space& space, std::int64_t rows) {
     Window w;
     const std::size_t levels = space.levels.size();
-    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findWindow(space, w))
+    if (space.registerLevel != static_cast<int>(levels) - 1 || levels < 3 || !findWindow(space, w) ||
+        (rows > 1 && w.rowSlide < 0))
         return {};
     std::vector<std::int64_t> tiles(space.dims.size(), 1);
     tiles[static_cast<std::size_t>(w.taps)] = space.dims[static_cast<std::size_t>(w.taps)].extent;
+    windowRows(space, w, rows, tiles);
     const std::int64_t widest = widestRow(space, w, tiles, levels - 1);
     if (widest < 1)
         return {};
@@ -573,9 +595,12 @@ std::vector<AnalyticalSchedule> analyticalSchedules(const Space& space) {
     }
     if (auto s = streamedSchedule(space))
         out.push_back({"sweep", "the column sweep", *s});
-    for (std::int64_t t : windowRowTiles(space))
-        if (auto s = windowSchedule(space, t))
+    for (std::int64_t t : windowRowTiles(space, 1))
+        if (auto s = windowSchedule(space, t, 1))
             out.push_back({"window-" + std::to_string(t), "the window sweep, rows of " + std::to_string(t), *s});
+    for (std::int64_t t : windowRowTiles(space, 2))
+        if (auto s = windowSchedule(space, t, 2))
+            out.push_back({"window-2x" + std::to_string(t), "the window sweep, two rows of " + std::to_string(t), *s});
     return out;
 }
 

@@ -371,6 +371,39 @@ std::int64_t registerSlots(const Space& space, std::size_t o, const std::int64_t
     return tileElements(space, o, tiles, true);
 }
 
+std::vector<std::size_t> windowIndices(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    const Operand& op = space.operands[o];
+    std::vector<std::size_t> out;
+    if (op.output)
+        return out;
+    for (std::size_t t = 0; t < op.indexCoeff.size(); ++t) {
+        std::set<int> tiled;
+        for (std::size_t k = 0; k < op.indexCoeff[t].size() && k < space.kernelDims.size(); ++k) {
+            const int d = space.kernelDims[k].loopDim;
+            if (op.indexCoeff[t][k] != 0 && tiles[static_cast<std::size_t>(d)] > 1)
+                tiled.insert(d);
+        }
+        if (tiled.size() >= 2)
+            out.push_back(t);
+    }
+    return out;
+}
+
+std::int64_t registerPressure(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    const auto window = windowIndices(space, o, tiles);
+    if (window.empty())
+        return registerSlots(space, o, tiles);
+    // The tile with the loops of the window's outer indices at one call (an output row, a window row).
+    std::vector<std::int64_t> one(tiles, tiles + space.dims.size());
+    for (std::size_t i = 0; i + 1 < window.size(); ++i) {
+        const auto& row = space.operands[o].indexCoeff[window[i]];
+        for (std::size_t k = 0; k < row.size() && k < space.kernelDims.size(); ++k)
+            if (row[k] != 0)
+                one[static_cast<std::size_t>(space.kernelDims[k].loopDim)] = 1;
+    }
+    return registerSlots(space, o, one.data());
+}
+
 Schedule defaultSchedule(const Space& space) {
     Schedule s;
     const std::size_t nd = space.dims.size();
@@ -467,8 +500,9 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
             if (!op.onPath[l])
                 return op.tensor + " cannot be kept in " + space.levels[l].memory + ": it reaches " +
                        op.requiredMemory + " another way";
-            // A CPU's vector register holds the idle lanes of a short mapped dimension too.
-            const auto elements = static_cast<int>(l) == space.registerLevel ? registerSlots(space, o, level.tiles.data())
+            // A CPU's vector register holds the idle lanes of a short mapped dimension too; a window's
+            // input is held a row at a time (registerPressure).
+            const auto elements = static_cast<int>(l) == space.registerLevel ? registerPressure(space, o, level.tiles.data())
                                                                              : footprint(space, o, level.tiles);
             const double tileBytes = static_cast<double>(elements) * op.bytesPerElement * (level.doubleBuffered ? 2 : 1);
             bytes += tileBytes;

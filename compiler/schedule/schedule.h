@@ -180,15 +180,18 @@ std::optional<Schedule> streamedSchedule(const Space& space);
 // outermost. Each output vector is finished in registers and stored once. Applies to a space on a
 // register file with one instruction dimension and an input indexed by an output dimension plus a
 // reduction; empty otherwise. With several units, each takes a share of the longest dimension around.
-// windowRowTiles gives the row tiles worth timing: the widest that cuts the row evenly, and the widest the
-// register file holds where the even one is under half of it. Applies only where the output vector is
-// contiguous in memory.
-std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile);
-std::vector<std::int64_t> windowRowTiles(const Space& space);
+// With `rows` > 1 (a 2-D window), the tile holds that many output rows too, with the window's rows
+// whole in it: two rows of 7 read four input rows where two tiles of one read six, and ran 1.2-1.4x
+// faster on MobileNet-v1's stride-1 layers (the input rows come from the second-level cache).
+// windowRowTiles gives the row tiles worth timing for that many rows: the widest that cuts the row
+// evenly, and the widest the register file holds where the even one is under half of it. Applies only
+// where the output vector is contiguous in memory.
+std::optional<Schedule> windowSchedule(const Space& space, std::int64_t rowTile, std::int64_t rows = 1);
+std::vector<std::int64_t> windowRowTiles(const Space& space, std::int64_t rows = 1);
 
 // The analytical schedules timed beside the cost model's picks on a CPU, each with what it is in words.
 struct AnalyticalSchedule {
-    std::string name;    // "goto-4x6", "goto-2x12", "sweep", "window-7"
+    std::string name;    // "goto-4x6", "goto-2x12", "sweep", "window-7", "window-2x7"
     std::string label;   // "the Goto blocking, 4x6 register tile"
     Schedule schedule;
 };
@@ -215,6 +218,17 @@ inline std::int64_t footprint(const Space& space, std::size_t o, const std::vect
 // The same, counting the idle lanes of a mapped dimension shorter than the instruction's (a batch of 4
 // in 16 lanes): what the operand's tile takes in registers.
 std::int64_t registerSlots(const Space& space, std::size_t o, const std::int64_t* tiles);
+
+// The tensor indices of input `o` through which calls of one register tile read the same elements:
+// those adding two or more loops tiled above one call (a depthwise layer's X[oh + r, ow + s] with output
+// rows and window rows both in the tile), innermost last. Empty for an output or a plain product.
+std::vector<std::size_t> windowIndices(const Space& space, std::size_t o, const std::int64_t* tiles);
+// The registers' worth of operand `o` the register tile holds at once: its slots, except that an input
+// read through a window counts as one row of it along its innermost window index. Each of its vectors
+// serves a few calls and is then dead, and LLVM's scheduler interleaves the loads with those calls: a
+// depthwise tile of two output rows of 7 (four input rows of 9, 36 vectors, beside 14 accumulators and 9
+// weights) is generated without a spill, and ran 1.2-1.4x faster than one row (rows share the input).
+std::int64_t registerPressure(const Space& space, std::size_t o, const std::int64_t* tiles);
 
 // Why the schedule cannot run, in words ("B's tile at l1 needs 48 KiB, l1 holds 32 KiB"); empty when it can.
 std::optional<std::string> illegal(const Space& space, const Schedule& s);
