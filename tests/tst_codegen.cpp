@@ -56,6 +56,15 @@ Mapped mapKernelOnHost(const ir::Kernel& kernel) {
 }
 
 // The generator's first kernel, or the one named `kernel`, mapped on this CPU.
+// Lines of `text` holding `what` (and `also`, when given).
+int linesWith(const std::string& text, const std::string& what, const std::string& also = "") {
+    std::istringstream lines(text);
+    int count = 0;
+    for (std::string line; std::getline(lines, line);)
+        count += line.find(what) != std::string::npos && (also.empty() || line.find(also) != std::string::npos);
+    return count;
+}
+
 Mapped mapOnHost(const std::string& generator, const frontend::Args& args, const std::string& kernel = "") {
     std::string error;
     auto m = frontend::generate(generator, args, error);
@@ -542,11 +551,7 @@ private slots:
         QVERIFY2(code, error.c_str());
         const std::string assembly = code->assembly(error);
         QVERIFY(assembly.find("vfmadd231ps") != std::string::npos);
-        std::istringstream lines(assembly);
-        int spills = 0;
-        for (std::string line; std::getline(lines, line);)
-            spills += line.find("zmm") != std::string::npos && line.find("(%rsp)") != std::string::npos;
-        QCOMPARE(spills, 0);
+        QCOMPARE(linesWith(assembly, "zmm", "(%rsp)"), 0); // no vector register spilled to the stack
         QVERIFY(code->llvmIR().find("llvm.masked") == std::string::npos);
         // The same blocking with every dimension ragged keeps its edge tests and stays exact.
         const Mapped ragged = mapOnHost("gemm", {{"M", 200}, {"N", 50}, {"K", 700}});
@@ -578,14 +583,9 @@ private slots:
             auto code = codegen::generate(m.kernel, m.target, c, *space, *s, {}, error);
             QVERIFY2(code, error.c_str());
             const std::string assembly = code->assembly(error);
-            std::istringstream lines(assembly);
-            int spills = 0, fmas = 0;
-            for (std::string line; std::getline(lines, line);) {
-                spills += line.find("zmm") != std::string::npos && line.find("(%rsp)") != std::string::npos;
-                fmas += line.find("vfmadd") != std::string::npos;
-            }
-            QVERIFY2(fmas >= 2 * width * 9, assembly.substr(0, 2000).c_str()); // the whole tile's calls, unrolled
-            QCOMPARE(spills, 0);
+            // The whole tile's calls, unrolled, and no vector register spilled to the stack.
+            QVERIFY2(linesWith(assembly, "vfmadd") >= 2 * width * 9, assembly.substr(0, 2000).c_str());
+            QCOMPARE(linesWith(assembly, "zmm", "(%rsp)"), 0);
         }
     }
 
