@@ -472,7 +472,8 @@ private slots:
         }
     }
 
-    // `isamap graph` runs a graph as a user would: the bias-and-ReLU nodes fused, the result verified.
+    // `isamap graph` runs a graph as a user would: the bias-and-ReLU nodes fused, each node at the model's
+    // best schedule of the search's and the analytical ones, the result verified.
     void graphCommandFusesAndVerifies() {
         const QStringList args{"graph", "dwsep", "--target", "host", "C=16", "K=24", "H=9", "W=9", "pad=1", "nhwc=1",
                                "act=1", "--budget", "300", "--runs", "1"};
@@ -481,6 +482,9 @@ private slots:
         QVERIFY2(fused.out.contains("fused dw_act into dw") && fused.out.contains("fused pw_act into pw"), qPrintable(fused.out));
         QVERIFY(fused.out.contains("verified:"));
         QVERIFY(fused.out.contains("2 kernels compiled"));
+        // The analytical schedules are proposals beside the search's, by the same model: the depthwise
+        // node's window sweep is modeled far below what 300 evaluations find.
+        QVERIFY2(fused.out.contains("(the window sweep, rows of 9)"), qPrintable(fused.out));
         auto apart = testing::isamapCli(args + QStringList{"--no-fuse"});
         QVERIFY2(apart.status == 0, qPrintable(apart.err));
         QVERIFY(!apart.out.contains("fused"));

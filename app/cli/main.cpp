@@ -52,9 +52,10 @@ const Command kCommands[] = {
     {"graph",
      "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
      "            [--constraints FILE] [--no-fuse] [--runs N]",
-     "run an op graph through generated code on this CPU: each node at the cost model's best schedule (within\n"
-     "      the constraints that name its loops), element-wise nodes fused into their producers and consecutive\n"
-     "      nodes run band by band where they can (--no-fuse: node by node); verified against the interpreter, timed",
+     "run an op graph through generated code on this CPU: each node at the cost model's best schedule, of the\n"
+     "      search's and the analytical ones (within the constraints that name its loops), element-wise nodes\n"
+     "      fused into their producers and consecutive nodes run band by band where they can (--no-fuse: node\n"
+     "      by node); verified against the interpreter, timed",
      isamap::cli::graphCommand},
     {"worker", "worker", "(internal) the measuring worker: reads a job on standard input, writes the result",
      isamap::cli::workerCommand},
