@@ -635,6 +635,29 @@ private slots:
         QVERIFY(t);
         QCOMPARE(schedule::readsOfPackedElement(*skinnySpace, *t, A), std::int64_t(3));
         QVERIFY(!t->packed[A] && t->packed[B]);
+        QVERIFY(!schedule::packedTileIsOneRun(*space, *s, A)); // 256 of 4608 rows a column: not one run
+        // Pre-packed pointwise filters, F[K/64, C, 64]: the vector input's block is one run of 512 x 64
+        // and is read in place; stored [C, K], a block of 64 output channels is 512 runs.
+        for (const std::int64_t prepacked : {1, 0}) {
+            auto host = targets::loadTarget("host-avx512", error);
+            QVERIFY2(host, error.c_str());
+            auto pw = frontend::generate("pointwise", {{"C", 512}, {"K", 512}, {"H", 14}, {"W", 14}, {"nhwc", 1}, {"packed", prepacked}}, error);
+            QVERIFY2(pw, error.c_str());
+            const auto mapped = mapping::mapKernel(pw->kernels[0], host->target);
+            QVERIFY(!mapped.candidates.empty());
+            const auto pwSpace = schedule::makeSpace(pw->kernels[0], targets::withCores(host->target, 1), mapped.candidates.front(), error);
+            QVERIFY2(pwSpace, error.c_str());
+            const auto blocked = schedule::blockedSchedule(*pwSpace, 4, 6);
+            QVERIFY(blocked);
+            const auto f = static_cast<std::size_t>(std::find_if(pwSpace->operands.begin(), pwSpace->operands.end(),
+                                                                 [](const auto& o) { return o.tensor == "F"; }) -
+                                                    pwSpace->operands.begin());
+            QCOMPARE(schedule::packedTileIsOneRun(*pwSpace, *blocked, f), prepacked == 1);
+            if (prepacked == 1) { // read often enough to be copied, but already one run
+                QVERIFY(schedule::readsOfPackedElement(*pwSpace, *blocked, f) >= 16);
+                QVERIFY(!blocked->packed[f]);
+            }
+        }
         // A schedule without the line packs nothing; one that packs the output or an unkept input is refused.
         auto plain = schedule::parseSchedule(*space, text.substr(0, text.find("pack A B")), error);
         QVERIFY2(plain, error.c_str());

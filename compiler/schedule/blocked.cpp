@@ -298,9 +298,15 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
             for (std::size_t l = 1; l < levels; ++l)
                 s.levels[l].tiles[static_cast<std::size_t>(iv)] = std::min(s.levels[l].tiles[static_cast<std::size_t>(iv)], x.vShare);
     }
+    // A block of the vector input already one run in memory (pre-packed weights) is read in place: its
+    // copy would cost a read and a write of each element and only reorder it within the run. Block 7's
+    // pointwise layer of MobileNet-v1 (filters F[K/64, C, 64]) ran 3-8% faster without the copy (2x7
+    // tiles). The broadcast input is still copied: its micro-panel gathers a few columns into one stream.
     s.packed.assign(space.operands.size(), false);
     for (int o : {r.vectorInput, r.broadcastInput})
-        s.packed[static_cast<std::size_t>(o)] = readsOfPackedElement(space, s, static_cast<std::size_t>(o)) >= kPackedReads;
+        s.packed[static_cast<std::size_t>(o)] =
+            readsOfPackedElement(space, s, static_cast<std::size_t>(o)) >= kPackedReads &&
+            !(o == r.vectorInput && packedTileIsOneRun(space, s, static_cast<std::size_t>(o)));
     if (illegal(space, s))
         return std::nullopt;
     return s;

@@ -326,10 +326,9 @@ namespace {
 
 // Elements of operand `o`'s tile; `padded`: counting the idle lanes of a mapped loop whose kernel
 // dimensions fill fewer elements than its instruction tiles hold, as a register holds them.
-std::int64_t tileElements(const Space& space, std::size_t o, const std::int64_t* tiles, bool padded) {
-    const Operand& op = space.operands[o];
-    // Elements each kernel dimension covers: a fused loop fills its innermost kernel dimension first.
-    std::int64_t covered[16];
+// Elements each kernel dimension covers in a tile: a fused loop fills its innermost kernel dimension
+// first. Returns how many kernel dimensions it filled in (at most 16).
+std::size_t coveredElements(const Space& space, const std::int64_t* tiles, std::int64_t (&covered)[16]) {
     const std::size_t nk = std::min<std::size_t>(space.kernelDims.size(), 16);
     for (std::size_t k = 0; k < nk; ++k) {
         const KernelDim& kd = space.kernelDims[k];
@@ -337,6 +336,13 @@ std::int64_t tileElements(const Space& space, std::size_t o, const std::int64_t*
         const std::int64_t total = tiles[static_cast<std::size_t>(kd.loopDim)] * ld.elementsPerStep;
         covered[k] = std::min(kd.extent, ceilDiv(total, kd.innerProduct));
     }
+    return nk;
+}
+
+std::int64_t tileElements(const Space& space, std::size_t o, const std::int64_t* tiles, bool padded) {
+    const Operand& op = space.operands[o];
+    std::int64_t covered[16];
+    const std::size_t nk = coveredElements(space, tiles, covered);
     std::int64_t elements = 1;
     for (const auto& row : op.indexCoeff) {
         std::int64_t span = 1;
@@ -586,6 +592,36 @@ int packLevel(const Schedule& s, std::size_t o) {
         if (s.levels[l].keeps[o])
             return static_cast<int>(l);
     return -1;
+}
+
+bool packedTileIsOneRun(const Space& space, const Schedule& s, std::size_t o) {
+    const int level = packLevel(s, o);
+    if (level < 0)
+        return false;
+    const Operand& op = space.operands[o];
+    const std::int64_t* tiles = s.levels[static_cast<std::size_t>(level)].tiles.data();
+    // Idle lanes (35 rows in vectors of 16) are read whole from a copy padded with zeros, and would be
+    // masked in place.
+    if (registerSlots(space, o, tiles) != footprint(space, o, tiles))
+        return false;
+    std::int64_t covered[16];
+    const std::size_t nk = coveredElements(space, tiles, covered);
+    if (op.storageStride.size() < nk)
+        return false;
+    // The kernel dimensions the tile spans, by their storage stride: each must start where the ones
+    // inside it end.
+    std::vector<std::size_t> spanned;
+    for (std::size_t k = 0; k < nk; ++k)
+        if (covered[k] > 1 && op.storageStride[k] != 0)
+            spanned.push_back(k);
+    std::sort(spanned.begin(), spanned.end(), [&](std::size_t a, std::size_t b) { return op.storageStride[a] < op.storageStride[b]; });
+    std::int64_t run = 1;
+    for (std::size_t k : spanned) {
+        if (op.storageStride[k] != run)
+            return false;
+        run *= covered[k];
+    }
+    return true;
 }
 
 std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::size_t o) {

@@ -141,6 +141,10 @@ int packLevel(const Schedule& s, std::size_t o);
 // the copy is remade) down to the register tile. 0 when no level would hold the copy.
 std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::size_t o);
 
+// Whether operand o's tile at packLevel is one run of consecutive elements in storage (a pre-packed
+// weight's block: pointwise packed=1's F[kb, c, ki] for one block of output channels).
+bool packedTileIsOneRun(const Space& space, const Schedule& s, std::size_t o);
+
 // Builds the space of one valid candidate; empty with `error` when the target cannot hold the
 // instruction's operands (an operand memory outside the hierarchy), or when the kernel's epilogue
 // combines across a dimension the candidate maps into the instruction or fuses with another.
