@@ -485,6 +485,13 @@ private slots:
         // The analytical schedules are proposals beside the search's, by the same model: the depthwise
         // node's window sweep is modeled far below what 300 evaluations find.
         QVERIFY2(fused.out.contains("(the window sweep, rows of 9)"), qPrintable(fused.out));
+        // On one core and 14 rows of 14 the model ties one row of 7 and two at the compute bound; two
+        // rows do less work in all (fewer input loads) and are taken. (On two, 7 pairs of rows split
+        // unevenly and one row is modeled faster.)
+        auto rows = testing::isamapCli({"graph", "dwsep", "--target", "host", "C=64", "K=32", "H=14", "W=14", "pad=1",
+                                        "nhwc=1", "--threads", "1", "--budget", "300", "--runs", "1"});
+        QVERIFY2(rows.status == 0, qPrintable(rows.err));
+        QVERIFY2(rows.out.contains("(the window sweep, two rows of 7)"), qPrintable(rows.out));
         auto apart = testing::isamapCli(args + QStringList{"--no-fuse"});
         QVERIFY2(apart.status == 0, qPrintable(apart.err));
         QVERIFY(!apart.out.contains("fused"));
