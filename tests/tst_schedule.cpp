@@ -28,19 +28,23 @@ int dimIndex(const schedule::Space& space, const std::string& name) {
     qFatal("no loop %s", name.c_str());
 }
 
-// The space of a square channel-last depthwise layer (3x3 taps, padding 1) on host-avx512 with
-// `units` cores, for its first mapping candidate (the vector along the channels).
-std::optional<schedule::Space> depthwiseSpace(std::int64_t channels, std::int64_t size, std::int64_t stride, int units) {
+// The space of a library kernel on host-avx512 with `units` cores, for its first mapping candidate.
+std::optional<schedule::Space> hostSpace(const std::string& generator, const frontend::Args& args, int units) {
     std::string error;
     auto host = targets::loadTarget("host-avx512", error);
-    auto m = frontend::generate("depthwise", {{"C", channels}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1},
-                                              {"nhwc", 1}}, error);
+    auto m = frontend::generate(generator, args, error);
     if (!host || !m)
         qFatal("%s", error.c_str());
     const auto mapped = mapping::mapKernel(m->kernels[0], host->target);
     if (mapped.candidates.empty())
-        qFatal("depthwise has no candidate on host-avx512");
+        qFatal("%s has no candidate on host-avx512", generator.c_str());
     return schedule::makeSpace(m->kernels[0], targets::withCores(host->target, units), mapped.candidates.front(), error);
+}
+
+// The space of a square channel-last depthwise layer (3x3 taps, padding 1) on host-avx512 with
+// `units` cores, for its first mapping candidate (the vector along the channels).
+std::optional<schedule::Space> depthwiseSpace(std::int64_t channels, std::int64_t size, std::int64_t stride, int units) {
+    return hostSpace("depthwise", {{"C", channels}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1}, {"nhwc", 1}}, units);
 }
 
 // A 512x512x512 GEMM schedule on host-avx512 with the given l2, l1 and register tiles. A level's tiles
@@ -639,14 +643,8 @@ private slots:
         // Pre-packed pointwise filters, F[K/64, C, 64]: the vector input's block is one run of 512 x 64
         // and is read in place; stored [C, K], a block of 64 output channels is 512 runs.
         for (const std::int64_t prepacked : {1, 0}) {
-            auto host = targets::loadTarget("host-avx512", error);
-            QVERIFY2(host, error.c_str());
-            auto pw = frontend::generate("pointwise", {{"C", 512}, {"K", 512}, {"H", 14}, {"W", 14}, {"nhwc", 1}, {"packed", prepacked}}, error);
-            QVERIFY2(pw, error.c_str());
-            const auto mapped = mapping::mapKernel(pw->kernels[0], host->target);
-            QVERIFY(!mapped.candidates.empty());
-            const auto pwSpace = schedule::makeSpace(pw->kernels[0], targets::withCores(host->target, 1), mapped.candidates.front(), error);
-            QVERIFY2(pwSpace, error.c_str());
+            const auto pwSpace = hostSpace("pointwise", {{"C", 512}, {"K", 512}, {"H", 14}, {"W", 14}, {"nhwc", 1}, {"packed", prepacked}}, 1);
+            QVERIFY(pwSpace);
             const auto blocked = schedule::blockedSchedule(*pwSpace, 4, 6);
             QVERIFY(blocked);
             const auto f = static_cast<std::size_t>(std::find_if(pwSpace->operands.begin(), pwSpace->operands.end(),

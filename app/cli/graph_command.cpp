@@ -1,8 +1,8 @@
 // isamap graph: an op graph run through generated code on this CPU. Each node's kernel gets the cost
 // model's best schedule, of those its search found and the analytical ones (or plain loops when it is
-// element-wise), element-wise nodes are fused into
-// their producers and consecutive nodes run band by band where they can (measure/graph.h); the result
-// is verified against the interpreter's run of the original graph, then timed.
+// element-wise), element-wise nodes are fused into their producers and consecutive nodes run band by
+// band where they can (measure/graph.h); the result is verified against the interpreter's run of the
+// original graph, then timed.
 #include "cli/commands.h"
 #include "cli/support.h"
 

@@ -436,8 +436,8 @@ bool findWindow(const Space& space, Window& w) {
         }
     if (w.vector < 0)
         return false;
-    // The innermost tensor index of an input that adds an output dimension and a reduction (ow + s),
-    // and the next one in, if any (oh + r: the rows of a 2-D window).
+    // Of the first input read through a window: its innermost tensor index that adds an output
+    // dimension and a reduction (ow + s), and the next one in, if any (oh + r: a 2-D window's rows).
     for (const auto& op : space.operands) {
         if (op.output)
             continue;
@@ -453,11 +453,12 @@ bool findWindow(const Space& space, Window& w) {
             if (slide >= 0 && taps >= 0 && slide != w.vector)
                 windows.emplace_back(slide, taps);
         }
-        if (windows.empty() || w.slide >= 0)
+        if (windows.empty())
             continue;
         std::tie(w.slide, w.taps) = windows.back();
         if (windows.size() >= 2)
             std::tie(w.rowSlide, w.rowTaps) = windows[windows.size() - 2];
+        break;
     }
     if (w.slide < 0)
         return false;

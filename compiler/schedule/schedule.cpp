@@ -324,8 +324,6 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
 
 namespace {
 
-// Elements of operand `o`'s tile; `padded`: counting the idle lanes of a mapped loop whose kernel
-// dimensions fill fewer elements than its instruction tiles hold, as a register holds them.
 // Elements each kernel dimension covers in a tile: a fused loop fills its innermost kernel dimension
 // first. Returns how many kernel dimensions it filled in (at most 16).
 std::size_t coveredElements(const Space& space, const std::int64_t* tiles, std::int64_t (&covered)[16]) {
@@ -339,6 +337,8 @@ std::size_t coveredElements(const Space& space, const std::int64_t* tiles, std::
     return nk;
 }
 
+// Elements of operand `o`'s tile; `padded`: counting the idle lanes of a mapped loop whose kernel
+// dimensions fill fewer elements than its instruction tiles hold, as a register holds them.
 std::int64_t tileElements(const Space& space, std::size_t o, const std::int64_t* tiles, bool padded) {
     const Operand& op = space.operands[o];
     std::int64_t covered[16];
