@@ -501,20 +501,22 @@ std::optional<std::string> run(const Graph& g, const Module& module, Buffers& bu
         if (!instance)
             return "graph '" + g.name + "': node '" + n.name + "' calls unknown kernel '" + n.kernel + "'";
         Buffers views;
-        for (const auto& b : n.bindings) {
-            const Buffer& whole = buffers.at(b.graphTensor);
-            Buffer view = whole;
-            const std::size_t fixed = b.fixedIndices.size();
-            for (std::size_t i = 0; i < fixed; ++i)
-                view.offset += b.fixedIndices[i] * whole.strides[i];
-            view.shape.assign(whole.shape.begin() + static_cast<long>(fixed), whole.shape.end());
-            view.strides.assign(whole.strides.begin() + static_cast<long>(fixed), whole.strides.end());
-            views[b.kernelTensor] = std::move(view);
-        }
+        for (const auto& b : n.bindings)
+            views[b.kernelTensor] = sliceOf(buffers.at(b.graphTensor), b.fixedIndices);
         if (auto error = run(*instance, views))
             return "node '" + n.name + "': " + *error;
     }
     return std::nullopt;
+}
+
+Buffer sliceOf(const Buffer& whole, const std::vector<std::int64_t>& fixedIndices) {
+    Buffer view = whole;
+    const std::size_t fixed = fixedIndices.size();
+    for (std::size_t i = 0; i < fixed; ++i)
+        view.offset += fixedIndices[i] * whole.strides[i];
+    view.shape.assign(whole.shape.begin() + static_cast<long>(fixed), whole.shape.end());
+    view.strides.assign(whole.strides.begin() + static_cast<long>(fixed), whole.strides.end());
+    return view;
 }
 
 Checksum checksum(const Buffer& b) {

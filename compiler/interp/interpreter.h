@@ -86,6 +86,9 @@ std::optional<std::string> valuesAt(const ir::Kernel& k, const Buffers& inputs,
 
 // Runs the nodes of a graph in order, kernels taken from `module`.
 std::optional<std::string> run(const ir::Graph& g, const ir::Module& module, Buffers& buffers);
+// What a node's binding hands its kernel of a graph tensor: a view with the fixed leading indices
+// dropped (`GH[3]` of GH : f32[T, B, 3, H] is a [B, 3, H] view of the fourth slice).
+Buffer sliceOf(const Buffer& whole, const std::vector<std::int64_t>& fixedIndices);
 
 struct Checksum {
     double sum = 0;      // plain sum of all elements

@@ -5,7 +5,10 @@
 // node whose code cannot be generated makes the runner fall back to the unfused graph, and says so.
 // Two consecutive nodes whose parallel loops step the same axis of the tensor one writes and the next
 // reads run band by band: a band of the first, then the same band of the second, bands over the workers.
-// Verified against the reference interpreter's run of the original graph, and timed whole.
+// Verified node by node: after each node runs, the reference interpreter runs that node's kernel on the
+// values the generated code gave its inputs, and what the code wrote is compared with it. The nodes
+// are those that ran, merged ones as merged: that a fused graph computes what the original does is
+// fusion.h's promise, tested on the interpreter. Timed whole.
 //
 //   measure::GraphRunner runner(module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) { ... });
 //   auto check = runner.verify(smallGraph, options);   // same kernels, fewer steps
@@ -33,7 +36,8 @@ class GraphRunner {
 public:
     GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true);
 
-    // Runs the graph once on random inputs and compares every output with the interpreter's.
+    // Runs the graph once on random inputs and compares everything each node writes with the
+    // interpreter's run of that node on the same inputs; the first node that differs is named.
     Result verify(const ir::Graph& graph, const Options& options);
     // Times whole runs of the graph; `usefulFlops` per run gives the GFLOP/s.
     Result time(const ir::Graph& graph, const Options& options, double usefulFlops);
@@ -49,7 +53,6 @@ public:
     struct Prepared; // a graph ready to run: its tensors and compiled calls (graph.cpp)
 
 private:
-    std::int64_t longestReduction(const ir::Graph& graph) const;
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
     std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
                                            const interp::Buffers& values, std::string& error);

@@ -74,13 +74,6 @@ double toleranceFor(const ir::Kernel& k, ir::ScalarType outputType) {
     return 1e-6 + std::ldexp(1.0, -22) * static_cast<double>(reductionPoints(k));
 }
 
-std::string indexText(const std::string& tensor, const std::vector<std::int64_t>& index) {
-    std::string s = tensor + "[";
-    for (std::size_t i = 0; i < index.size(); ++i)
-        s += (i ? ", " : "") + std::to_string(index[i]);
-    return s + "]";
-}
-
 struct Comparison {
     double largest = 0;
     std::vector<std::int64_t> at;

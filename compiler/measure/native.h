@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace isamap::measure {
 
@@ -80,5 +82,13 @@ private:
     std::size_t skew_ = 0;
     std::unique_ptr<unsigned char, Free> memory_;
 };
+
+// "C[12, 7]": where a verification found its largest difference.
+inline std::string indexText(const std::string& tensor, const std::vector<std::int64_t>& index) {
+    std::string s = tensor + "[";
+    for (std::size_t i = 0; i < index.size(); ++i)
+        s += (i ? ", " : "") + std::to_string(index[i]);
+    return s + "]";
+}
 
 } // namespace isamap::measure
