@@ -9,6 +9,11 @@
 // input-major, `--wt 0` output-major (wt = 1 where no block divides the hidden size).
 //
 //   build/bench/bench_gru [--threads "1 2"] [--limit N] [--max-steps S] [--wt 0|1|2|3] [--rounds R] [--fuse 0|1]
+//                         [--alternate 0|1] [--batch B]
+//
+// `--alternate 0` runs every step's sweep over the weights in the same order; by default each step
+// takes them in the opposite order to the step before (measure/graph.h). `--batch B` keeps the shapes
+// of that batch size.
 //
 // Flops as DeepBench counts them: 2 * (2 * 3H * H * B) per step. `--max-steps` (default 100; 0 keeps
 // DeepBench's lengths of up to 1500) shortens every sequence for both sides alike, which keeps the run
@@ -50,13 +55,16 @@ std::vector<Shape> shapes(long maxSteps) {
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}, {"wt", "3"}, {"rounds", "1"}, {"fuse", "1"}});
+    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}, {"wt", "3"}, {"rounds", "1"}, {"fuse", "1"}, {"alternate", "1"}, {"batch", "0"}});
     // --fuse 0 runs each step's recurrent gates and tail as two kernels, for comparison.
     const bool fuse = run.values.at("fuse") != "0";
     const long wanted = std::atol(run.values.at("wt").c_str());
     const int rounds = std::max(1, std::atoi(run.values.at("rounds").c_str()));
     const auto host = bench::hostOrExit("bench_gru");
+    const bool alternate = run.values.at("alternate") != "0";
     auto all = shapes(std::atol(run.values.at("max-steps").c_str()));
+    if (const long batch = std::atol(run.values.at("batch").c_str()); batch > 0)
+        all.erase(std::remove_if(all.begin(), all.end(), [batch](const Shape& s) { return s.batch != batch; }), all.end());
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
     std::string csv = "hidden,batch,steps\n";
@@ -94,7 +102,7 @@ int main(int argc, char** argv) {
                                        (tuned.analytical.empty() ? "model" : tuned.analytical);
                     };
                     runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair],
-                                                                           bench::tunedLowering(host.target, threads, {}, noteWinner), fuse);
+                                                                           bench::tunedLowering(host.target, threads, {}, noteWinner), fuse, alternate);
                     auto small = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", 2}, {"wt", wt}}, error);
                     checks[pair] = runners[pair]->verify(small->graphs.front(), measure::Options{});
                 }

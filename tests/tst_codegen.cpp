@@ -291,6 +291,39 @@ private slots:
         QVERIFY(r.largestError < 1e-4);
     }
 
+    // Each GRU step runs the same code over the same weights as the step before, and every second one
+    // takes its blocks of outputs backwards, starting on the weights the step before read last: on one
+    // worker and on each of two. Every step is still right. Asked not to, the runner takes every step
+    // forwards.
+    void recurrentStepsAlternateTheirDirection() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 128}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && host, error.c_str());
+        for (int cores : {1, 2}) {
+            for (bool alternate : {true, false}) {
+                const ir::Target target = targets::withCores(host->target, cores);
+                auto sweep = [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
+                    for (const auto& c : mapping::mapKernel(k, target).candidates)
+                        if (c.valid && c.statement == 0)
+                            if (auto space = schedule::makeSpace(k, target, c, e))
+                                if (auto s = schedule::streamedSchedule(*space))
+                                    return codegen::generate(k, target, c, *space, *s, {}, e);
+                    return nullptr;
+                };
+                measure::GraphRunner runner(*module, sweep, true, alternate);
+                const auto r = runner.verify(module->graphs.front(), verifyOnly());
+                QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+                QCOMPARE(runner.fusedPairs(), 5);
+                QCOMPARE(runner.alternatedSteps(), alternate ? 2 : 0); // steps 1 and 3 of 0..4
+                std::string report;
+                for (const auto& line : runner.fusionReport())
+                    report += line + "\n";
+                QCOMPARE(report.find("backwards") != std::string::npos, alternate);
+            }
+        }
+    }
+
     // A node whose code computes something else (its sigmoids made tanh) is named, with the element
     // where it differs from the interpreter's run of that node on the same inputs.
     void aWrongNodeIsNamed() {

@@ -471,7 +471,9 @@ private slots:
     }
 
     // On two cores a fused GRU step whose vector is one block of outputs (wt = 3) gives the cores the
-    // blocks, and keeps each register tile whole; on one core nothing runs in parallel.
+    // blocks, and keeps each register tile whole. On one core the column sweep marks the blocks
+    // parallel too, so that a graph runner may take them backwards (measure/graph.h); the Goto
+    // blocking runs nothing in parallel there.
     void aShortVectorLeavesTheBlocksToTheCores() {
         std::string error;
         auto host = targets::loadTarget("host-avx512", error);
@@ -497,7 +499,7 @@ private slots:
                 for (const auto& s : schedules) {
                     const std::string nest = schedule::printLoopNest(*space, s);
                     QVERIFY2(!schedule::illegal(*space, s), nest.c_str());
-                    QCOMPARE(bool(s.parallel[jb]), cores == 2);
+                    QCOMPARE(bool(s.parallel[jb]), cores == 2 || &s == &schedules.front());
                     QVERIFY2(!s.parallel[ji], nest.c_str());
                     QCOMPARE(s.levels.back().tiles[ji], schedules.front().levels.back().tiles[ji]);
                 }

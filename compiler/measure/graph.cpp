@@ -54,8 +54,16 @@ struct GraphRunner::Prepared {
         std::optional<Call> second;
         std::int64_t rows = 0, extent = 0;
         int threads = 1;
+        bool backwards = false; // a lone call's parallel iterations from the last to the first
     };
     std::vector<Step> steps;
+
+    // Each worker's share of a backwards step: the same contiguous share as a forward run's, from its end.
+    static void runBackwards(void* context, std::int64_t begin, std::int64_t end) {
+        const Call& c = static_cast<const Step*>(context)->first;
+        for (std::int64_t i = end; i-- > begin;)
+            c.kernel->runRange(c.pointers.data(), i, i + 1);
+    }
 
     static void runBands(void* context, std::int64_t begin, std::int64_t end) {
         const Step& s = *static_cast<const Step*>(context);
@@ -68,6 +76,14 @@ struct GraphRunner::Prepared {
         }
     }
     static void runStep(const Step& s) {
+        if (s.backwards) {
+            const std::int64_t iterations = s.first.kernel->parallelLoop()->iterations;
+            if (s.threads > 1)
+                isamap_parallel_for(&runBackwards, const_cast<Step*>(&s), iterations, s.threads);
+            else
+                runBackwards(const_cast<Step*>(&s), 0, iterations);
+            return;
+        }
         if (!s.second) {
             s.first.kernel->run(s.first.pointers.data());
             return;
@@ -329,14 +345,15 @@ private:
 
 } // namespace
 
-GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower, bool fuse)
-    : module_(module), lower_(std::move(lower)), fuse_(fuse) {}
+GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower, bool fuse, bool alternate)
+    : module_(module), lower_(std::move(lower)), fuse_(fuse), alternate_(alternate) {}
 
 std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepare(const ir::Graph& graph, const interp::Buffers& values,
                                                             std::string& error) {
     report_.clear();
     fusedPairs_ = 0;
     bandPairs_ = 0;
+    alternatedSteps_ = 0;
     if (fuse_) {
         const auto fused = fusion::fuseEpilogues(module_, graph);
         report_ = fused.report;
@@ -420,7 +437,43 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
         }
         p->steps.push_back(std::move(step));
     }
+    if (alternate_)
+        alternateSweeps(*p);
     return p;
+}
+
+// A lone call that runs the same code over the same largest input as an earlier one (each step of a
+// recurrence, over its weights) takes its parallel iterations in the opposite order to that call: it
+// starts on the part of the input the other read last, which is still in the cache. In the same order
+// every time, an input larger than the cache is read from memory whole on every call: the cache
+// evicts in about the order of use, so the block each call reads next is always the one evicted.
+void GraphRunner::alternateSweeps(Prepared& p) {
+    std::map<std::pair<const codegen::JitKernel*, const void*>, bool> lastBackwards;
+    int alternated = 0;
+    for (auto& step : p.steps) {
+        const auto& loop = step.first.kernel->parallelLoop();
+        if (step.second || !loop || loop->iterations < 2)
+            continue;
+        const void* largest = nullptr;
+        std::int64_t largestBytes = 0;
+        const auto& arguments = step.first.kernel->arguments();
+        for (std::size_t a = 0; a < arguments.size(); ++a) {
+            const std::int64_t bytes = arguments[a].storageElements * ir::byteSize(arguments[a].type);
+            if (!arguments[a].output && bytes > largestBytes) {
+                largest = step.first.pointers[a];
+                largestBytes = bytes;
+            }
+        }
+        const auto key = std::make_pair(step.first.kernel.get(), largest);
+        const auto previous = lastBackwards.find(key);
+        step.backwards = previous != lastBackwards.end() && !previous->second;
+        lastBackwards[key] = step.backwards;
+        alternated += step.backwards ? 1 : 0;
+    }
+    alternatedSteps_ = alternated;
+    if (alternated > 0)
+        report_.push_back("ran " + std::to_string(alternated) + " node(s) backwards over their parallel loop, each after a node " +
+                          "running the same code forwards over the same largest input: they start on what it read last");
 }
 
 Result GraphRunner::verify(const ir::Graph& graph, const Options& options) {

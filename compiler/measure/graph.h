@@ -5,6 +5,8 @@
 // node whose code cannot be generated makes the runner fall back to the unfused graph, and says so.
 // Two consecutive nodes whose parallel loops step the same axis of the tensor one writes and the next
 // reads run band by band: a band of the first, then the same band of the second, bands over the workers.
+// A node repeating an earlier node's code over the same largest input (each step of a recurrence, over
+// its weights) runs its parallel loop the other way round: it starts on what that node read last.
 // Verified node by node: after each node runs, the reference interpreter runs that node's kernel on the
 // values the generated code gave its inputs, and what the code wrote is compared with it. The nodes
 // are those that ran, merged ones as merged: that a fused graph computes what the original does is
@@ -34,7 +36,9 @@ using LowerNode = std::function<std::unique_ptr<codegen::Code>(const ir::Node&, 
 
 class GraphRunner {
 public:
-    GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true);
+    // `alternate`: a node repeating an earlier node's code over the same largest input (a recurrence's
+    // steps over their weights) runs its parallel loop in the other direction (graph.cpp).
+    GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true, bool alternate = true);
 
     // Runs the graph once on random inputs and compares everything each node writes with the
     // interpreter's run of that node on the same inputs; the first node that differs is named.
@@ -49,20 +53,25 @@ public:
     // Consecutive nodes run band by band on the last graph prepared (a depthwise then a pointwise
     // convolution: each band of rows of the intermediate is consumed while it is in cache).
     int bandPairs() const { return bandPairs_; }
+    // Nodes of the last graph prepared that ran their parallel loop backwards.
+    int alternatedSteps() const { return alternatedSteps_; }
 
     struct Prepared; // a graph ready to run: its tensors and compiled calls (graph.cpp)
 
 private:
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
+    void alternateSweeps(Prepared& p);
     std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
                                            const interp::Buffers& values, std::string& error);
 
     const ir::Module& module_;
     LowerNode lower_;
     bool fuse_ = true;
+    bool alternate_ = true;
     std::vector<std::string> report_;
     int fusedPairs_ = 0;
     int bandPairs_ = 0;
+    int alternatedSteps_ = 0;
     std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels_; // by the kernel's printed text
     double compileSeconds_ = 0;
 };

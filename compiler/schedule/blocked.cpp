@@ -166,13 +166,18 @@ std::int64_t evenBroadcastTile(const Space& space, std::int64_t B, std::int64_t 
 // GRU step's blocks of outputs, whose vector is one block (64 outputs). With its vector split, the
 // step ran on one thread or on half tiles (2816x1 at 2 threads: 22 GFLOP/s, 0.80 of oneDNN). -1 when
 // the vector dimension splits, or no further dimension has a trip per unit.
+//
+// On one unit it gives the dimension with the most trips, two or more, and the column sweep marks it
+// parallel: the code runs its trips in order on the one worker, and a graph runner may take them in
+// another. Each step of a GRU then reads its weights' blocks in the opposite order to the step before
+// (measure/graph.h), starting on those still in the cache.
 int outerParallelDim(const Space& space, const Roles& r, std::int64_t vectorCalls) {
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
-    if (units < 2 || space.dims[static_cast<std::size_t>(r.vector)].extent >= units * vectorCalls)
+    if (units > 1 && space.dims[static_cast<std::size_t>(r.vector)].extent >= units * vectorCalls)
         return -1;
     const std::vector<std::int64_t> tiles = unitTiles(space);
     int best = -1;
-    std::int64_t bestTrips = units - 1;
+    std::int64_t bestTrips = std::max<std::int64_t>(1, units - 1);
     for (int d : r.outer) {
         const auto du = static_cast<std::size_t>(d);
         const std::int64_t trips = space.dims[du].extent / tiles[du];
@@ -210,7 +215,7 @@ Blocks chooseBlocks(const Space& space, const Roles& r, std::int64_t vectorCalls
     // With several units, each takes a share of the broadcast dimension (of the vector one if short).
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
     x.splitBroadcast = splitsBroadcast(space, B, broadcastTile);
-    if (!x.splitBroadcast)
+    if (!x.splitBroadcast && units > 1)
         x.outerParallel = outerParallelDim(space, r, vectorCalls);
     const std::int64_t bShare = broadcastShare(space, B, broadcastTile);
     x.vShare = x.splitBroadcast || x.outerParallel >= 0 ? V : (V + units - 1) / units;
