@@ -567,7 +567,7 @@ private slots:
     // best schedule of the search's and the analytical ones, the result verified.
     void graphCommandFusesAndVerifies() {
         const QStringList args{"graph", "dwsep", "--target", "host", "C=16", "K=24", "H=9", "W=9", "pad=1", "nhwc=1",
-                               "act=1", "--budget", "300", "--runs", "1"};
+                               "act=1", "--budget", "300", "--runs", "1", "--pick", "model"};
         auto fused = testing::isamapCli(args);
         QVERIFY2(fused.status == 0, qPrintable(fused.err));
         QVERIFY2(fused.out.contains("fused dw_act into dw") && fused.out.contains("fused pw_act into pw"), qPrintable(fused.out));
@@ -580,9 +580,16 @@ private slots:
         // rows do less work in all (fewer input loads) and are taken. (On two, 7 pairs of rows split
         // unevenly and one row is modeled faster.)
         auto rows = testing::isamapCli({"graph", "dwsep", "--target", "host", "C=64", "K=32", "H=14", "W=14", "pad=1",
-                                        "nhwc=1", "--threads", "1", "--budget", "300", "--runs", "1"});
+                                        "nhwc=1", "--threads", "1", "--budget", "300", "--runs", "1", "--pick", "model"});
         QVERIFY2(rows.status == 0, qPrintable(rows.err));
         QVERIFY2(rows.out.contains("(the window sweep, two rows of 7)"), qPrintable(rows.out));
+        // By default each node runs the fastest of the model's four best, timed: both nodes say so.
+        auto timed = testing::isamapCli({"graph", "dwsep", "--target", "host", "C=64", "K=32", "H=14", "W=14", "pad=1",
+                                         "nhwc=1", "--threads", "1", "--budget", "300", "--runs", "1"});
+        QVERIFY2(timed.status == 0, qPrintable(timed.err));
+        QCOMPARE(timed.out.count(", the fastest of the model's 4 best"), 2);
+        QVERIFY2(timed.out.contains("measured "), qPrintable(timed.out));
+        QVERIFY(testing::isamapCli({"graph", "dwsep", "--target", "host", "--pick", "fastest"}).status != 0);
         auto apart = testing::isamapCli(args + QStringList{"--no-fuse"});
         QVERIFY2(apart.status == 0, qPrintable(apart.err));
         QVERIFY(!apart.out.contains("fused"));

@@ -1,8 +1,8 @@
-// isamap graph: an op graph run through generated code on this CPU. Each node's kernel gets the cost
-// model's best schedule, of those its search found and the analytical ones (or plain loops when it is
-// element-wise), element-wise nodes are fused into their producers and consecutive nodes run band by
-// band where they can (measure/graph.h); the result is verified against the interpreter's run of the
-// original graph, then timed.
+// isamap graph: an op graph run through generated code on this CPU. Each node's kernel gets the
+// fastest, timed here, of the cost model's best few proposals (the search's best and the analytical
+// schedules), or with `--pick model` the model's best (plain loops when it is element-wise).
+// Element-wise nodes are fused into their producers and consecutive nodes run band by band where they
+// can (measure/graph.h); the result is verified node by node against the interpreter, then timed.
 #include "cli/commands.h"
 #include "cli/support.h"
 
@@ -14,6 +14,7 @@
 #include "support/resources.h"
 #include "targets/catalog.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -24,6 +25,8 @@ namespace {
 struct NodePlan {
     std::string node, kernel, how;
     double modeledSeconds = 0;
+    double measuredSeconds = 0; // of the schedule taken, when the proposals were timed
+    int timedProposals = 0;
 };
 
 // The constraints that name only loops, levels and operands the space has: one file can then steer
@@ -39,81 +42,110 @@ constraints::Set applicable(const constraints::Set& all, const schedule::Space& 
     return kept;
 }
 
-// Whether the model ranks `a` above `b`: faster, or as fast with less work in all (the sum of its
-// breakdown's terms, overlapped or not). The model prices the window sweep on one row and on two at the
-// same compute bound; two rows load fewer input vectors and measured 1.2-1.4x faster.
-bool modeledBetter(const schedule::Space& space, const schedule::Schedule& a, const schedule::Schedule& b) {
-    const cost::Breakdown x = cost::explain(space, a), y = cost::explain(space, b);
-    if (x.seconds < y.seconds * (1 - 1e-9) || x.seconds > y.seconds * (1 + 1e-9))
-        return x.seconds < y.seconds;
-    auto work = [](const cost::Breakdown& z) {
-        double sum = 0;
-        for (const auto& t : z.terms)
-            sum += t.seconds;
-        return sum;
-    };
-    return work(x) < work(y);
+// One schedule a node may run: the search's best for a candidate, or an analytical one, with the
+// model's time and its total work (the sum of its breakdown's terms, overlapped or not).
+struct Proposal {
+    std::size_t lowerable = 0; // which of the node's candidates
+    schedule::Schedule schedule;
+    std::string label;         // the analytical schedule's; empty for the search's
+    double modeled = 0, work = 0;
+};
+
+Proposal propose(const schedule::Space& space, std::size_t lowerable, schedule::Schedule s, std::string label) {
+    const cost::Breakdown b = cost::explain(space, s);
+    double work = 0;
+    for (const auto& t : b.terms)
+        work += t.seconds;
+    return Proposal{lowerable, std::move(s), std::move(label), b.seconds, work};
 }
 
-// The model's best schedule over the first valid candidates of the kernel's first statement (each
-// with the constraints that apply to it); empty with `error` when none has a legal schedule.
-std::unique_ptr<codegen::Code> lowerByModel(const ir::Kernel& kernel, const ir::Target& target,
-                                            const constraints::Set& required, std::int64_t evaluations,
-                                            const codegen::Options& options, NodePlan& plan, std::string& error) {
+// Whether the model ranks `a` above `b`: faster, or as fast with less work in all. The model prices
+// the window sweep on one row and on two at the same compute bound; two rows load fewer input vectors
+// and measured 1.2-1.4x faster.
+bool modeledBetter(const Proposal& a, const Proposal& b) {
+    if (a.modeled < b.modeled * (1 - 1e-9) || a.modeled > b.modeled * (1 + 1e-9))
+        return a.modeled < b.modeled;
+    return a.work < b.work;
+}
+
+// How many of the model's best proposals are timed when a node's pick is measured.
+constexpr std::size_t kTimedProposals = 4;
+
+// Generates a node's kernel at the best of the proposals: the search's best over the first valid
+// candidates of the kernel's first statement (each within the constraints that apply to it) and the
+// analytical schedules, which the search's budget does not always reach (a depthwise layer's best
+// found was modeled at 41 us, its window sweep at 15, and measured 45 against 20-24). The best is the
+// model's, or with `timed` the fastest of the model's first few timed on this CPU: the model can miss
+// by far (a pointwise layer's search pick on two cores, modeled 439 us, measured 1.5 ms, against 0.44
+// ms for a Goto blocking it modeled at 573).
+std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Target& target, const constraints::Set& required,
+                                         std::int64_t evaluations, const codegen::Options& options, bool timed,
+                                         NodePlan& plan, std::string& error) {
     const auto mapped = mapping::mapKernel(kernel, target);
     auto strategy = search::makeStrategy("annealing", error);
-    std::optional<search::Evaluated> best;
-    const mapping::Candidate* bestCandidate = nullptr;
-    std::optional<schedule::Space> bestSpace;
-    std::string bestLabel; // the analytical schedule chosen, if one was
-    for (auto& [candidate, space] : codegen::lowerableCandidates(kernel, target, mapped, 2)) {
+    const auto lowerable = codegen::lowerableCandidates(kernel, target, mapped, 2);
+    std::vector<Proposal> proposals;
+    for (std::size_t i = 0; i < lowerable.size(); ++i) {
+        const schedule::Space& space = lowerable[i].space;
         const constraints::Set kept = applicable(required, space);
         search::Options o;
         o.budget.evaluations = evaluations;
         o.keepBest = 1;
         o.constraints = &kept;
         auto found = strategy->run(space, o);
-        // The analytical schedules (the window sweep, the Goto blocking) as proposals too, ranked by the
-        // same model: the search's budget does not always reach them (a depthwise layer's best found
-        // was modeled at 41 us, its window sweep at 15, and measured 45 against 20-24).
-        std::string label;
+        if (!found.best.empty())
+            proposals.push_back(propose(space, i, std::move(found.best.front().schedule), ""));
         for (auto& a : schedule::analyticalSchedules(space))
-            if (kept.allows(space, a.schedule) &&
-                (found.best.empty() || modeledBetter(space, a.schedule, found.best.front().schedule))) {
-                const double modeled = cost::modeledSeconds(space, a.schedule);
-                found.best.insert(found.best.begin(), search::Evaluated{std::move(a.schedule), modeled, 0});
-                label = a.label;
-            }
-        if (!found.best.empty() && (!best || found.best.front().seconds < best->seconds)) {
-            best = found.best.front();
-            bestCandidate = candidate;
-            bestSpace = std::move(space);
-            bestLabel = label;
-        }
+            if (kept.allows(space, a.schedule))
+                proposals.push_back(propose(space, i, std::move(a.schedule), a.label));
     }
-    if (!best) {
+    if (proposals.empty()) {
         error = "no candidate of kernel " + kernel.name + " has a legal schedule" +
                 (required.items.empty() ? "" : " within the constraints");
         return nullptr;
     }
-    plan.how = bestCandidate->key + (bestLabel.empty() ? "" : " (" + bestLabel + ")");
-    plan.modeledSeconds = best->seconds;
-    return codegen::generate(kernel, target, *bestCandidate, *bestSpace, best->schedule, options, error);
+    std::stable_sort(proposals.begin(), proposals.end(), modeledBetter);
+    std::size_t taken = 0;
+    if (timed) {
+        measure::Options timing;
+        timing.minRuns = 3;
+        timing.minSeconds = 0.05;
+        timing.codegen = options;
+        const std::size_t count = std::min(proposals.size(), kTimedProposals);
+        for (std::size_t p = 0; p < count; ++p) {
+            const auto& l = lowerable[proposals[p].lowerable];
+            const auto r = measure::measureInProcess(kernel, target, *l.candidate, l.space, proposals[p].schedule, timing);
+            if (r.status != measure::Status::Ok) {
+                error = "kernel " + kernel.name + ": a proposed schedule failed: " + r.message;
+                return nullptr;
+            }
+            if (p == 0 || r.secondsMedian < plan.measuredSeconds) {
+                plan.measuredSeconds = r.secondsMedian;
+                taken = p;
+            }
+        }
+        plan.timedProposals = static_cast<int>(count);
+    }
+    const Proposal& best = proposals[taken];
+    const auto& l = lowerable[best.lowerable];
+    plan.how = l.candidate->key + (best.label.empty() ? "" : " (" + best.label + ")");
+    plan.modeledSeconds = best.modeled;
+    return codegen::generate(kernel, target, *l.candidate, l.space, best.schedule, options, error);
 }
 
 } // namespace
 
 int graphCommand(const std::vector<std::string>& args) {
     const char* line = "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
-                       "       [--constraints FILE] [--no-fuse] [--runs N]";
-    auto split = splitArgs(args, {"target", "graph", "threads", "budget", "constraints", "runs"});
+                       "       [--constraints FILE] [--pick measured|model] [--no-fuse] [--runs N]";
+    auto split = splitArgs(args, {"target", "graph", "threads", "budget", "constraints", "pick", "runs"});
     if (!split.error.empty())
         return usage(split.error, line);
     if (split.positional.size() != 1 || !split.options.count("target"))
         return usage("graph takes a graph file or library name and --target", line);
     for (const auto& [name, value] : split.options)
         if (name != "target" && name != "graph" && name != "threads" && name != "budget" && name != "constraints" &&
-            name != "runs" && name != "no-fuse")
+            name != "pick" && name != "runs" && name != "no-fuse")
             return usage("unknown option --" + name, line);
     std::map<std::string, std::int64_t> overrides;
     auto module = loadInput(split.positional[0], split.values, overrides);
@@ -151,6 +183,10 @@ int graphCommand(const std::vector<std::string>& args) {
     codegen::Options options;
     if (split.options.count("threads"))
         options.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
+    const std::string pick = split.options.count("pick") ? split.options["pick"] : "measured";
+    if (pick != "measured" && pick != "model")
+        return usage("--pick takes measured or model, not " + pick, line);
+    const bool timedPick = pick == "measured";
     const std::int64_t evaluations = split.options.count("budget") ? std::max(1L, std::atol(split.options["budget"].c_str())) : 3000;
     const ir::Target planned = options.threads > 0 ? targets::withCores(target->target, options.threads) : target->target;
 
@@ -158,7 +194,7 @@ int graphCommand(const std::vector<std::string>& args) {
     measure::GraphRunner runner(*module, [&](const ir::Node& node, const ir::Kernel& kernel, std::string& e) -> std::unique_ptr<codegen::Code> {
         NodePlan plan{node.name, kernel.name, "plain loops (element-wise)", 0};
         auto code = codegen::isElementwise(kernel) ? codegen::generateElementwise(kernel, options, e)
-                                                   : lowerByModel(kernel, planned, required, evaluations, options, plan, e);
+                                                   : lowerNode(kernel, planned, required, evaluations, options, timedPick, plan, e);
         if (code)
             plans.push_back(plan);
         return code;
@@ -171,6 +207,8 @@ int graphCommand(const std::vector<std::string>& args) {
         std::printf("  %-28s %s", p.node.c_str(), p.how.c_str());
         if (p.modeledSeconds > 0)
             std::printf(", modeled %.3g us", p.modeledSeconds * 1e6);
+        if (p.timedProposals > 0)
+            std::printf(", measured %.3g us, the fastest of the model's %d best", p.measuredSeconds * 1e6, p.timedProposals);
         std::printf("\n");
     }
     for (const auto& r : runner.fusionReport())

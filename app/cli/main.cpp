@@ -51,11 +51,12 @@ const Command kCommands[] = {
      isamap::cli::measureCommand},
     {"graph",
      "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
-     "            [--constraints FILE] [--no-fuse] [--runs N]",
-     "run an op graph through generated code on this CPU: each node at the cost model's best schedule, of the\n"
-     "      search's and the analytical ones (within the constraints that name its loops), element-wise nodes\n"
-     "      fused into their producers and consecutive nodes run band by band where they can (--no-fuse: node\n"
-     "      by node); verified against the interpreter, timed",
+     "            [--constraints FILE] [--pick measured|model] [--no-fuse] [--runs N]",
+     "run an op graph through generated code on this CPU: each node at the fastest, timed here, of the cost\n"
+     "      model's 4 best proposals (the search's best and the analytical schedules, within the constraints\n"
+     "      that name its loops; --pick model: the model's best), element-wise nodes fused into their producers\n"
+     "      and consecutive nodes run band by band where they can (--no-fuse: node by node); verified node by\n"
+     "      node against the interpreter, timed",
      isamap::cli::graphCommand},
     {"worker", "worker", "(internal) the measuring worker: reads a job on standard input, writes the result",
      isamap::cli::workerCommand},
