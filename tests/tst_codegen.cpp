@@ -285,9 +285,18 @@ private slots:
         auto host = targets::hostTarget(error);
         QVERIFY2(module && host, error.c_str());
         measure::GraphRunner runner(*module, defaultLowering(host->target));
-        const auto r = runner.verify(module->graphs.front(), verifyOnly());
+        std::vector<double> heard; // the progress: one report per step (the input gates, then 50 steps)
+        std::string last;
+        const auto r = runner.verify(module->graphs.front(), verifyOnly(), [&](double fraction, const std::string& node) {
+            heard.push_back(fraction);
+            last = node;
+        });
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QCOMPARE(r.checkedElements, static_cast<std::int64_t>(2 * 50 * 3 * 256 + 50 * 256)); // GX, GH, HS
+        QCOMPARE(heard.size(), std::size_t{51});
+        QVERIFY(std::is_sorted(heard.begin(), heard.end()));
+        QCOMPARE(heard.back(), 1.0);
+        QCOMPARE(last, std::string("recurrent49+tail49"));
         QVERIFY(r.largestError < 1e-4);
     }
 

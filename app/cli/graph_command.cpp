@@ -112,6 +112,7 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
         timing.minSeconds = 0.05;
         timing.codegen = options;
         const std::size_t count = std::min(proposals.size(), kTimedProposals);
+        std::fprintf(stderr, "timing the model's %zu best schedules of %s\n", count, kernel.name.c_str());
         for (std::size_t p = 0; p < count; ++p) {
             const auto& l = lowerable[proposals[p].lowerable];
             const auto r = measure::measureInProcess(kernel, target, *l.candidate, l.space, proposals[p].schedule, timing);
@@ -202,7 +203,15 @@ int graphCommand(const std::vector<std::string>& args) {
 
     std::printf("graph %s (%s) on %s, %zu nodes\n", graph.name.c_str(), paramsText(graph.params).c_str(),
                 target->target.name.c_str(), graph.nodes.size());
-    const auto checked = runner.verify(graph, measure::Options{});
+    // The interpreter's check of a long sequence takes a while (50 GRU steps of 2048 units: 25 s).
+    int lastTenth = 0;
+    const auto checked = runner.verify(graph, measure::Options{}, [&](double fraction, const std::string& node) {
+        const int tenth = static_cast<int>(fraction * 10);
+        if (tenth > lastTenth && fraction < 1) {
+            lastTenth = tenth;
+            std::fprintf(stderr, "verifying node by node: %d%%, through %s\n", tenth * 10, node.c_str());
+        }
+    });
     for (const auto& p : plans) {
         std::printf("  %-28s %s", p.node.c_str(), p.how.c_str());
         if (p.modeledSeconds > 0)

@@ -476,19 +476,24 @@ void GraphRunner::alternateSweeps(Prepared& p) {
                           "running the same code forwards over the same largest input: they start on what it read last");
 }
 
-Result GraphRunner::verify(const ir::Graph& graph, const Options& options) {
+Result GraphRunner::verify(const ir::Graph& graph, const Options& options,
+                           const std::function<void(double, const std::string&)>& progress) {
     Result r;
     interp::Buffers values = graphValues(graph, options.seed);
     auto prepared = prepare(graph, values, r.message);
     if (!prepared)
         return r;
     NodeChecker checker(*prepared, values);
-    for (const auto& step : prepared->steps) {
-        if (!checker.before(step, r))
+    const auto& steps = prepared->steps;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        if (!checker.before(steps[i], r))
             return r;
-        Prepared::runStep(step);
-        if (!checker.after(step, r))
+        Prepared::runStep(steps[i]);
+        if (!checker.after(steps[i], r))
             return r;
+        if (progress)
+            progress(static_cast<double>(i + 1) / static_cast<double>(steps.size()),
+                     steps[i].second ? steps[i].second->node.name : steps[i].first.node.name);
     }
     r.compileSeconds = compileSeconds_;
     r.status = Status::Ok;

@@ -42,7 +42,9 @@ public:
 
     // Runs the graph once on random inputs and compares everything each node writes with the
     // interpreter's run of that node on the same inputs; the first node that differs is named.
-    Result verify(const ir::Graph& graph, const Options& options);
+    // `progress` (may be empty) hears the share of the steps checked and the node last checked.
+    Result verify(const ir::Graph& graph, const Options& options,
+                  const std::function<void(double fraction, const std::string& node)>& progress = {});
     // Times whole runs of the graph; `usefulFlops` per run gives the GFLOP/s.
     Result time(const ir::Graph& graph, const Options& options, double usefulFlops);
 
