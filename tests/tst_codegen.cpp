@@ -605,6 +605,16 @@ private slots:
         QVERIFY2(apart.out.contains("4 kernels compiled"), qPrintable(apart.out));
     }
 
+    // `isamap tune` says when the model rates an analytical schedule below what its search found: a
+    // depthwise layer's window sweep, which 200 evaluations do not reach.
+    void tuneNamesTheAnalyticalScheduleItsSearchMissed() {
+        auto r = testing::isamapCli({"tune", "depthwise", "--target", "host", "C=64", "H=14", "W=14", "pad=1", "nhwc=1",
+                                     "--threads", "1", "--budget", "200"});
+        QVERIFY2(r.status == 0, qPrintable(r.err));
+        QVERIFY2(r.out.contains("the model rates an analytical schedule (the window sweep"), qPrintable(r.out));
+        QVERIFY(r.out.contains("below the search's best: the search did not reach it"));
+    }
+
     void bigKernelsAreCheckedOnASample() {
         const auto r = checkedOnASample(mapOnHost("gemm", {{"M", 512}, {"N", 256}, {"K", 256}}));
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
