@@ -311,21 +311,25 @@ std::string measureBest(const std::vector<Found>& found, const std::vector<sched
     return "{\"schedules\": " + out.str() + ", \"spearman_rho\": " + (rho ? std::to_string(*rho) : "null") + "}";
 }
 
-} // namespace
-
-namespace {
-
-// Says so when the model rates an analytical schedule (the Goto blocking, the column or window sweep)
-// below the search's best: the search's budget does not always reach them (a depthwise layer's best
-// found at 41 us against the window sweep's 15), and `isamap graph` and `--measure` consider them.
-void noteAnalyticalBelow(const std::vector<schedule::Space>& spaces, const constraints::Set& constraintSet, double searchBest) {
+// The analytical schedules of every candidate's space (the Goto blocking, the column or window sweep)
+// that the constraints allow, each with the index of its space.
+std::vector<schedule::PlacedAnalyticalSchedule> allowedAnalytical(const std::vector<schedule::Space>& spaces,
+                                                                  const constraints::Set& constraintSet) {
     std::vector<const schedule::Space*> pointers;
     for (const auto& sp : spaces)
         pointers.push_back(&sp);
-    const auto allowed = [&](const schedule::Space& sp, const schedule::Schedule& s) { return constraintSet.allows(sp, s); };
+    return schedule::analyticalSchedules(pointers, [&](const schedule::Space& sp, const schedule::Schedule& s) {
+        return constraintSet.allows(sp, s);
+    });
+}
+
+// Says so when the model rates an analytical schedule below the search's best: the search's budget
+// does not always reach them (a depthwise layer's best found at 41 us against the window sweep's 15),
+// and `isamap graph` and `--measure` consider them.
+void noteAnalyticalBelow(const std::vector<schedule::Space>& spaces, const constraints::Set& constraintSet, double searchBest) {
     std::string label;
     double best = searchBest;
-    for (const auto& [i, a] : schedule::analyticalSchedules(pointers, allowed))
+    for (const auto& [i, a] : allowedAnalytical(spaces, constraintSet))
         if (const double modeled = cost::modeledSeconds(spaces[i], a.schedule); modeled < best * (1 - 1e-9)) {
             best = modeled;
             label = a.label;
@@ -534,11 +538,7 @@ int tuneCommand(const std::vector<std::string>& args) {
     // memory: the analytical schedules are measured beside its picks, so that the table shows what the
     // model misses.
     if (measure > 0 && !target->target.features.empty()) {
-        std::vector<const schedule::Space*> spacePointers;
-        for (const auto& sp : spaces)
-            spacePointers.push_back(&sp);
-        const auto allowed = [&](const schedule::Space& sp, const schedule::Schedule& s) { return constraintSet.allows(sp, s); };
-        for (auto& [i, a] : schedule::analyticalSchedules(spacePointers, allowed)) {
+        for (auto& [i, a] : allowedAnalytical(spaces, constraintSet)) {
             const search::Evaluated e{a.schedule, cost::modeledSeconds(spaces[i], a.schedule), 0};
             found.insert(found.begin() + static_cast<std::ptrdiff_t>(std::min(found.size(), measureCount)),
                          Found{chosen[i], i, e, 0, a.label + (spaces.size() > 1 ? ", " + bindingOf(*chosen[i]) : "")});

@@ -135,9 +135,8 @@ std::optional<Instance> merge(const Instance& p, const Instance& q, const Graph&
                   "or a mixed radix of them";
             return std::nullopt;
         }
-    const auto producedBinding = std::find_if(p.node.bindings.begin(), p.node.bindings.end(),
-                                              [&](const Binding& b) { return b.kernelTensor == last.target.tensor; });
-    if (producedBinding == p.node.bindings.end()) {
+    const Binding* producedBinding = p.node.findBinding(last.target.tensor);
+    if (!producedBinding) {
         why = p.node.name + " does not bind " + last.target.tensor;
         return std::nullopt;
     }

@@ -144,6 +144,11 @@ const TensorDecl* Kernel::findTensor(const std::string& n) const { return findBy
 const Param* Kernel::findParam(const std::string& n) const { return findByName(params, n); }
 ParamValues Kernel::paramValues() const { return valuesOf(params); }
 
+const Binding* Node::findBinding(const std::string& kernelTensor) const {
+    const auto b = std::find_if(bindings.begin(), bindings.end(), [&](const Binding& x) { return x.kernelTensor == kernelTensor; });
+    return b == bindings.end() ? nullptr : &*b;
+}
+
 const TensorDecl* Graph::findTensor(const std::string& n) const { return findByName(tensors, n); }
 ParamValues Graph::paramValues() const { return valuesOf(params); }
 

@@ -197,6 +197,7 @@ struct Node {
     std::vector<NodeArg> args;
     std::vector<Binding> bindings;
     SourceLoc loc;
+    const Binding* findBinding(const std::string& kernelTensor) const; // the binding of a kernel tensor
     bool operator==(const Node&) const = default;
 };
 

@@ -227,8 +227,8 @@ public:
 
     // Takes, before the step runs, what its nodes read from a region they also write.
     bool before(const Step& step, Result& r) {
-        inputs_.assign(2, {});
         const auto calls = callsOf(step);
+        inputs_.assign(calls.size(), {});
         for (std::size_t i = 0; i < calls.size(); ++i)
             if (!readInputs(*calls[i], true, inputs_[i], r))
                 return false;
@@ -253,19 +253,13 @@ private:
         return calls;
     }
 
-    static const ir::Binding* bindingOf(const ir::Node& node, const std::string& kernelTensor) {
-        const auto b = std::find_if(node.bindings.begin(), node.bindings.end(),
-                                    [&](const ir::Binding& x) { return x.kernelTensor == kernelTensor; });
-        return b == node.bindings.end() ? nullptr : &*b;
-    }
-
     // Reads in place: an input the node updates, or reads from a region one of its outputs covers.
     static bool readsInPlace(const ir::Kernel& instance, const ir::Node& node, const ir::TensorDecl& t, const ir::Binding& b) {
         if (t.role == ir::TensorRole::InOut)
             return true;
         for (const auto& out : instance.tensors)
             if (out.role == ir::TensorRole::Out)
-                if (const ir::Binding* o = bindingOf(node, out.name); o && overlap(*o, b))
+                if (const ir::Binding* o = node.findBinding(out.name); o && overlap(*o, b))
                     return true;
         return false;
     }
@@ -274,7 +268,7 @@ private:
         for (const auto& t : call.instance.tensors) {
             if (t.role != ir::TensorRole::In && t.role != ir::TensorRole::InOut)
                 continue;
-            const ir::Binding* b = bindingOf(call.node, t.name);
+            const ir::Binding* b = call.node.findBinding(t.name);
             if (!b) {
                 r.message = "node " + call.node.name + " does not bind " + t.name;
                 return false;
@@ -311,7 +305,7 @@ private:
         for (const auto& t : call.instance.tensors) {
             if (t.role != ir::TensorRole::Out && t.role != ir::TensorRole::InOut)
                 continue;
-            const ir::Binding& b = *bindingOf(call.node, t.name);
+            const ir::Binding& b = *call.node.findBinding(t.name);
             const double allowed = ir::isFloat(t.type) ? tolerance : 0.5;
             const NativeTensor& generated = prepared_.tensors.at(b.graphTensor);
             const interp::Buffer& expected = buffers.at(t.name);
@@ -397,9 +391,8 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
         }
         Prepared::Call call{compiled, {}, node, *kernel};
         for (const auto& a : compiled->arguments()) {
-            const auto binding = std::find_if(node.bindings.begin(), node.bindings.end(),
-                                              [&](const ir::Binding& b) { return b.kernelTensor == a.tensor; });
-            if (binding == node.bindings.end()) {
+            const ir::Binding* binding = node.findBinding(a.tensor);
+            if (!binding) {
                 error = "node " + node.name + " does not bind " + a.tensor;
                 return nullptr;
             }
