@@ -15,13 +15,17 @@
 // channels ([K/KB, C, KB], the pointwise generator's `packed`), as oneDNN's are reordered into the
 // layout its convolution chose before its timing; `--packed 0` keeps them [C, K] and leaves any packing
 // to the schedule, inside the timing.
+// `depthwise_blocked` is our depthwise layer again on channels in blocks of 16 (`depthwise blocked=1`,
+// [N, C/16, H, W, 16]), against the same oneDNN depthwise figure: oneDNN runs in the layout it chose,
+// and so does this part. Our blocks stay channel-last, where our pointwise layers run at their best.
 // `--rounds R` runs oneDNN and ours R times over the blocks (tuning ours once) and ends with each
 // block's and part's median ratio. The `picks` column names the schedule that won each layer: an
 // analytical one ("window-7", "goto-4x6", "sweep") or the cost model's ("model").
 //
 //   build/bench/bench_dwsep [--threads "1 2"] [--limit N] [--epilogues 0|1] [--rounds R] [--packed 0|1]
 //
-// Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded|chosen> threads=<t>`
+// Last lines: `geomean_ratio_vs_onednn=<x> part=<depthwise|pointwise|block|banded|chosen|depthwise_blocked>
+// threads=<t>`
 // (of the medians with several rounds), and with --epilogues, `geomean_fused_over_apart=<x> threads=<t>`.
 #include "driver.h"
 #include "host_tuning.h"
@@ -70,7 +74,8 @@ std::string rowBands(const ir::Kernel& kernel) {
 // One block as ours runs it: its two layers tuned alone, and the block as a graph run band by band.
 struct TunedBlock {
     ir::Module depthwise, pointwise, graph;
-    bench::Tuned depthwiseTuned, pointwiseTuned;
+    ir::Module depthwiseBlocked; // the depthwise layer on channels in blocks of 16 (`blocked=1`)
+    bench::Tuned depthwiseTuned, pointwiseTuned, depthwiseBlockedTuned;
     std::unique_ptr<measure::GraphRunner> banded;
     measure::Result bandedCheck;
     double flops = 0; // of the whole block
@@ -87,7 +92,10 @@ std::unique_ptr<TunedBlock> tuneBlock(const Block& b, const ir::Target& host, in
                                                        {"nhwc", 1}, {"packed", packed}});
     t.graph = bench::generatedOrExit("dwsep", {{"C", b.channels}, {"K", b.outChannels}, {"H", b.h}, {"W", b.w},
                                                {"stride", b.stride}, {"pad", 1}, {"nhwc", 1}, {"packed", packed}});
+    t.depthwiseBlocked = bench::generatedOrExit("depthwise", {{"C", b.channels}, {"H", b.h}, {"W", b.w},
+                                                              {"stride", b.stride}, {"pad", 1}, {"blocked", 1}});
     t.depthwiseTuned = bench::tuneByMeasurement(t.depthwise.kernels[0], host, threads);
+    t.depthwiseBlockedTuned = bench::tuneByMeasurement(t.depthwiseBlocked.kernels[0], host, threads);
     t.pointwiseTuned = bench::tuneByMeasurement(t.pointwise.kernels[0], host, threads);
     t.banded = std::make_unique<measure::GraphRunner>(t.graph, bench::tunedLowering(host, threads, rowBands));
     t.bandedCheck = t.banded->verify(t.graph.graphs.front(), measure::Options{});
@@ -134,7 +142,7 @@ int main(int argc, char** argv) {
     std::string csv = "layer,channels,out_channels,h,w,stride\n";
     for (const auto& b : all)
         csv += b.key() + "\n";
-    const std::vector<std::string> parts{"depthwise", "pointwise", "block", "banded", "chosen"};
+    const std::vector<std::string> parts{"depthwise", "pointwise", "block", "banded", "chosen", "depthwise_blocked"};
     for (int threads : run.threads) {
         std::vector<std::unique_ptr<TunedBlock>> tuned;
         bench::RoundRatios byBlock; // keyed "<block>,<part>"
@@ -160,8 +168,12 @@ int main(int argc, char** argv) {
                 };
                 double seconds = 0, flops = 0;
                 int ran = 0;
+                // The blocked depthwise layer is compared with oneDNN's depthwise layer (in the layout
+                // oneDNN chose) and is not part of our blocks, whose layers stay channel-last.
                 for (const auto& [part, layer, kernel] :
-                     {std::tuple{"depthwise", &t.depthwiseTuned, &t.depthwise}, std::tuple{"pointwise", &t.pointwiseTuned, &t.pointwise}}) {
+                     {std::tuple{"depthwise", &t.depthwiseTuned, &t.depthwise}, std::tuple{"pointwise", &t.pointwiseTuned, &t.pointwise},
+                      std::tuple{"depthwise_blocked", &t.depthwiseBlockedTuned, &t.depthwiseBlocked}}) {
+                    const std::string peerPart = part == std::string("depthwise_blocked") ? "depthwise" : part;
                     std::printf("%s,%s,", b.name.c_str(), part);
                     if (!layer->ok) {
                         std::printf("failed: %s\n", layer->error.c_str());
@@ -173,12 +185,14 @@ int main(int argc, char** argv) {
                         std::printf("failed: %s\n", result.message.c_str());
                         continue;
                     }
+                    std::printf("%.1f,%.3g,%.2f", result.gflops, result.secondsMedian, result.peakFraction);
+                    note(part, bench::printPeers(peers, b.key() + "," + peerPart, result.gflops));
+                    std::printf(",%s\n", pick(*layer).c_str());
+                    if (peerPart != part)
+                        continue;
                     ++ran;
                     seconds += result.secondsMedian;
                     flops += result.gflops * result.secondsMedian;
-                    std::printf("%.1f,%.3g,%.2f", result.gflops, result.secondsMedian, result.peakFraction);
-                    note(part, bench::printPeers(peers, b.key() + "," + part, result.gflops));
-                    std::printf(",%s\n", pick(*layer).c_str());
                 }
                 const double apart = ran == 2 ? flops / seconds : 0;
                 if (apart > 0) {

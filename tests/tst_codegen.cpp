@@ -692,12 +692,20 @@ private slots:
 
     // The window sweep's two-row tiles: 14 (or 8) accumulators, 9 weights and 36 input vectors read,
     // which the register check counts as one input row (schedule::registerPressure). That holds only
-    // if LLVM interleaves the loads with their calls: the code must not spill, at stride 1 or 2.
+    // if LLVM interleaves the loads with their calls: the code must not spill, at stride 1 or 2, with
+    // channels last or in blocks of 16 (where the blocks loop around the tile).
+    void aTwoRowWindowStaysInRegisters_data() {
+        QTest::addColumn<QString>("layout");
+        QTest::newRow("channel-last") << "nhwc";
+        QTest::newRow("blocked") << "blocked";
+    }
     void aTwoRowWindowStaysInRegisters() {
+        QFETCH(QString, layout);
         // 28 outputs a row either way: rows of 7 at stride 1, of 4 at stride 2 (2T + 1 input vectors a row).
         for (const auto& [stride, width] : {std::pair<std::int64_t, std::int64_t>{1, 7}, {2, 4}}) {
             const std::int64_t size = 28 * stride;
-            const Mapped m = mapOnHost("depthwise", {{"C", 64}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1}, {"nhwc", 1}});
+            const Mapped m = mapOnHost("depthwise", {{"C", 64}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1},
+                                                     {layout.toStdString(), 1}});
             if (m.target.name != "host-avx512")
                 QSKIP("the two-row tile is sized for AVX-512's 32 vector registers");
             const auto& c = m.candidates.front();

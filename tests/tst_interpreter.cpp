@@ -347,6 +347,37 @@ private slots:
         QVERIFY(interp::checksum(d.at("Y")).sum != 0);
     }
 
+    // Channels in blocks of 16 hold channel-last X[n, h, w, c] at [n, c/16, h, w, c%16] and F[r, s, c] at
+    // [c/16, r, s, c%16]; the outputs match element for element, the zero halo included.
+    void blockedDepthwiseEqualsChannelLast() {
+        const frontend::Args window = {{"C", 48}, {"H", 7}, {"W", 6}, {"stride", 2}, {"pad", 1}};
+        frontend::Args lastArgs = window, blockedArgs = window;
+        lastArgs["nhwc"] = 1;
+        blockedArgs["blocked"] = 1;
+        std::string error;
+        auto last = frontend::generate("depthwise", lastArgs, error);
+        QVERIFY2(last, error.c_str());
+        auto blocked = frontend::generate("depthwise", blockedArgs, error);
+        QVERIFY2(blocked, error.c_str());
+        const ir::Kernel& b = blocked->kernels.front();
+
+        interp::Buffers p = interp::randomInputs(last->kernels.front(), 23);
+        interp::Buffers q{{"X", *interp::allocate(*b.findTensor("X"), b.paramValues())},
+                          {"F", *interp::allocate(*b.findTensor("F"), b.paramValues())}};
+        p.at("X").forEach([&](const Index& i) { q.at("X").at({i[0], i[3] / 16, i[1], i[2], i[3] % 16}) = p.at("X").at(i); });
+        p.at("F").forEach([&](const Index& i) { q.at("F").at({i[2] / 16, i[0], i[1], i[2] % 16}) = p.at("F").at(i); });
+        auto failure = interp::run(last->kernels.front(), p);
+        QVERIFY2(!failure, why(failure));
+        failure = interp::run(b, q);
+        QVERIFY2(!failure, why(failure));
+        double worst = 0;
+        p.at("Y").forEach([&](const Index& i) {
+            worst = std::max(worst, std::fabs(p.at("Y").at(i) - q.at("Y").at({i[0], i[3] / 16, i[1], i[2], i[3] % 16})));
+        });
+        QCOMPARE(worst, 0.0);
+        QVERIFY(interp::checksum(q.at("Y")).sum != 0);
+    }
+
     // A pointwise convolution is conv2d with a 1x1 filter: F[k, c] is F[k, c, 0, 0].
     void pointwiseEqualsOneByOneConv() {
         const frontend::Args sizes = {{"N", 2}, {"C", 3}, {"K", 4}, {"H", 3}, {"W", 2}};

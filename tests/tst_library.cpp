@@ -78,6 +78,7 @@ private slots:
             {"conv2d", {{"stride", 2}, {"pad", 1}, {"dilation", 2}}},
             {"conv2d", {{"R", 5}, {"S", 20}, {"pad_h", 2}, {"pad_w", 0}, {"stride_h", 1}, {"stride_w", 2}}},
             {"depthwise", {{"nhwc", 1}, {"stride", 2}, {"pad", 1}}},
+            {"depthwise", {{"blocked", 1}, {"stride", 2}, {"pad", 1}}},
             {"pointwise", {{"nhwc", 1}}},
             {"pointwise", {{"nhwc", 1}, {"packed", 1}, {"K", 96}}},
             {"dwsep", {{"nhwc", 1}, {"stride", 2}, {"pad", 1}}},
@@ -136,6 +137,11 @@ private slots:
             "but the padded input width W + 2*pad_w is only 10");
         row("depthwise C", "depthwise", {{"C", 0}}, "'depthwise': C must be at least 1, not 0");
         row("depthwise nhwc", "depthwise", {{"nhwc", -1}}, "'depthwise': nhwc must be 0 or 1, not -1");
+        row("depthwise blocked", "depthwise", {{"blocked", 2}}, "'depthwise': blocked must be 0 or 1, not 2");
+        row("depthwise blocked nhwc", "depthwise", {{"blocked", 1}, {"nhwc", 1}},
+            "'depthwise': blocked channels are a layout of their own: nhwc must be 0 with blocked = 1");
+        row("depthwise blocked C", "depthwise", {{"blocked", 1}, {"C", 40}},
+            "'depthwise': blocked channels need C divisible by 16, not 40");
         row("depthwise fit", "depthwise", {{"H", 2}},
             "'depthwise': the filter does not fit: R = 3 (dilation 1) spans 3 rows "
             "but the padded input height H + 2*pad_h is only 2");

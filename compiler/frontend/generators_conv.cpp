@@ -184,20 +184,38 @@ std::string validateConv2d(const Args& a) {
 
 // ---- depthwise and pointwise -------------------------------------------------------------------
 
+// Channels in blocks of 16, each block's plane channel-last: [N, C/16, H, W, 16] (oneDNN's nChw16c).
+// With channel-last activations a row of pixels is C floats apart, 2 KB at 512 channels, so every
+// pixel a depthwise register tile reads for one vector of channels falls in the same two of the L1
+// cache's 64 sets; in blocks, a block's plane is one run and the rows it reads are consecutive lines.
+bool blockedChannels(const Args& a) { return a.count("blocked") && a.at("blocked") == 1; }
+constexpr int channelBlock = 16;
+
 // One filter per channel: Y[n, c, oh, ow] += X[n, c, ...] * F[c, r, s]. Filters: F[C, R, S] with NCHW,
-// F[R, S, C] with NHWC.
+// F[R, S, C] with NHWC, F[C/16, R, S, 16] with blocked channels.
 std::string depthwise(const Args& a) {
     const Window wh = windowAlong(a, "h"), ww = windowAlong(a, "w");
     const bool nhwc = a.at("nhwc") == 1;
     const std::string oh = outputExtent("H", "R", wh), ow = outputExtent("W", "S", ww);
+    const std::string ih = inputIndex("oh", "r", wh), iw = inputIndex("ow", "s", ww);
     std::string out = "kernel depthwise(" + paramList(a, {"N", "C", "H", "W", "R", "S"}) + ") {\n";
+    if (blockedChannels(a)) {
+        const std::string block = str(channelBlock), blocks = "C / " + block;
+        out += "  dim n < N, cb < " + blocks + ", oh < " + oh + ", ow < " + ow + ", c < " + block + "\n";
+        out += "  reduce r < R, s < S\n";
+        const std::string halo = wh.pad == 0 && ww.pad == 0 ? "" : " padded(0, 0, " + str(wh.pad) + ", " + str(ww.pad) + ", 0)";
+        out += "  in X : f32[N, " + blocks + ", H, W, " + block + "]" + halo + "\n";
+        out += "  in F : f32[" + blocks + ", R, S, " + block + "]\n";
+        out += "  out Y : f32[N, " + blocks + ", " + oh + ", " + ow + ", " + block + "]\n";
+        out += "  Y[n, cb, oh, ow, c] += X[n, cb, " + ih + ", " + iw + ", c] * F[cb, r, s, c]\n";
+        return out + "}\n";
+    }
     out += "  dim " + order(nhwc, "n < N", "c < C", "oh < " + oh, "ow < " + ow) + "\n";
     out += "  reduce r < R, s < S\n";
     out += "  in X : f32[" + order(nhwc, "N", "C", "H", "W") + "]" + haloAttribute(nhwc, "0", wh, ww) + "\n";
     out += std::string("  in F : f32[") + (nhwc ? "R, S, C" : "C, R, S") + "]\n";
     out += "  out Y : f32[" + order(nhwc, "N", "C", oh, ow) + "]\n";
-    out += "  Y[" + order(nhwc, "n", "c", "oh", "ow") + "] += X[" +
-           order(nhwc, "n", "c", inputIndex("oh", "r", wh), inputIndex("ow", "s", ww)) + "] * F[" +
+    out += "  Y[" + order(nhwc, "n", "c", "oh", "ow") + "] += X[" + order(nhwc, "n", "c", ih, iw) + "] * F[" +
            (nhwc ? "r, s, c" : "c, r, s") + "]\n";
     return out + "}\n";
 }
@@ -206,6 +224,12 @@ std::string validateDepthwise(const Args& a) {
     std::string p = requirePositive(a, {"N", "C", "H", "W", "R", "S"});
     if (p.empty())
         p = requireFlag(a, {"nhwc"});
+    if (p.empty() && a.count("blocked")) // the dwsep block has no blocked layout
+        p = requireFlag(a, {"blocked"});
+    if (p.empty() && blockedChannels(a) && a.at("nhwc") == 1)
+        p = "blocked channels are a layout of their own: nhwc must be 0 with blocked = 1";
+    if (p.empty() && blockedChannels(a) && a.at("C") % channelBlock != 0)
+        p = "blocked channels need C divisible by " + str(channelBlock) + ", not " + str(a.at("C"));
     if (p.empty())
         p = validateWindow(a);
     if (p.empty())
@@ -350,7 +374,8 @@ void addConvGenerators(std::vector<GeneratorSpec>& out) {
                             {"W", 112, "input width, without padding"},
                             {"R", 3, "filter height"},
                             {"S", 3, "filter width"}},
-                           concat(windowArgs(), {layout})),
+                           concat(windowArgs(), {layout, {"blocked", 0, "1: channels in blocks of 16, [N, C/16, H, W, 16], "
+                                                                       "filters [C/16, R, S, 16] (with nhwc = 0)"}})),
                     false},
                    validateDepthwise,
                    depthwise});
