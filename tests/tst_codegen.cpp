@@ -725,6 +725,47 @@ private slots:
         }
     }
 
+    // A register tile of 8 accumulators whose 4 reduction steps each read 8 filter vectors and 4
+    // broadcasts: LLVM, left to unroll the sweep whole, hoisted all 48 inputs and spilled 24 vectors. The
+    // sweep is kept rolled and nothing spills; a small tile's sweep is still left to LLVM.
+    void aLargeTileKeepsItsSweepRolled() {
+        const Mapped m = mapOnHost("pointwise", {{"C", 512}, {"K", 512}, {"H", 14}, {"W", 14}, {"nhwc", 1}, {"packed", 1}});
+        if (m.target.name != "host-avx512")
+            QSKIP("the tile is sized for AVX-512's 32 vector registers");
+        const auto c = std::find_if(m.candidates.begin(), m.candidates.end(),
+                                    [](const mapping::Candidate& x) { return x.key == "vfmadd_bcast_f32: i=ki; c=Y, a=F, b=X"; });
+        QVERIFY(c != m.candidates.end());
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), *c, error);
+        QVERIFY2(space, error.c_str());
+        auto tiled = [&](const std::string& l1, const std::string& registers) {
+            return schedule::parseSchedule(*space,
+                                           "level dram tiles c=512 n=1 h=14 kb=8 w=14 ki=4 keeps Y F X\n"
+                                           "level l3 tiles ki=4 n=1 kb=4 w=14 h=2 c=512 keeps Y F X\n"
+                                           "level l2 tiles ki=4 n=1 c=512 kb=2 w=14 h=2 keeps Y F X\n"
+                                           "level l1 tiles " + l1 + " keeps Y F X\n"
+                                           "level zmm tiles " + registers + " keeps Y F\n"
+                                           "parallel none\n",
+                                           error);
+        };
+        const auto large = tiled("ki=4 n=1 h=2 w=1 kb=2 c=8", "c=2 n=1 w=1 kb=1 ki=4 h=2");
+        QVERIFY2(large, error.c_str());
+        const auto small = tiled("ki=4 n=1 h=2 w=1 kb=2 c=8", "c=1 n=1 w=1 kb=1 ki=1 h=2");
+        QVERIFY2(small, error.c_str());
+        for (const auto& [s, rolled] : {std::pair{&*large, true}, std::pair{&*small, false}}) {
+            expectVerified(m, *c, *space, *s);
+            auto code = codegen::generate(m.kernel, m.target, *c, *space, *s, {}, error);
+            QVERIFY2(code, error.c_str());
+            const std::string assembly = code->assembly(error);
+            QCOMPARE(linesWith(assembly, "zmm", "(%rsp)"), 0);
+            std::string decisions;
+            for (const auto& line : code->decisions().lines)
+                decisions += line + "\n";
+            QVERIFY2((decisions.find("kept rolled") != std::string::npos) == rolled, decisions.c_str());
+            QCOMPARE(code->llvmIR().find("llvm.loop.unroll.disable") != std::string::npos, rolled);
+        }
+    }
+
     // Inputs the schedule packs are copied a vector at a time into micro-panels and read back exactly,
     // ragged edges included.
     void packedPanelsAreCopiedAsVectors() {

@@ -94,8 +94,9 @@ private:
         return b_.CreateGEP(elementType(t), base, offset);
     }
 
-    Values loop(Value* trip, const Values& carried, const std::function<Values(Value*, const Values&)>& body) {
-        return emitLoop(b_, trip, carried, body);
+    Values loop(Value* trip, const Values& carried, const std::function<Values(Value*, const Values&)>& body,
+                bool rolled = false) {
+        return emitLoop(b_, trip, carried, body, rolled);
     }
     Values branch(Value* condition, const std::function<Values()>& whenTrue, const std::function<Values()>& whenFalse) {
         return emitBranch(b_, condition, whenTrue, whenFalse);
@@ -204,7 +205,7 @@ private:
             child[static_cast<std::size_t>(l.dim)] = {lo, evenDims_[static_cast<std::size_t>(l.dim)] ? end : minimum(end, range.hi)};
             emitPacksAfter(static_cast<int>(i), child, false);
             return body(child, values);
-        });
+        }, l.keepRolled);
     }
 
     // A range holds a whole register tile whose calls all reach the kernel (no masked lanes).

@@ -15,9 +15,10 @@ namespace isamap::codegen {
 using Values = std::vector<llvm::Value*>;
 
 // for (i = 0; i < trip; ++i), `trip` at least one; `body` gets the counter and the carried values and
-// gives those of the next iteration. Returns the values after the last iteration.
+// gives those of the next iteration. Returns the values after the last iteration. `rolled` asks LLVM
+// not to unroll the loop (`llvm.loop.unroll.disable`).
 inline Values emitLoop(llvm::IRBuilder<>& b, llvm::Value* trip, const Values& carried,
-                       const std::function<Values(llvm::Value*, const Values&)>& body) {
+                       const std::function<Values(llvm::Value*, const Values&)>& body, bool rolled = false) {
     using namespace llvm;
     Function* f = b.GetInsertBlock()->getParent();
     BasicBlock* before = b.GetInsertBlock();
@@ -41,7 +42,14 @@ inline Values emitLoop(llvm::IRBuilder<>& b, llvm::Value* trip, const Values& ca
     counter->addIncoming(advanced, latch);
     for (std::size_t i = 0; i < phis.size(); ++i)
         phis[i]->addIncoming(next[i], latch);
-    b.CreateCondBr(b.CreateICmpSLT(advanced, trip), header, exit);
+    BranchInst* back = b.CreateCondBr(b.CreateICmpSLT(advanced, trip), header, exit);
+    if (rolled) {
+        LLVMContext& c = b.getContext();
+        // A loop's identity is a distinct node whose first operand is itself.
+        MDNode* loopId = MDNode::getDistinct(c, {nullptr, MDNode::get(c, {MDString::get(c, "llvm.loop.unroll.disable")})});
+        loopId->replaceOperandWith(0, loopId);
+        back->setMetadata(LLVMContext::MD_loop, loopId);
+    }
     b.SetInsertPoint(exit);
     return next;
 }

@@ -19,6 +19,7 @@ struct PlannedLoop {
     std::int64_t step = 1;     // the tile of the level below (positions)
     std::int64_t tile = 1;     // the level's own tile (positions)
     bool parallel = false;     // a parallel loop of the outermost level: split over the workers
+    bool keepRolled = false;   // a sweep loop LLVM must not unroll (Planner::keepSweepsRolled)
 };
 
 // How one kernel dimension is reached from the loop positions.
