@@ -553,7 +553,7 @@ private:
     // LLVM unrolls a short sweep loop whole and hoists every step's loads ahead of the calls. Around a
     // large register tile the copies of its inputs then outgrow the registers and spill: a pointwise
     // tile of 8 accumulators, 8 filter vectors and 4 broadcasts, its 4 reduction steps unrolled, spilled
-    // 24 vectors and ran at 56.5 GFLOP/s, 108.9 kept rolled. A sweep loop is kept rolled when its
+    // 24 vectors and ran at 56.5 GFLOP/s, 108 kept rolled. A sweep loop is kept rolled when its
     // steps' inputs would not fit beside the accumulators; a small tile is still unrolled (a depthwise
     // tile whose sweep, kept rolled, went from 26 to 19 GFLOP/s).
     void keepSweepsRolled(std::int64_t accumulators) {
