@@ -43,29 +43,17 @@ constraints::Set applicable(const constraints::Set& all, const schedule::Space& 
 }
 
 // One schedule a node may run: the search's best for a candidate, or an analytical one, with the
-// model's time and its total work (the sum of its breakdown's terms, overlapped or not).
+// model's rank of it.
 struct Proposal {
     std::size_t lowerable = 0; // which of the node's candidates
     schedule::Schedule schedule;
     std::string label;         // the analytical schedule's; empty for the search's
-    double modeled = 0, work = 0;
+    cost::Rank rank;
 };
 
 Proposal propose(const schedule::Space& space, std::size_t lowerable, schedule::Schedule s, std::string label) {
-    const cost::Breakdown b = cost::explain(space, s);
-    double work = 0;
-    for (const auto& t : b.terms)
-        work += t.seconds;
-    return Proposal{lowerable, std::move(s), std::move(label), b.seconds, work};
-}
-
-// Whether the model ranks `a` above `b`: faster, or as fast with less work in all. The model prices
-// the window sweep on one row and on two at the same compute bound; two rows load fewer input vectors
-// and measured 1.2-1.4x faster.
-bool modeledBetter(const Proposal& a, const Proposal& b) {
-    if (a.modeled < b.modeled * (1 - 1e-9) || a.modeled > b.modeled * (1 + 1e-9))
-        return a.modeled < b.modeled;
-    return a.work < b.work;
+    const cost::Rank rank = cost::rank(space, s);
+    return Proposal{lowerable, std::move(s), std::move(label), rank};
 }
 
 // How many of the model's best proposals are timed when a node's pick is measured.
@@ -104,7 +92,8 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
                 (required.items.empty() ? "" : " within the constraints");
         return nullptr;
     }
-    std::stable_sort(proposals.begin(), proposals.end(), modeledBetter);
+    std::stable_sort(proposals.begin(), proposals.end(),
+                     [](const Proposal& a, const Proposal& b) { return cost::ranksAbove(a.rank, b.rank); });
     std::size_t taken = 0;
     if (timed) {
         measure::Options timing;
@@ -130,7 +119,7 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
     const Proposal& best = proposals[taken];
     const auto& l = lowerable[best.lowerable];
     plan.how = l.candidate->key + (best.label.empty() ? "" : " (" + best.label + ")");
-    plan.modeledSeconds = best.modeled;
+    plan.modeledSeconds = best.rank.seconds;
     return codegen::generate(kernel, target, *l.candidate, l.space, best.schedule, options, error);
 }
 

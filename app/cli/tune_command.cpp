@@ -325,18 +325,21 @@ std::vector<schedule::PlacedAnalyticalSchedule> allowedAnalytical(const std::vec
 
 // Says so when the model rates an analytical schedule below the search's best: the search's budget
 // does not always reach them (a depthwise layer's best found at 41 us against the window sweep's 15),
-// and `isamap graph` and `--measure` consider them.
+// and `isamap graph` and `--measure` consider them. Of several, the one the model ranks first, as
+// `isamap graph` ranks them (cost::ranksAbove).
 void noteAnalyticalBelow(const std::vector<schedule::Space>& spaces, const constraints::Set& constraintSet, double searchBest) {
     std::string label;
-    double best = searchBest;
-    for (const auto& [i, a] : allowedAnalytical(spaces, constraintSet))
-        if (const double modeled = cost::modeledSeconds(spaces[i], a.schedule); modeled < best * (1 - 1e-9)) {
-            best = modeled;
+    cost::Rank best;
+    for (const auto& [i, a] : allowedAnalytical(spaces, constraintSet)) {
+        const cost::Rank r = cost::rank(spaces[i], a.schedule);
+        if (r.seconds < searchBest * (1 - 1e-9) && (label.empty() || cost::ranksAbove(r, best))) {
+            best = r;
             label = a.label;
         }
+    }
     if (!label.empty())
         std::printf("  the model rates an analytical schedule (%s) at %s, below the search's best: the search did not "
-                    "reach it\n", label.c_str(), timeText(best).c_str());
+                    "reach it\n", label.c_str(), timeText(best.seconds).c_str());
 }
 
 } // namespace

@@ -226,6 +226,20 @@ std::string percent(double fraction) {
 
 double modeledSeconds(const Space& space, const Schedule& s) { return compute(space, s).total; }
 
+Rank rank(const Space& space, const Schedule& s) {
+    const Breakdown b = explain(space, s);
+    Rank r{b.seconds, 0};
+    for (const auto& t : b.terms)
+        r.work += t.seconds;
+    return r;
+}
+
+bool ranksAbove(const Rank& a, const Rank& b) {
+    if (a.seconds < b.seconds * (1 - 1e-9) || a.seconds > b.seconds * (1 + 1e-9))
+        return a.seconds < b.seconds;
+    return a.work < b.work;
+}
+
 Breakdown explain(const Space& space, const Schedule& s) {
     const Figures f = compute(space, s);
     Breakdown b;
