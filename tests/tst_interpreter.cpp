@@ -361,10 +361,12 @@ private slots:
         QVERIFY2(blocked, error.c_str());
         const ir::Kernel& b = blocked->kernels.front();
 
+        // Where an activation's element [n, h, w, c] sits with its channels in blocks.
+        const auto inBlocks = [](const Index& i) { return Index{i[0], i[3] / 16, i[1], i[2], i[3] % 16}; };
         interp::Buffers p = interp::randomInputs(last->kernels.front(), 23);
         interp::Buffers q{{"X", *interp::allocate(*b.findTensor("X"), b.paramValues())},
                           {"F", *interp::allocate(*b.findTensor("F"), b.paramValues())}};
-        p.at("X").forEach([&](const Index& i) { q.at("X").at({i[0], i[3] / 16, i[1], i[2], i[3] % 16}) = p.at("X").at(i); });
+        p.at("X").forEach([&](const Index& i) { q.at("X").at(inBlocks(i)) = p.at("X").at(i); });
         p.at("F").forEach([&](const Index& i) { q.at("F").at({i[2] / 16, i[0], i[1], i[2] % 16}) = p.at("F").at(i); });
         auto failure = interp::run(last->kernels.front(), p);
         QVERIFY2(!failure, why(failure));
@@ -372,7 +374,7 @@ private slots:
         QVERIFY2(!failure, why(failure));
         double worst = 0;
         p.at("Y").forEach([&](const Index& i) {
-            worst = std::max(worst, std::fabs(p.at("Y").at(i) - q.at("Y").at({i[0], i[3] / 16, i[1], i[2], i[3] % 16})));
+            worst = std::max(worst, std::fabs(p.at("Y").at(i) - q.at("Y").at(inBlocks(i))));
         });
         QCOMPARE(worst, 0.0);
         QVERIFY(interp::checksum(q.at("Y")).sum != 0);

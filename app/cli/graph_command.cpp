@@ -64,8 +64,8 @@ constexpr std::size_t kTimedProposals = 4;
 // analytical schedules, which the search's budget does not always reach (a depthwise layer's best
 // found was modeled at 41 us, its window sweep at 15, and measured 45 against 20-24). The best is the
 // model's, or with `timed` the fastest of the model's first few timed on this CPU: the model can miss
-// by far (a pointwise layer's search pick on two cores, modeled 439 us, measured 1.5 ms, against 0.44
-// ms for a Goto blocking it modeled at 573).
+// by far (a pointwise layer's search pick on two cores, modeled 439 us, measured 0.63 ms, 1.5 ms
+// before its sweep was kept rolled, against 0.44 ms for a Goto blocking it modeled at 573).
 std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Target& target, const constraints::Set& required,
                                          std::int64_t evaluations, const codegen::Options& options, bool timed,
                                          NodePlan& plan, std::string& error) {
