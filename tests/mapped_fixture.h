@@ -40,4 +40,12 @@ inline MappedKernel mappedGemm(std::int64_t M, std::int64_t N, std::int64_t K, c
     return mappedKernel("gemm", {{"M", M}, {"N", N}, {"K", K}, {"dtype", dtype}}, targetName);
 }
 
+// The index of the loop named `name` in `space`.
+inline int dimIndex(const schedule::Space& space, const std::string& name) {
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        if (space.dims[d].name == name)
+            return static_cast<int>(d);
+    qFatal("no loop %s", name.c_str());
+}
+
 } // namespace isamap::testing

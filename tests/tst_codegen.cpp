@@ -96,6 +96,31 @@ int linesWith(const std::string& text, const std::string& what, const std::strin
     return count;
 }
 
+// The shortest loop of `assembly` (from a label to the jump back to it) that holds `instruction`.
+std::string innermostLoopWith(const std::string& assembly, const std::string& instruction) {
+    std::vector<std::string> lines;
+    std::istringstream in(assembly);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    std::map<std::string, std::size_t> labels;
+    std::string best;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const std::string& line = lines[i];
+        if (!line.empty() && line[0] == '.' && line.back() == ':')
+            labels[line.substr(0, line.size() - 1)] = i;
+        const auto jump = line.find("\tj");
+        const auto target = line.rfind('\t');
+        if (jump == std::string::npos || target == std::string::npos || !labels.count(line.substr(target + 1)))
+            continue;
+        std::string body;
+        for (std::size_t k = labels[line.substr(target + 1)]; k <= i; ++k)
+            body += lines[k] + "\n";
+        if (body.find(instruction) != std::string::npos && (best.empty() || body.size() < best.size()))
+            best = body;
+    }
+    return best;
+}
+
 Mapped mapOnHost(const std::string& generator, const frontend::Args& args, const std::string& kernel = "") {
     std::string error;
     auto m = frontend::generate(generator, args, error);
@@ -306,7 +331,7 @@ private slots:
     // forwards.
     void recurrentStepsAlternateTheirDirection() {
         std::string error;
-        auto module = frontend::generate("gru_sequence", {{"H", 128}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
+        auto module = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
         auto host = targets::hostTarget(error);
         QVERIFY2(module && host, error.c_str());
         for (int cores : {1, 2}) {
@@ -443,6 +468,32 @@ private slots:
         QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
         QVERIFY(r.sampled);
         QVERIFY2(r.worstAt.rfind("Hn[", 0) == 0, r.worstAt.c_str());
+    }
+
+    // At batch 1 nothing in a GRU step's register tile reuses the weights, so each vector of them holds a
+    // register for one call only: the column sweep reads two blocks of outputs side by side (two streams
+    // through memory), its loop over the inputs with 24 accumulators in registers and no spill (the
+    // tail after it, once per 512 inputs, does spill). At batch 2 the batch reuses every weight vector
+    // and the tile stays one block.
+    void aMatrixVectorSweepReadsBlocksSideBySide() {
+        for (std::int64_t batch : {1, 2}) {
+            const Mapped m = fusedGruStep({{"H", 512}, {"B", batch}, {"wt", 3}});
+            if (m.target.name != "host-avx512")
+                QSKIP("the tile is sized for AVX-512's 32 vector registers");
+            std::string error;
+            auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), m.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            const auto sweep = schedule::streamedSchedule(*space);
+            QVERIFY(sweep);
+            const auto jb = static_cast<std::size_t>(testing::dimIndex(*space, "jb"));
+            QCOMPARE(sweep->levels.back().tiles[jb], batch == 1 ? std::int64_t(2) : std::int64_t(1));
+            expectVerified(m, m.candidates.front(), *space, *sweep);
+            auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, *sweep, {}, error);
+            QVERIFY2(code, error.c_str());
+            const std::string loop = innermostLoopWith(code->assembly(error), "vfmadd231ps");
+            QCOMPARE(linesWith(loop, "vfmadd231ps"), batch == 1 ? 24 : 12); // batch 2: blocks of 32 outputs
+            QCOMPARE(linesWith(loop, "(%rsp)"), 0);
+        }
     }
 
     void epiloguesThatAreNotPointwiseAreRefused() {

@@ -21,13 +21,6 @@ Fixture gemmOn(const std::string& targetName, std::int64_t M = 1760, std::int64_
     return testing::mappedGemm(M, N, K, targetName);
 }
 
-int dimIndex(const schedule::Space& space, const std::string& name) {
-    for (std::size_t d = 0; d < space.dims.size(); ++d)
-        if (space.dims[d].name == name)
-            return static_cast<int>(d);
-    qFatal("no loop %s", name.c_str());
-}
-
 // The space of a library kernel on host-avx512 with `units` cores, for its first mapping candidate.
 std::optional<schedule::Space> hostSpace(const std::string& generator, const frontend::Args& args, int units) {
     std::string error;
@@ -92,7 +85,7 @@ private slots:
         QCOMPARE(f.space.dims.size(), std::size_t(3));
         for (const auto& d : f.space.dims)
             QCOMPARE(d.elementsPerStep, std::int64_t(32));
-        QCOMPARE(f.space.dims[static_cast<std::size_t>(dimIndex(f.space, "m"))].extent, std::int64_t(55)); // 1760 / 32
+        QCOMPARE(f.space.dims[static_cast<std::size_t>(testing::dimIndex(f.space, "m"))].extent, std::int64_t(55)); // 1760 / 32
         QStringList levels;
         for (const auto& l : f.space.levels)
             levels << QString::fromStdString(l.memory);
@@ -100,8 +93,8 @@ private slots:
         // The output depends on m and n, not on k.
         const auto& out = f.space.operands.front();
         QVERIFY(out.output);
-        QVERIFY(out.dependsOn[static_cast<std::size_t>(dimIndex(f.space, "m"))]);
-        QVERIFY(!out.dependsOn[static_cast<std::size_t>(dimIndex(f.space, "k"))]);
+        QVERIFY(out.dependsOn[static_cast<std::size_t>(testing::dimIndex(f.space, "m"))]);
+        QVERIFY(!out.dependsOn[static_cast<std::size_t>(testing::dimIndex(f.space, "k"))]);
     }
 
     void footprintCountsOverlapOnce() {
@@ -160,7 +153,7 @@ private slots:
 
         auto race = s;
         std::fill(race.parallel.begin(), race.parallel.end(), false);
-        race.parallel[static_cast<std::size_t>(dimIndex(f.space, "k"))] = true;
+        race.parallel[static_cast<std::size_t>(testing::dimIndex(f.space, "k"))] = true;
         why = schedule::illegal(f.space, race);
         QVERIFY(why && why->find("race on C") != std::string::npos);
     }
@@ -216,7 +209,7 @@ private slots:
 
         // Running the m loop in parallel over two cores shortens the compute.
         auto parallel = s;
-        const auto m = static_cast<std::size_t>(dimIndex(f.space, "m"));
+        const auto m = static_cast<std::size_t>(testing::dimIndex(f.space, "m"));
         std::fill(parallel.parallel.begin(), parallel.parallel.end(), false);
         parallel.parallel[m] = true;
         parallel.levels[1].tiles[m] = (parallel.levels[0].tiles[m] + 1) / 2;
@@ -288,8 +281,8 @@ private slots:
         const auto s = schedule::blockedSchedule(*oneCore, 2, 12);
         QVERIFY(s);
         QVERIFY(!schedule::illegal(*oneCore, *s));
-        const auto m = static_cast<std::size_t>(dimIndex(f.space, "m")), n = static_cast<std::size_t>(dimIndex(f.space, "n")),
-                   k = static_cast<std::size_t>(dimIndex(f.space, "k"));
+        const auto m = static_cast<std::size_t>(testing::dimIndex(f.space, "m")), n = static_cast<std::size_t>(testing::dimIndex(f.space, "n")),
+                   k = static_cast<std::size_t>(testing::dimIndex(f.space, "k"));
         const auto& zmm = s->levels.back();
         QCOMPARE(zmm.tiles[m], std::int64_t(2));
         QCOMPARE(zmm.tiles[n], std::int64_t(12));
@@ -335,7 +328,7 @@ private slots:
         const auto s = schedule::streamedSchedule(*space);
         QVERIFY(s);
         QVERIFY(!schedule::illegal(*space, *s));
-        const auto m = static_cast<std::size_t>(dimIndex(*space, "m")), k = static_cast<std::size_t>(dimIndex(*space, "k"));
+        const auto m = static_cast<std::size_t>(testing::dimIndex(*space, "m")), k = static_cast<std::size_t>(testing::dimIndex(*space, "k"));
         QCOMPARE(s->levels.back().tiles[m], std::int64_t(8)); // eight vectors of one column: 8 accumulators
         QCOMPARE(s->levels[1].tiles[k], std::int64_t(16));
         const std::string nest = schedule::printLoopNest(*space, *s);
@@ -345,9 +338,9 @@ private slots:
         auto two = gemmOn("host-avx512", 4608, 2, 1536);
         const auto split = schedule::streamedSchedule(two.space);
         QVERIFY(split);
-        QVERIFY(split->parallel[static_cast<std::size_t>(dimIndex(two.space, "m"))]);
-        QCOMPARE(split->levels[1].tiles[static_cast<std::size_t>(dimIndex(two.space, "m"))], std::int64_t(144));
-        QCOMPARE(split->levels.back().tiles[static_cast<std::size_t>(dimIndex(two.space, "n"))], std::int64_t(2));
+        QVERIFY(split->parallel[static_cast<std::size_t>(testing::dimIndex(two.space, "m"))]);
+        QCOMPARE(split->levels[1].tiles[static_cast<std::size_t>(testing::dimIndex(two.space, "m"))], std::int64_t(144));
+        QCOMPARE(split->levels.back().tiles[static_cast<std::size_t>(testing::dimIndex(two.space, "n"))], std::int64_t(2));
         QVERIFY(!schedule::streamedSchedule(gemmOn("host-avx512", 1024, 64, 1024).space));
         const auto named = schedule::analyticalSchedules(*space);
         QVERIFY(std::any_of(named.begin(), named.end(), [](const auto& a) { return a.name == "sweep"; }));
@@ -396,7 +389,7 @@ private slots:
             QVERIFY(!mapped.candidates.empty());
             auto space = schedule::makeSpace(gates, targets::withCores(host->target, 1), mapped.candidates.front(), error);
             QVERIFY2(space, error.c_str());
-            const auto g = static_cast<std::size_t>(dimIndex(*space, "g"));
+            const auto g = static_cast<std::size_t>(testing::dimIndex(*space, "g"));
             const auto sweep = schedule::streamedSchedule(*space);
             QVERIFY(sweep);
             QCOMPARE(sweep->levels[0].tiles[g], std::int64_t(3));
@@ -418,8 +411,8 @@ private slots:
             auto mapped = mapping::mapKernel(step, host->target);
             auto space = schedule::makeSpace(step, targets::withCores(host->target, 1), mapped.candidates.front(), error);
             QVERIFY2(space, error.c_str());
-            const auto g = static_cast<std::size_t>(dimIndex(*space, "g"));
-            const auto i = static_cast<std::size_t>(dimIndex(*space, "i"));
+            const auto g = static_cast<std::size_t>(testing::dimIndex(*space, "g"));
+            const auto i = static_cast<std::size_t>(testing::dimIndex(*space, "i"));
             QCOMPARE(space->wholeInRegisters, std::vector<int>{static_cast<int>(g)});
             const auto sweep = schedule::streamedSchedule(*space);
             QVERIFY(sweep);
@@ -443,7 +436,7 @@ private slots:
         QVERIFY(goto4x6);
         const std::string rows = schedule::printLoopNest(*space, *goto4x6);
         QVERIFY2(rows.find("for h in 0..14") < rows.find("for w in"), rows.c_str());
-        QCOMPARE(goto4x6->levels.back().tiles[static_cast<std::size_t>(dimIndex(*space, "w"))], std::int64_t(6));
+        QCOMPARE(goto4x6->levels.back().tiles[static_cast<std::size_t>(testing::dimIndex(*space, "w"))], std::int64_t(6));
         // A broadcast row of 14 is cut into tiles as even as the widest allows: 5, 5, 4 rather than 6, 6,
         // 2, and 7, 7 rather than 12, 2; with two units, each a share of 7: 4, 3 and 7.
         for (const auto& [cores, expected] : {std::pair<int, std::vector<std::string>>{1, {"goto-4x5", "goto-2x7"}},
@@ -487,8 +480,8 @@ private slots:
             for (int cores : {1, 2}) {
                 auto space = schedule::makeSpace(step, targets::withCores(host->target, cores), mapped.candidates.front(), error);
                 QVERIFY2(space, error.c_str());
-                const auto jb = static_cast<std::size_t>(dimIndex(*space, "jb"));
-                const auto ji = static_cast<std::size_t>(dimIndex(*space, "ji"));
+                const auto jb = static_cast<std::size_t>(testing::dimIndex(*space, "jb"));
+                const auto ji = static_cast<std::size_t>(testing::dimIndex(*space, "ji"));
                 const auto sweep = schedule::streamedSchedule(*space);
                 QVERIFY(sweep);
                 std::vector<schedule::Schedule> schedules{*sweep};
@@ -548,7 +541,7 @@ private slots:
         const auto s = schedule::windowSchedule(*space, 7);
         QVERIFY(s);
         auto at = [&](const schedule::LevelSchedule& l, const char* dim) {
-            return l.tiles[static_cast<std::size_t>(dimIndex(*space, dim))];
+            return l.tiles[static_cast<std::size_t>(testing::dimIndex(*space, dim))];
         };
         const auto& regs = s->levels.back();
         QCOMPARE(at(regs, "ow"), std::int64_t(7));
@@ -584,7 +577,7 @@ private slots:
         // Three rows would not: 21 accumulators, 9 weights and 9 input vectors.
         QVERIFY(schedule::illegal(*space, [&] {
             auto three = *rows;
-            three.levels.back().tiles[static_cast<std::size_t>(dimIndex(*space, "oh"))] = 3;
+            three.levels.back().tiles[static_cast<std::size_t>(testing::dimIndex(*space, "oh"))] = 3;
             return three;
         }()));
         const auto named = schedule::analyticalSchedules(*space);
@@ -598,8 +591,8 @@ private slots:
         QVERIFY(two);
         const auto split = schedule::windowSchedule(*two, 7);
         QVERIFY(split);
-        QVERIFY(split->parallel[static_cast<std::size_t>(dimIndex(*two, "oh"))]);
-        QVERIFY(!split->parallel[static_cast<std::size_t>(dimIndex(*two, "c"))]);
+        QVERIFY(split->parallel[static_cast<std::size_t>(testing::dimIndex(*two, "oh"))]);
+        QVERIFY(!split->parallel[static_cast<std::size_t>(testing::dimIndex(*two, "c"))]);
         // A product has no window: its inputs' indices never add an output dimension to a reduction ...
         const auto product = gemmOn("host-avx512", 256, 64, 128);
         QVERIFY(schedule::windowRowTiles(product.space).empty());

@@ -36,13 +36,6 @@ std::unique_ptr<search::Strategy> strategy(const std::string& name) {
     return s;
 }
 
-int dimIndex(const schedule::Space& space, const std::string& name) {
-    for (std::size_t d = 0; d < space.dims.size(); ++d)
-        if (space.dims[d].name == name)
-            return static_cast<int>(d);
-    qFatal("no loop %s", name.c_str());
-}
-
 // Every schedule returned is legal, allowed, costed as said, distinct and ranked best first.
 void checkResults(const schedule::Space& space, const search::Result& r, const constraints::Set* set = nullptr) {
     for (std::size_t i = 0; i < r.best.size(); ++i) {
@@ -309,8 +302,8 @@ private slots:
     void constraintsAreRespected() {
         QFETCH(QString, name);
         const auto space = gemmSpace(1760, 16, 1760, "nnp-like");
-        const int m = dimIndex(space, "m");
-        const int k = dimIndex(space, "k");
+        const int m = testing::dimIndex(space, "m");
+        const int k = testing::dimIndex(space, "k");
         constraints::Set set;
         constraints::Constraint tile;
         tile.kind = constraints::Constraint::Kind::TileEquals;

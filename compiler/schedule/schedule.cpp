@@ -395,7 +395,23 @@ std::vector<std::size_t> windowIndices(const Space& space, std::size_t o, const 
     return out;
 }
 
+// Whether no two calls of the register tile read the same element of input `o`: every loop tiled above
+// one call is one its index follows, and none adds to another (no window).
+bool readOncePerTile(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    const Operand& op = space.operands[o];
+    if (op.output || !windowIndices(space, o, tiles).empty())
+        return false;
+    for (std::size_t d = 0; d < space.dims.size() && d < op.dependsOn.size(); ++d)
+        if (tiles[d] > 1 && !op.dependsOn[d])
+            return false;
+    return true;
+}
+
 std::int64_t registerPressure(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    if (readOncePerTile(space, o, tiles)) {
+        const std::vector<std::int64_t> oneCall(space.dims.size(), 1);
+        return registerSlots(space, o, oneCall.data());
+    }
     const auto window = windowIndices(space, o, tiles);
     if (window.empty())
         return registerSlots(space, o, tiles);

@@ -232,6 +232,8 @@ std::vector<std::size_t> windowIndices(const Space& space, std::size_t o, const 
 // serves a few calls and is then dead, and LLVM's scheduler interleaves the loads with those calls: a
 // depthwise tile of two output rows of 7 (four input rows of 9, 36 vectors, beside 14 accumulators and 9
 // weights) is generated without a spill, and ran 1.2-1.4x faster than one row (rows share the input).
+// An input that no two calls of the tile share (a matrix-vector product's matrix) counts as one call's:
+// each vector is loaded for its call and dead after it.
 std::int64_t registerPressure(const Space& space, std::size_t o, const std::int64_t* tiles);
 
 // Why the schedule cannot run, in words ("B's tile at l1 needs 48 KiB, l1 holds 32 KiB"); empty when it can.
