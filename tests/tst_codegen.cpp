@@ -494,6 +494,15 @@ private slots:
             QCOMPARE(linesWith(loop, "vfmadd231ps"), batch == 1 ? 24 : 12); // 3 gates x 2 vectors x 4 blocks or 2 rows
             QCOMPARE(linesWith(loop, "(%rsp)"), 0);
         }
+        // The gates without the tail hold all three gates in the tile too, which makes the weights one run.
+        const Mapped gates = mapOnHost("gru_cell", {{"H", 512}, {"B", 1}, {"wt", 3}});
+        std::string error;
+        auto space = schedule::makeSpace(gates.kernel, targets::withCores(gates.target, 1), gates.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        const auto sweep = schedule::streamedSchedule(*space);
+        QVERIFY(sweep);
+        QCOMPARE(sweep->levels.back().tiles[static_cast<std::size_t>(testing::dimIndex(*space, "g"))], std::int64_t(3));
+        expectVerified(gates, gates.candidates.front(), *space, *sweep);
     }
 
     void epiloguesThatAreNotPointwiseAreRefused() {

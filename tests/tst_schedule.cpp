@@ -424,6 +424,21 @@ private slots:
             else
                 QVERIFY2(block >= 256, std::to_string(block).c_str());
         }
+        // Without the tail, at batch 1, the sweep holds the three gates in its tile anyway where that
+        // makes the weights one run (wt = 3; with wt = 1 it does not, above), and takes four blocks of 32
+        // outputs side by side: 24 accumulators.
+        {
+            auto m = frontend::generate("gru_cell", {{"H", 2816}, {"B", 1}, {"I", 2816}, {"wt", 3}}, error);
+            QVERIFY2(m, error.c_str());
+            auto mapped = mapping::mapKernel(m->kernels[0], host->target);
+            auto space = schedule::makeSpace(m->kernels[0], targets::withCores(host->target, 1), mapped.candidates.front(), error);
+            QVERIFY2(space, error.c_str());
+            const auto sweep = schedule::streamedSchedule(*space);
+            QVERIFY(sweep);
+            QVERIFY(!schedule::illegal(*space, *sweep));
+            QCOMPARE(sweep->levels.back().tiles[static_cast<std::size_t>(testing::dimIndex(*space, "g"))], std::int64_t(3));
+            QCOMPARE(sweep->levels.back().tiles[static_cast<std::size_t>(testing::dimIndex(*space, "jb"))], std::int64_t(4));
+        }
         // Channels-last, a pointwise convolution's rows and columns both broadcast: the columns (the
         // longer) are the broadcast dimension, the rows a loop around the product.
         auto conv = frontend::generate("pointwise", {{"C", 64}, {"K", 64}, {"H", 14}, {"W", 28}, {"nhwc", 1}}, error);

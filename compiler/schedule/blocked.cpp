@@ -319,7 +319,8 @@ std::optional<Schedule> blockedSchedule(const Space& space, std::int64_t vectorC
 
 namespace {
 // The column sweep with a register tile of `vectorCalls` vectors; empty when illegal.
-std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std::int64_t vectorCalls);
+std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std::int64_t vectorCalls, int whole = -1);
+std::vector<int> wholeForOneRun(const Space& space, const Roles& r, std::int64_t vectorCalls);
 } // namespace
 
 std::optional<Schedule> streamedSchedule(const Space& space) {
@@ -334,9 +335,13 @@ std::optional<Schedule> streamedSchedule(const Space& space) {
     // About 24 accumulators, as the Goto tiles hold, in at most 8 vectors; fewer when the vector input's
     // tile would not fit the registers beside them (8 vectors by a GRU's 3 gates is 48).
     for (std::int64_t vectorCalls = std::clamp<std::int64_t>(24 / (B * wholeAccumulators(space)), 1, std::min<std::int64_t>(8, V));
-         vectorCalls >= 1; --vectorCalls)
+         vectorCalls >= 1; --vectorCalls) {
+        for (int whole : wholeForOneRun(space, r, vectorCalls))
+            if (auto s = streamedSchedule(space, r, vectorCalls, whole))
+                return s;
         if (auto s = streamedSchedule(space, r, vectorCalls))
             return s;
+    }
     return std::nullopt;
 }
 
@@ -401,13 +406,37 @@ void readBlocksSideBySide(const Space& space, const Roles& r, Schedule& s) {
     }
 }
 
-std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std::int64_t vectorCalls) {
+// The register tile of the column sweep with `vectorCalls` calls along the vector dimension and, if
+// `whole` is one, all of that further dimension.
+std::vector<std::int64_t> sweepTile(const Space& space, const Roles& r, std::int64_t vectorCalls, int whole) {
+    std::vector<std::int64_t> tiles = unitTiles(space);
+    tiles[static_cast<std::size_t>(r.vector)] = vectorCalls;
+    if (whole >= 0)
+        tiles[static_cast<std::size_t>(whole)] = space.dims[static_cast<std::size_t>(whole)].extent;
+    return tiles;
+}
+
+// The further output dimensions that, held whole in the register tile, make the vector input's tile one
+// run where it is not one already: a GRU's input product at batch 1 reads its weights, the gates of an
+// input side by side in each block of outputs (`wt=3`), in one stream with all three gates in the tile,
+// in strided pieces with one.
+std::vector<int> wholeForOneRun(const Space& space, const Roles& r, std::int64_t vectorCalls) {
+    std::vector<int> out;
+    if (readsOneRun(space, r, sweepTile(space, r, vectorCalls, -1)))
+        return out;
+    const auto& in = space.operands[static_cast<std::size_t>(r.vectorInput)];
+    for (int d : r.outer)
+        if (in.dependsOn[static_cast<std::size_t>(d)] && readsOneRun(space, r, sweepTile(space, r, vectorCalls, d)))
+            out.push_back(d);
+    return out;
+}
+
+std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std::int64_t vectorCalls, int whole) {
     const std::size_t levels = space.levels.size();
     const auto v = static_cast<std::size_t>(r.vector);
     const std::int64_t V = space.dims[v].extent, K = space.dims[static_cast<std::size_t>(r.reduction)].extent;
     const std::int64_t B = r.broadcast < 0 ? 1 : space.dims[static_cast<std::size_t>(r.broadcast)].extent;
-    std::vector<std::int64_t> registerTiles = unitTiles(space);
-    registerTiles[v] = vectorCalls;
+    const std::vector<std::int64_t> registerTiles = sweepTile(space, r, vectorCalls, whole);
     // One run needs no short reduction blocks: the tile reads it in long stretches, its accumulators
     // staying in registers (2816x1 fused GRU step: 4.3-4.4 ms in blocks of 64 to 2816 against 5.5 ms in
     // blocks of 16); blocks as long as the Goto blocking's keep the broadcast input's block in the
@@ -431,11 +460,14 @@ std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std
         s.levels[l] = nestLevel(space, r, l, share, B, kc, outer, {});
     s.levels[levels - 2] = nestLevel(space, r, levels - 2, vectorCalls, B, kc, inner, {});
     s.levels[levels - 1] = nestLevel(space, r, levels - 1, vectorCalls, B, 1, inner, {r.output});
+    if (whole >= 0)
+        for (std::size_t l = 1; l < levels; ++l)
+            s.levels[l].tiles[static_cast<std::size_t>(whole)] = registerTiles[static_cast<std::size_t>(whole)];
     s.parallel.assign(space.dims.size(), false);
     s.unroll.assign(space.dims.size(), 1);
     s.packed.assign(space.operands.size(), false);
     s.parallel[v] = units > 1 && V >= units * vectorCalls;
-    if (const int outer = outerParallelDim(space, r, vectorCalls); outer >= 0)
+    if (const int outer = outerParallelDim(space, r, vectorCalls); outer >= 0 && outer != whole)
         s.parallel[static_cast<std::size_t>(outer)] = true;
     if (illegal(space, s))
         return std::nullopt;
