@@ -373,8 +373,8 @@ bool readsOneRun(const Space& space, const Roles& r, std::vector<std::int64_t> t
 // Blocks of one-run input that a register tile reads side by side, each its own stream. One thread reads
 // memory faster along several streams than along one: 20 GB/s along one here, 27-29 along three to eight
 // (a 96 MB buffer; 44-59 against 67-74 GB/s from the last cache). A GRU's gates at batch 1, hidden 2816
-// (`gru_cell wt=3`): 3.6-3.7 ms a block at a time, 3.4-3.5 ms two side by side, 3.3-3.4 four of half
-// the width; hidden 1024: 157 against 148 us.
+// (`gru_cell wt=3`), medians of alternated runs: 3.98 ms a block of 64 at a time, 3.70 two side by side,
+// about 3.5 four blocks of 32; hidden 1024: 174, 154 and 150 us.
 constexpr std::int64_t kSideBySideBlocks = 4;
 
 // Widens the register tile of `s` along the dimension that steps from one block of the vector input's run
@@ -390,8 +390,8 @@ void readBlocksSideBySide(const Space& space, const Roles& r, Schedule& s) {
         const auto du = static_cast<std::size_t>(d);
         if (!in.dependsOn[du] || s.levels.back().tiles[du] != 1)
             continue;
+        const std::int64_t extent = space.dims[du].extent;
         for (std::int64_t blocks = kSideBySideBlocks; blocks >= 2; --blocks) {
-            const std::int64_t extent = space.dims[du].extent;
             if (extent % blocks != 0 || extent / blocks < units)
                 continue;
             Schedule wider = s;
