@@ -111,11 +111,13 @@ std::string order(bool nhwc, const std::string& batch, const std::string& channe
     return nhwc ? batch + ", " + h + ", " + w + ", " + channel : batch + ", " + channel + ", " + h + ", " + w;
 }
 
-// `padded(...)` for an activation tensor, or nothing when neither axis is padded.
-std::string haloAttribute(bool nhwc, const std::string& channelZeros, const Window& wh, const Window& ww) {
+// `padded(...)` for an activation tensor, or nothing when neither axis is padded. `innerZeros`: the
+// zeros of any axes after the four (the channels within a block).
+std::string haloAttribute(bool nhwc, const std::string& channelZeros, const Window& wh, const Window& ww,
+                          const std::string& innerZeros = "") {
     if (wh.pad == 0 && ww.pad == 0)
         return "";
-    return " padded(" + order(nhwc, "0", channelZeros, str(wh.pad), str(ww.pad)) + ")";
+    return " padded(" + order(nhwc, "0", channelZeros, str(wh.pad), str(ww.pad)) + (innerZeros.empty() ? "" : ", " + innerZeros) + ")";
 }
 
 // "N = 1, C = 32, ..." for the named arguments, in that order: a kernel's or graph's parameter list.
@@ -203,8 +205,7 @@ std::string depthwise(const Args& a) {
         const std::string block = str(channelBlock), blocks = "C / " + block;
         out += "  dim n < N, cb < " + blocks + ", oh < " + oh + ", ow < " + ow + ", c < " + block + "\n";
         out += "  reduce r < R, s < S\n";
-        const std::string halo = wh.pad == 0 && ww.pad == 0 ? "" : " padded(0, 0, " + str(wh.pad) + ", " + str(ww.pad) + ", 0)";
-        out += "  in X : f32[N, " + blocks + ", H, W, " + block + "]" + halo + "\n";
+        out += "  in X : f32[N, " + blocks + ", H, W, " + block + "]" + haloAttribute(false, "0", wh, ww, "0") + "\n";
         out += "  in F : f32[" + blocks + ", R, S, " + block + "]\n";
         out += "  out Y : f32[N, " + blocks + ", " + oh + ", " + ow + ", " + block + "]\n";
         out += "  Y[n, cb, oh, ow, c] += X[n, cb, " + ih + ", " + iw + ", c] * F[cb, r, s, c]\n";
