@@ -92,12 +92,12 @@ private slots:
         QStringList files;
         for (const auto& name : targets.entryList({"*.isa"}))
             files << targets.filePath(name);
-        QVERIFY(files.size() >= 5);
+        QVERIFY(files.size() >= 6);
         auto r = isamapCli(QStringList{"check"} + files);
         QVERIFY2(r.status == 0, qPrintable(r.err));
         QCOMPARE(r.out.count(": ok ("), files.size());
         auto list = isamapCli({"targets"});
-        for (const char* name : {"host-avx512", "host-avx2", "nnp-like", "tpu-like", "tensorcore-like"})
+        for (const char* name : {"host-avx512", "host-avx512-zen5", "host-avx2", "nnp-like", "tpu-like", "tensorcore-like"})
             QVERIFY2(list.out.contains(name), name);
     }
 

@@ -121,6 +121,13 @@ std::string innermostLoopWith(const std::string& assembly, const std::string& in
     return best;
 }
 
+// True when the target's vector registers are AVX-512's 32 zmm (host-avx512 and its Zen 5 variant): the
+// tests whose tiles are sized for that many registers skip elsewhere.
+bool hasAvx512Registers(const ir::Target& target) {
+    return std::any_of(target.memories.begin(), target.memories.end(),
+                       [](const ir::Memory& m) { return m.name == "zmm" && m.registers == 32; });
+}
+
 Mapped mapOnHost(const std::string& generator, const frontend::Args& args, const std::string& kernel = "") {
     std::string error;
     auto m = frontend::generate(generator, args, error);
@@ -478,7 +485,7 @@ private slots:
     void aMatrixVectorSweepReadsBlocksSideBySide() {
         for (std::int64_t batch : {1, 2}) {
             const Mapped m = fusedGruStep({{"H", 512}, {"B", batch}, {"wt", 3}});
-            if (m.target.name != "host-avx512")
+            if (!hasAvx512Registers(m.target))
                 QSKIP("the tile is sized for AVX-512's 32 vector registers");
             std::string error;
             auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), m.candidates.front(), error);
@@ -724,7 +731,7 @@ private slots:
     // get no edge path at all: nothing masked in the code.
     void aWideRegisterTileStaysInRegisters() {
         const Mapped m = mapOnHost("gemm", {{"M", 256}, {"N", 96}, {"K", 512}});
-        if (m.target.name != "host-avx512")
+        if (!hasAvx512Registers(m.target))
             QSKIP("the 24-accumulator tile needs AVX-512's 32 vector registers");
         const auto& c = m.candidates.front();
         std::string error;
@@ -767,7 +774,7 @@ private slots:
             const std::int64_t size = 28 * stride;
             const Mapped m = mapOnHost("depthwise", {{"C", 64}, {"H", size}, {"W", size}, {"stride", stride}, {"pad", 1},
                                                      {layout.toStdString(), 1}});
-            if (m.target.name != "host-avx512")
+            if (!hasAvx512Registers(m.target))
                 QSKIP("the two-row tile is sized for AVX-512's 32 vector registers");
             const auto& c = m.candidates.front();
             std::string error;
@@ -791,7 +798,7 @@ private slots:
     // sweep is kept rolled and nothing spills; a small tile's sweep is still left to LLVM.
     void aLargeTileKeepsItsSweepRolled() {
         const Mapped m = mapOnHost("pointwise", {{"C", 512}, {"K", 512}, {"H", 14}, {"W", 14}, {"nhwc", 1}, {"packed", 1}});
-        if (m.target.name != "host-avx512")
+        if (!hasAvx512Registers(m.target))
             QSKIP("the tile is sized for AVX-512's 32 vector registers");
         const auto c = std::find_if(m.candidates.begin(), m.candidates.end(),
                                     [](const mapping::Candidate& x) { return x.key == "vfmadd_bcast_f32: i=ki; c=Y, a=F, b=X"; });

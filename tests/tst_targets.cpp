@@ -7,6 +7,8 @@
 
 #include <QtTest>
 
+#include <algorithm>
+
 using namespace isamap;
 
 namespace {
@@ -46,7 +48,7 @@ private slots:
         QStringList names;
         for (const auto& t : targets::bundledTargets())
             names << QString::fromStdString(t.name);
-        QCOMPARE(names, QStringList({"host-avx2", "host-avx512", "nnp-like", "tensorcore-like", "tpu-like"}));
+        QCOMPARE(names, QStringList({"host-avx2", "host-avx512", "host-avx512-zen5", "nnp-like", "tensorcore-like", "tpu-like"}));
         for (const auto& name : names) {
             const auto t = load(name.toStdString());
             QVERIFY(!t.memories.empty());
@@ -138,6 +140,17 @@ private slots:
         auto chosen = targets::hostTargetFor(zen4, error);
         QVERIFY2(chosen, error.c_str());
         QCOMPARE(chosen->target.name, std::string("host-avx512"));
+
+        // Zen 5 runs 512-bit operations whole: its own description, two FMAs a cycle where Zen 4 has one.
+        auto zen5 = zen4;
+        zen5.name = "generic"; // what LLVM 16 calls it
+        zen5.features.insert("avx512vp2intersect");
+        chosen = targets::hostTargetFor(zen5, error);
+        QVERIFY2(chosen, error.c_str());
+        QCOMPARE(chosen->target.name, std::string("host-avx512-zen5"));
+        const auto& fma = *std::find_if(chosen->target.instructions.begin(), chosen->target.instructions.end(),
+                                        [](const ir::Instruction& i) { return i.name == "vfmadd_bcast_f32"; });
+        QCOMPARE(fma.throughput, 2.0);
 
         targets::HostCpu haswell{"haswell", {"avx2", "fma"}};
         chosen = targets::hostTargetFor(haswell, error);
