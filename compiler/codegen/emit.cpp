@@ -9,6 +9,7 @@
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/Module.h>
+#include <llvm/IR/PatternMatch.h>
 
 #include <algorithm>
 #include <functional>
@@ -423,7 +424,7 @@ private:
     Value* loadLanes(const PlannedOperand& op, Value* base, const Values& pos, bool whole, Value* valid) {
         Type* type = operandType(op);
         const Align align(ir::byteSize(op.type));
-        Value* address = elementAddress(base, op.type, directOffset(op, pos));
+        Value* address = directAddress(base, op, pos);
         const bool broadcast = std::all_of(op.laneOffsets.begin(), op.laneOffsets.end(), [](std::int64_t o) { return o == 0; });
         // Lane zero at clamped positions is always a real point, so a single element can be read unmasked.
         if (op.scalar || broadcast) {
@@ -525,12 +526,33 @@ private:
         return mask;
     }
 
-    Value* directOffset(const PlannedOperand& op, const Values& pos) {
-        Value* offset = constant(op.positionBase);
-        for (std::size_t d = 0; d < pos.size(); ++d)
-            if (op.positionCoeff[d] != 0)
-                offset = b_.CreateAdd(offset, b_.CreateMul(pos[d], constant(op.positionCoeff[d])));
-        return offset;
+    // The address of `op`'s element at `pos`, as one pointer that the calls of a register tile share
+    // plus a constant: a call's position is its tile's start plus its offset in the tile, and that
+    // offset goes into the constant. Summed as one index, each call's address was a value of its own to
+    // LLVM, which kept one register per call (14 for a tile of 14 broadcasts) and spilled them.
+    Value* directAddress(Value* base, const PlannedOperand& op, const Values& pos) {
+        std::int64_t fixed = op.positionBase;
+        Value* varying = nullptr;
+        for (std::size_t d = 0; d < pos.size(); ++d) {
+            if (op.positionCoeff[d] == 0)
+                continue;
+            Value* start = pos[d];
+            if (const auto* whole = dyn_cast<ConstantInt>(start)) {
+                fixed += whole->getSExtValue() * op.positionCoeff[d];
+                continue;
+            }
+            // (The matcher binds its first operand before it looks at the second: bind into a copy.)
+            Value* tileStart = nullptr;
+            ConstantInt* step = nullptr;
+            if (PatternMatch::match(start, PatternMatch::m_Add(PatternMatch::m_Value(tileStart), PatternMatch::m_ConstantInt(step)))) {
+                start = tileStart;
+                fixed += step->getSExtValue() * op.positionCoeff[d];
+            }
+            Value* term = b_.CreateMul(start, constant(op.positionCoeff[d]));
+            varying = varying ? b_.CreateAdd(varying, term) : term;
+        }
+        Value* tile = varying ? elementAddress(base, op.type, varying) : base;
+        return elementAddress(tile, op.type, constant(fixed));
     }
 
     // Pointers to each element of a non-consecutive output, for gathers and scatters.
@@ -576,7 +598,7 @@ private:
             return;
         Value* valid = nullptr;
         const Values pos = callPositions(r, q, whole, valid);
-        Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
+        Value* address = directAddress(base_[p_.output], out, pos);
         // For writing, kept close (locality 3), data cache.
         b_.CreateIntrinsic(Intrinsic::prefetch, {ptr_}, {address, b_.getInt32(1), b_.getInt32(3), b_.getInt32(1)});
     }
@@ -587,7 +609,7 @@ private:
         Type* type = operandType(out);
         Value* valid = nullptr;
         const Values pos = callPositions(r, q, whole, valid);
-        Value* address = elementAddress(base_[p_.output], out.type, directOffset(out, pos));
+        Value* address = directAddress(base_[p_.output], out, pos);
         const Align align(ir::byteSize(out.type));
         Value* loaded;
         if (out.scalar)
@@ -621,7 +643,7 @@ private:
     // Writes the output's lanes into `op`'s tensor: whole vectors where they can, masked or scattered
     // at the edges.
     void storeLanes(const PlannedOperand& op, Value* base, const Values& pos, bool whole, Value* valid, Value* value) {
-        Value* address = elementAddress(base, op.type, directOffset(op, pos));
+        Value* address = directAddress(base, op, pos);
         const Align align(ir::byteSize(op.type));
         if (op.scalar) {
             if (whole) {
@@ -712,7 +734,7 @@ private:
         if (op.packed)
             return b_.CreateAlignedLoad(operandType(op), packedAddress(o, pos), Align(ir::byteSize(op.type)));
         if (op.haloMask)
-            return loadWithHalo(op, pos, elementAddress(base_[o], op.type, directOffset(op, pos)), whole);
+            return loadWithHalo(op, pos, directAddress(base_[o], op, pos), whole);
         return loadInPlace(o, pos, !whole);
     }
 
@@ -722,7 +744,7 @@ private:
         const auto& op = p_.operands[o];
         Type* type = operandType(op);
         const Align align(ir::byteSize(op.type));
-        Value* address = elementAddress(base_[o], op.type, directOffset(op, pos));
+        Value* address = directAddress(base_[o], op, pos);
         if (!masked || op.scalar)
             return b_.CreateAlignedLoad(type, address, align);
         return b_.CreateMaskedLoad(type, address, align, laneMask(op, pos), Constant::getNullValue(type));
@@ -960,7 +982,7 @@ private:
         Values ahead = pos;
         const auto d = static_cast<std::size_t>(op.copyOrder.front());
         ahead[d] = b_.CreateAdd(pos[d], distance);
-        Value* address = elementAddress(base_[o], op.type, directOffset(op, ahead));
+        Value* address = directAddress(base_[o], op, ahead);
         // For reading (0), kept close (locality 3), data cache (1).
         b_.CreateIntrinsic(Intrinsic::prefetch, {ptr_}, {address, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
     }
