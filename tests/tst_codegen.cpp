@@ -758,9 +758,9 @@ private slots:
         expectVerified(ragged, ragged.candidates.front(), *raggedSpace, *raggedBlocked);
     }
 
-    // A register tile of 12 broadcasts read in place from B, each a row of B apart: each call's address is
-    // the tile's pointer plus a constant, so the loop holds one pointer for all twelve. (Summed as one
-    // index per call, LLVM kept twelve pointers, spilled them, and reloaded one from the stack before
+    // A register tile of 14 broadcasts read in place from B, each a row of B apart: each call's address is
+    // the tile's pointer plus a constant, so the loop holds one pointer for all fourteen. (Summed as one
+    // index per call, LLVM kept fourteen pointers, spilled them, and reloaded one from the stack before
     // every FMA: 5124x700x2048 ran at 33-51 GFLOP/s, 54-86 now.)
     void broadcastsOfATileShareOnePointer() {
         const Mapped m = mapOnHost("gemm", {{"M", 96}, {"N", 112}, {"K", 2048}});

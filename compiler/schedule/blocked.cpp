@@ -371,10 +371,11 @@ bool readsOneRun(const Space& space, const Roles& r, std::vector<std::int64_t> t
 }
 
 // Blocks of one-run input that a register tile reads side by side, each its own stream. One thread reads
-// memory faster along several streams than along one: 20 GB/s along one here, 27-29 along three to eight
-// (a 96 MB buffer; 44-59 against 67-74 GB/s from the last cache). A GRU's gates at batch 1, hidden 2816
-// (`gru_cell wt=3`), medians of alternated runs: 3.98 ms a block of 64 at a time, 3.70 two side by side,
-// about 3.5 four blocks of 32; hidden 1024: 174, 154 and 150 us.
+// memory faster along several streams than along one: on Zen 4, 20 GB/s along one, 27-29 along three
+// to eight (a 96 MB buffer; 44-59 against 67-74 GB/s from the last cache); on Zen 5, 36 along one and
+// 55 along four. A GRU's gates at batch 1, hidden 2816 (`gru_cell wt=3`, Zen 4), medians of alternated
+// runs: 3.98 ms a block of 64 at a time, 3.70 two side by side, about 3.5 four blocks of 32; hidden
+// 1024: 174, 154 and 150 us.
 constexpr std::int64_t kSideBySideBlocks = 4;
 
 // Widens the register tile of `s` along the dimension that steps from one block of the vector input's run
