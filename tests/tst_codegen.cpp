@@ -512,6 +512,27 @@ private slots:
         expectVerified(gates, gates.candidates.front(), *space, *sweep);
     }
 
+    // The GRU input product's Goto tile with the gates taken in (goto-2x4x3: 2 vectors of outputs by 3
+    // gates by 4 steps) computes what the interpreter does, and its reduction loop holds the 24
+    // accumulators in registers: 24 FMAs and no stack access.
+    void aGotoTileTakesInTheGates() {
+        const Mapped m = mapOnHost("gru_sequence", {{"H", 256}, {"B", 2}, {"T", 8}, {"wt", 3}}, "gru_input_gates");
+        if (!hasAvx512Registers(m.target))
+            QSKIP("the tile is sized for AVX-512's 32 vector registers");
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, targets::withCores(m.target, 1), m.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        const auto named = schedule::analyticalSchedules(*space);
+        const auto wide = std::find_if(named.begin(), named.end(), [](const auto& a) { return a.name == "goto-2x4x3"; });
+        QVERIFY(wide != named.end());
+        expectVerified(m, m.candidates.front(), *space, wide->schedule);
+        auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, wide->schedule, {}, error);
+        QVERIFY2(code, error.c_str());
+        const std::string loop = innermostLoopWith(code->assembly(error), "vfmadd231ps");
+        QCOMPARE(linesWith(loop, "vfmadd231ps"), 24);
+        QCOMPARE(linesWith(loop, "(%rsp)"), 0);
+    }
+
     void epiloguesThatAreNotPointwiseAreRefused() {
         std::string error;
         const auto parsed = ir::parse(ir::SourceFile{"tail.isa", R"(kernel transposed_tail(M = 8, N = 8, K = 8) {

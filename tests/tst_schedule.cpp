@@ -377,6 +377,42 @@ private slots:
 
     // A GRU step's gate product has a third output dimension, its three gates, which only the weights
     // read: the analytical schedules loop over it around the nest of a plain product.
+    // A GRU's input product reads its weights in blocks of 32 outputs (two vectors), each input's three
+    // gates side by side (wt = 3). The Goto blocking's 4x6 tile has only two vectors along the outputs;
+    // it takes the gates in beside them, six vectors of one run a step by four columns (goto-2x4x3),
+    // the weights still read in place; the 2x12 tile needs no more vectors and stays as it was.
+    void aShortVectorTileTakesInTheGates() {
+        std::string error;
+        auto host = targets::loadTarget("host-avx512", error);
+        QVERIFY2(host, error.c_str());
+        auto m = frontend::generate("gru_sequence", {{"H", 2816}, {"B", 2}, {"T", 50}, {"wt", 3}}, error);
+        QVERIFY2(m, error.c_str());
+        const auto input = std::find_if(m->kernels.begin(), m->kernels.end(), [](const auto& k) { return k.name == "gru_input_gates"; });
+        QVERIFY(input != m->kernels.end());
+        auto mapped = mapping::mapKernel(*input, host->target);
+        QVERIFY(!mapped.candidates.empty());
+        auto space = schedule::makeSpace(*input, targets::withCores(host->target, 1), mapped.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        const auto wide = schedule::blockedSchedule(*space, 4, 6);
+        QVERIFY(wide);
+        QVERIFY(!schedule::illegal(*space, *wide));
+        auto at = [&](const schedule::LevelSchedule& l, const char* dim) { return l.tiles[static_cast<std::size_t>(testing::dimIndex(*space, dim))]; };
+        const auto& tile = wide->levels.back();
+        QCOMPARE(at(tile, "g"), std::int64_t(3));
+        QCOMPARE(at(tile, "t"), std::int64_t(4));
+        QCOMPARE(at(tile, "ji"), std::int64_t(2));
+        for (std::size_t o = 0; o < space->operands.size(); ++o)
+            if (space->operands[o].tensor == "W")
+                QVERIFY(!wide->packed[o]);
+        std::vector<std::string> names;
+        for (const auto& a : schedule::analyticalSchedules(*space))
+            names.push_back(a.name);
+        QVERIFY(std::find(names.begin(), names.end(), "goto-2x4x3") != names.end());
+        const auto narrow = schedule::blockedSchedule(*space, 2, 12);
+        QVERIFY(narrow);
+        QCOMPARE(at(narrow->levels.back(), "g"), std::int64_t(1));
+    }
+
     void gatesLoopAroundTheProduct() {
         std::string error;
         auto host = targets::loadTarget("host-avx512", error);
