@@ -27,8 +27,9 @@ struct Figures {
     std::array<std::array<double, kMaxOperands>, kMaxLevels> latencySeconds;
     std::array<std::array<double, kMaxOperands>, kMaxLevels> bytes;
     // Per level and operand: the level does not keep the operand, but a level below it fetches the
-    // operand's tiles from above it, through it (moveSeconds and bytes are then written too).
-    std::array<std::array<bool, kMaxOperands>, kMaxLevels> readThrough{};
+    // operand's tiles from above it, through it (moveSeconds and bytes are then written too). Written
+    // for every level but the outermost and the registers.
+    std::array<std::array<bool, kMaxOperands>, kMaxLevels> readThrough;
     // A core issuing its own moves: load and store instructions per operand, and packing.
     std::array<double, kMaxOperands> loadIssue{}, storeIssue{}, packSeconds{};
     double loads = 0, stores = 0; // the two issue paths, summed over the operands
@@ -148,16 +149,16 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
         const auto& op = space.operands[o];
         if (s.levels[m].keeps[o] || !op.onPath[m])
             continue;
-        std::size_t below = m + 1;
-        while (below < nl && !s.levels[below].keeps[o])
-            ++below;
-        if (below == nl)
-            continue;
         // An operand the level holds whole stays there from one run to the next: measured runs repeat,
         // and a depthwise layer's window sweep (its input and output 100-200 KB, read through) was
         // modeled at 8-10 us with them charged to memory, against 0.9 measured and 1.0 modeled before.
         const double whole = static_cast<double>(schedule::footprint(space, o, s.levels[0].tiles.data())) * op.bytesPerElement;
         if (whole <= static_cast<double>(space.levels[m].bytes))
+            continue;
+        std::size_t below = m + 1;
+        while (below < nl && !s.levels[below].keeps[o])
+            ++below;
+        if (below == nl)
             continue;
         const double through = static_cast<double>(schedule::footprint(space, o, s.levels[below].tiles.data())) *
                                op.bytesPerElement * fetchesInto[below][o];
