@@ -670,9 +670,8 @@ private slots:
         QVERIFY2(fused.out.contains("fused dw_act into dw") && fused.out.contains("fused pw_act into pw"), qPrintable(fused.out));
         QVERIFY(fused.out.contains("verified node by node against the interpreter:"));
         QVERIFY(fused.out.contains("2 kernels compiled"));
-        // The analytical schedules are proposals beside the search's, by the same model: the depthwise
-        // node's window sweep is modeled far below what 300 evaluations find.
-        QVERIFY2(fused.out.contains("(the window sweep, rows of 9)"), qPrintable(fused.out));
+        // The analytical schedules are proposals beside the search's, by the same model. (The depthwise
+        // node's 12 KB stay in the first cache from run to run, and 300 evaluations tie the window sweep.)
         // On one core and 14 rows of 14 the model ties one row of 7 and two at the compute bound; two
         // rows do less work in all (fewer input loads) and are taken. (On two, 7 pairs of rows split
         // unevenly and one row is modeled faster.)
