@@ -236,6 +236,7 @@ private slots:
             const bool held = fromMemory->what.find("stay in l3 from one run to the next") != std::string::npos;
             QCOMPARE(held, hidden == 1024);
             QCOMPARE(fromMemory->seconds > 0, hidden == 2816);
+            QCOMPARE(b.held.find("stay in l3 from one run to the next: nothing moves dram -> l3") != std::string::npos, hidden == 1024);
             if (hidden == 1024)
                 QVERIFY2(b.seconds < weights / space->levels[1].bandwidth, std::to_string(b.seconds).c_str());
         }

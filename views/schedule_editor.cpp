@@ -190,8 +190,11 @@ void ScheduleEditor::showCost() {
     if (!space_)
         return;
     const auto b = cost::explain(*space_, schedule_);
-    cost_->setText(tr("<b>%1</b> modeled, %2 GFLOP/s. %3").arg(durationText(b.seconds)).arg(b.gflops, 0, 'f', 1)
-                       .arg(QString::fromStdString(b.bound).toHtmlEscaped()));
+    QString text = tr("<b>%1</b> modeled, %2 GFLOP/s. %3").arg(durationText(b.seconds)).arg(b.gflops, 0, 'f', 1)
+                       .arg(QString::fromStdString(b.bound).toHtmlEscaped());
+    if (!b.held.empty())
+        text += tr(" Warm: %1.").arg(QString::fromStdString(b.held).toHtmlEscaped());
+    cost_->setText(text);
 }
 
 // The loops of a level as a row of chips that can be dragged into another order.

@@ -603,6 +603,8 @@ int tuneCommand(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < terms.size() && i < 6; ++i)
         std::printf("  %5.1f%%  %s%s\n", 100 * terms[i].seconds / b.seconds, terms[i].what.c_str(),
                     terms[i].overlapped ? " (overlapped)" : "");
+    if (!b.held.empty())
+        std::printf("  warm: %s\n", b.held.c_str());
     if (project)
         std::printf("\nstored in %s as run %lld; show one with: isamap schedule show ID --project %s\n",
                     project->path().c_str(), static_cast<long long>(runId), project->path().c_str());

@@ -325,6 +325,9 @@ Breakdown explain(const Space& space, const Schedule& s) {
         const std::string warm = f.warm[m] ? " (none: the kernel's " + megabytes(f.wholeBytes) + " stay in " +
                                                  space.levels[m].memory + " from one run to the next)"
                                            : "";
+        if (f.warm[m]) // the innermost such level, which says the most
+            b.held = "the kernel's " + megabytes(f.wholeBytes) + " stay in " + space.levels[m].memory +
+                     " from one run to the next: nothing moves " + space.levels.front().memory + " -> " + space.levels[m].memory;
         for (std::size_t o = 0; o < no; ++o) {
             const std::string route = parent + " -> " + space.levels[m].memory + " for " + space.operands[o].tensor;
             if (f.readThrough[m][o])

@@ -44,6 +44,9 @@ struct Breakdown {
     double utilisation = 0;      // of the instruction slots, padding excluded
     std::vector<Term> terms;
     std::string bound;           // one line: what bounds the schedule and by how much
+    // On a CPU, the innermost cache that holds the kernel's whole data, which a repeated run finds
+    // there (its transfers are listed with their bytes and no time), in words; empty when none does.
+    std::string held;
 };
 
 Breakdown explain(const schedule::Space& space, const schedule::Schedule& s);
