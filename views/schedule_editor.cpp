@@ -190,7 +190,7 @@ void ScheduleEditor::showCost() {
     if (!space_)
         return;
     const auto b = cost::explain(*space_, schedule_);
-    QString text = tr("<b>%1</b> modeled, %2 GFLOP/s. %3").arg(durationText(b.seconds)).arg(b.gflops, 0, 'f', 1)
+    QString text = tr("<b>%1</b> modeled, %2 GFLOP/s. %3.").arg(durationText(b.seconds)).arg(b.gflops, 0, 'f', 1)
                        .arg(QString::fromStdString(b.bound).toHtmlEscaped());
     if (!b.held.empty())
         text += tr(" Warm: %1.").arg(QString::fromStdString(b.held).toHtmlEscaped());
