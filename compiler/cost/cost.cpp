@@ -322,12 +322,12 @@ Breakdown explain(const Space& space, const Schedule& s) {
             continue;
         const std::string& parent = space.levels[static_cast<std::size_t>(std::max(0, space.levels[m].parent))].memory;
         // A warm level's transfers are listed with their bytes from a cold start and no time.
-        const std::string warm = f.warm[m] ? " (none: the kernel's " + megabytes(f.wholeBytes) + " stay in " +
-                                                 space.levels[m].memory + " from one run to the next)"
-                                           : "";
+        const std::string stays = f.warm[m] ? "the kernel's " + megabytes(f.wholeBytes) + " stay in " + space.levels[m].memory +
+                                                  " from one run to the next"
+                                            : "";
+        const std::string warm = f.warm[m] ? " (none: " + stays + ")" : "";
         if (f.warm[m]) // the innermost such level, which says the most
-            b.held = "the kernel's " + megabytes(f.wholeBytes) + " stay in " + space.levels[m].memory +
-                     " from one run to the next: nothing moves " + space.levels.front().memory + " -> " + space.levels[m].memory;
+            b.held = stays + ": nothing moves " + space.levels.front().memory + " -> " + space.levels[m].memory;
         for (std::size_t o = 0; o < no; ++o) {
             const std::string route = parent + " -> " + space.levels[m].memory + " for " + space.operands[o].tensor;
             if (f.readThrough[m][o])
