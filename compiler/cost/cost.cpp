@@ -237,8 +237,9 @@ Figures compute(const Space& space, const Schedule& s) {
         // A CPU's caches keep what was last used, so a kernel whose data fits one whole finds it there
         // when it runs again, as measured runs do and a GRU's steps do with their weights: a step at
         // hidden 1024 (12.6 MB of weights, in the last cache) was modeled at 360 us from memory against
-        // 100-130 measured. A virtual accelerator's levels are copied into by the schedule, every run.
-        // Its transfers are still counted, in bytes, as what the schedule would move from a cold start.
+        // 100-130 measured. Such a warm level's transfers keep their bytes (what a cold start would
+        // move) and lose their time. A virtual accelerator's levels are copied into by the schedule,
+        // every run.
         f.warm[m] = space.registerLevel >= 0 && f.wholeBytes <= static_cast<double>(space.levels[m].bytes);
         const double streamed = readThroughSeconds(space, s, fetchesInto, m, whole, f);
         double levelTime = 0;
