@@ -56,6 +56,7 @@ private slots:
             QVERIFY(s["seconds"].toDouble() >= previous);
             previous = s["seconds"].toDouble();
             QVERIFY(s["bound"].toString().contains("-bound"));
+            QVERIFY(s["breakdown"].toObject()["warm"].isNull()); // a virtual accelerator copies in every run
         }
         const int bestId = schedules.first().toObject()["id"].toInt();
         auto shown = isamapCli({"schedule", "show", QString::number(bestId), "--project", project});
@@ -98,6 +99,12 @@ private slots:
         QCOMPARE(host.status, 0);
         QVERIFY2(host.out.contains("warm: the kernel's 393 KB stay in l2 from one run to the next: nothing moves dram -> l2"),
                  qPrintable(host.out));
+        // The same words for a script, beside the terms whose time they explain.
+        auto json = isamapCli({"tune", "gemm", "M=256", "N=64", "K=256", "--target", "host-avx512", "--budget", "200", "--json"});
+        QCOMPARE(json.status, 0);
+        const auto best = QJsonDocument::fromJson(json.out.toUtf8())["schedules"].toArray().first().toObject();
+        QCOMPARE(best["breakdown"].toObject()["warm"].toString(),
+                 QString("the kernel's 393 KB stay in l2 from one run to the next: nothing moves dram -> l2"));
     }
 
     void conflictingConstraintsAreNamed() {

@@ -71,7 +71,8 @@ std::string timeText(double seconds) {
 std::string breakdownJson(const cost::Breakdown& b) {
     std::ostringstream o;
     o << "{\"seconds\": " << b.seconds << ", \"compute_seconds\": " << b.computeSeconds << ", \"gflops\": " << b.gflops
-      << ", \"utilisation\": " << b.utilisation << ", \"bound\": " << jsonString(b.bound) << ", \"terms\": [";
+      << ", \"utilisation\": " << b.utilisation << ", \"bound\": " << jsonString(b.bound)
+      << ", \"warm\": " << (b.held.empty() ? "null" : jsonString(b.held)) << ", \"terms\": [";
     for (std::size_t i = 0; i < b.terms.size(); ++i)
         o << (i ? ", " : "") << "{\"what\": " << jsonString(b.terms[i].what) << ", \"seconds\": " << b.terms[i].seconds
           << ", \"bytes\": " << b.terms[i].bytes << ", \"overlapped\": " << (b.terms[i].overlapped ? "true" : "false")
