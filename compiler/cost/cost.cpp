@@ -143,8 +143,7 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetc
 // overlapped with the calls, since no loop waits on a copy at that level: the hardware streams them
 // (a GRU's gates at hidden 2816, batch 1, whose 95 MB of weights the column sweep reads from memory
 // into registers: modeled 0.28 ms without them, 2.7 with them, measured 1.7-2.2).
-double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& fetchesInto, std::size_t m,
-                          const std::array<double, kMaxOperands>& whole, Figures& f) {
+double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& fetchesInto, std::size_t m, Figures& f) {
     const std::size_t nl = std::min(space.levels.size(), kMaxLevels);
     const std::size_t no = std::min(space.operands.size(), kMaxOperands);
     const double share = space.levels[m].perUnit ? std::max(1.0, static_cast<double>(space.units)) : 1.0;
@@ -153,11 +152,6 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
         f.readThrough[m][o] = false;
         const auto& op = space.operands[o];
         if (s.levels[m].keeps[o] || !op.onPath[m])
-            continue;
-        // An operand the level holds whole stays there from one run to the next: measured runs repeat,
-        // and a depthwise layer's window sweep (its input and output 100-200 KB, read through) was
-        // modeled at 8-10 us with them charged to memory, against 0.9 measured and 1.0 modeled before.
-        if (whole[o] <= static_cast<double>(space.levels[m].bytes))
             continue;
         std::size_t below = m + 1;
         while (below < nl && !s.levels[below].keeps[o])
@@ -170,7 +164,10 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
         const double tile = static_cast<double>(schedule::footprint(space, o, s.levels[m].tiles.data())) * op.bytesPerElement;
         const double held = tile <= static_cast<double>(space.levels[m].bytes) ? tile * fetchesInto[m][o] : through;
         f.bytes[m][o] = std::min(through, held) * (op.output ? 2.0 : 1.0);
-        f.moveSeconds[m][o] = f.bytes[m][o] / (space.levels[m].bandwidth * share);
+        // A warm level (compute(), below) already holds what passes through it, as it holds what it
+        // keeps: a depthwise layer's window sweep (its input and output 100-200 KB, read through) was
+        // modeled at 8-10 us with them charged to memory, against 0.9 measured.
+        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : f.bytes[m][o] / (space.levels[m].bandwidth * share);
         f.readThrough[m][o] = true;
         seconds += f.moveSeconds[m][o];
     }
@@ -225,11 +222,8 @@ Figures compute(const Space& space, const Schedule& s) {
         for (std::size_t o = 0; o < no; ++o)
             serial += f.packSeconds[o];
     }
-    std::array<double, kMaxOperands> whole;
-    for (std::size_t o = 0; o < no; ++o) {
-        whole[o] = static_cast<double>(schedule::footprint(space, o, s.levels[0].tiles.data())) * space.operands[o].bytesPerElement;
-        f.wholeBytes += whole[o];
-    }
+    for (std::size_t o = 0; o < no; ++o)
+        f.wholeBytes += static_cast<double>(schedule::footprint(space, o, s.levels[0].tiles.data())) * space.operands[o].bytesPerElement;
     double overlapped = 0;
     for (std::size_t m = 1; m < nl; ++m) {
         if (static_cast<int>(m) == space.registerLevel)
@@ -241,7 +235,7 @@ Figures compute(const Space& space, const Schedule& s) {
         // move) and lose their time. A virtual accelerator's levels are copied into by the schedule,
         // every run.
         f.warm[m] = space.registerLevel >= 0 && f.wholeBytes <= static_cast<double>(space.levels[m].bytes);
-        const double streamed = readThroughSeconds(space, s, fetchesInto, m, whole, f);
+        const double streamed = readThroughSeconds(space, s, fetchesInto, m, f);
         double levelTime = 0;
         // Levels below the first one under the outermost are private to each unit: their traffic
         // divides among the workers. Every unit waits out its own requests' latency, concurrently.
@@ -332,7 +326,7 @@ Breakdown explain(const Space& space, const Schedule& s) {
         for (std::size_t o = 0; o < no; ++o) {
             const std::string route = parent + " -> " + space.levels[m].memory + " for " + space.operands[o].tensor;
             if (f.readThrough[m][o])
-                b.terms.push_back({"bandwidth on " + route + " (read through, not kept)", f.moveSeconds[m][o], f.bytes[m][o], true});
+                b.terms.push_back({"bandwidth on " + route + " (read through, not kept)" + warm, f.moveSeconds[m][o], f.bytes[m][o], true});
             if (!s.levels[m].keeps[o])
                 continue;
             b.terms.push_back({"bandwidth on " + route + warm, f.moveSeconds[m][o], f.bytes[m][o], s.levels[m].doubleBuffered});
