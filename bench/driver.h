@@ -14,7 +14,6 @@
 #include <cstring>
 #include <fstream>
 #include <map>
-#include <set>
 #include <utility>
 #include <sstream>
 #include <string>
@@ -107,9 +106,7 @@ inline std::map<std::string, PeerFigures> runPeers(const std::vector<std::string
     for (const auto& p : peers) {
         const std::string binary = peerBinary(selfPath(), "peer_" + p);
         if (binary.empty()) {
-            static std::set<std::string> said;
-            if (said.insert(p).second)
-                std::printf("peer %s: not built (scripts/bench installs it)\n", p.c_str());
+            std::printf("peer %s: not built (scripts/bench installs it)\n", p.c_str());
             continue;
         }
         std::string error;
@@ -118,15 +115,6 @@ inline std::map<std::string, PeerFigures> runPeers(const std::vector<std::string
             std::printf("peer %s: %s\n", p.c_str(), error.c_str());
     }
     return figures;
-}
-
-// The peers' figures for one shape, `key` a line under `header` in the peers' shape files. The
-// benchmarks time the peers on each shape right before timing ours on it: this machine has slow spells
-// lasting seconds (docs/PERFORMANCE.md), and a peer timed minutes apart from us may meet another one.
-inline std::map<std::string, PeerFigures> runPeersOn(const std::vector<std::string>& peers, const std::string& command,
-                                                     const std::string& header, const std::string& key, int threads,
-                                                     std::size_t keyColumns) {
-    return runPeers(peers, command, header + "\n" + key + "\n", threads, keyColumns);
 }
 
 // The goal's protocol over several rounds: each shape's median ratio with its lowest and highest

@@ -6,9 +6,7 @@
 #include <unistd.h>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
-#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,11 +28,7 @@ inline PeerFigures runPeer(const std::string& binary, const std::string& command
     PeerFigures figures;
     const auto shapes = std::filesystem::temp_directory_path() / ("isamap-peer-shapes-" + std::to_string(::getpid()) + ".csv");
     std::ofstream(shapes) << csv;
-    // Its messages (a banner naming the library and its code path; errors) are passed on once per peer
-    // and command, and whole on a failure: the benchmarks run a peer once per shape.
-    const auto messages = std::filesystem::temp_directory_path() / ("isamap-peer-messages-" + std::to_string(::getpid()) + ".txt");
-    const std::string line = binary + " " + command + " --shapes " + shapes.string() + " --threads " + std::to_string(threads) +
-                             " 2>" + messages.string();
+    const std::string line = binary + " " + command + " --shapes " + shapes.string() + " --threads " + std::to_string(threads);
     FILE* pipe = ::popen(line.c_str(), "r");
     if (!pipe) {
         error = "cannot run " + binary;
@@ -64,12 +58,6 @@ inline PeerFigures runPeer(const std::string& binary, const std::string& command
     }
     const int status = ::pclose(pipe);
     std::filesystem::remove(shapes);
-    static std::set<std::string> announced;
-    if (status != 0 || announced.insert(binary + " " + command).second) {
-        std::ifstream said(messages);
-        std::fputs(std::string(std::istreambuf_iterator<char>(said), {}).c_str(), stderr);
-    }
-    std::filesystem::remove(messages);
     if (status != 0)
         error = binary + " " + command + " reported a failure on some shape (see its message above)";
     return figures;
