@@ -14,6 +14,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <utility>
 #include <sstream>
 #include <string>
@@ -99,23 +100,49 @@ inline void printHeader(const targets::LoadedTarget& host, std::size_t shapes) {
     std::printf("machine: %s\ntarget: %s\nshapes: %zu\n", cpuName().c_str(), host.target.name.c_str(), shapes);
 }
 
-// Each named peer's figures for `command` on the shapes at `threads`; a peer that is not built is said.
-inline std::map<std::string, PeerFigures> runPeers(const std::vector<std::string>& peers, const std::string& command,
-                                                   const std::string& csv, int threads, std::size_t keyColumns) {
-    std::map<std::string, PeerFigures> figures;
-    for (const auto& p : peers) {
-        const std::string binary = peerBinary(selfPath(), "peer_" + p);
-        if (binary.empty()) {
-            std::printf("peer %s: not built (scripts/bench installs it)\n", p.c_str());
-            continue;
+// The named peers serving `command` at `threads`, each asked for a shape right before ours is timed
+// on it; a peer that is not built, or does not start, is said once and left out.
+class PeerSet {
+public:
+    PeerSet(const std::vector<std::string>& peers, const std::string& command, const std::string& header, int threads,
+            std::size_t keyColumns)
+        : keyColumns_(keyColumns) {
+        for (const auto& p : peers) {
+            const std::string binary = peerBinary(selfPath(), "peer_" + p);
+            if (binary.empty()) {
+                std::printf("peer %s: not built (scripts/bench installs it)\n", p.c_str());
+                continue;
+            }
+            std::string error;
+            if (auto server = PeerServer::start(binary, command, header, threads, error))
+                servers_[p] = std::move(server);
+            else
+                std::printf("peer %s: %s\n", p.c_str(), error.c_str());
         }
-        std::string error;
-        figures[p] = runPeer(binary, command, csv, threads, keyColumns, error);
-        if (!error.empty())
-            std::printf("peer %s: %s\n", p.c_str(), error.c_str());
     }
-    return figures;
-}
+    // Every peer's figures for one shape (its line under the header).
+    std::map<std::string, PeerFigures> ask(const std::string& shape) {
+        std::map<std::string, PeerFigures> figures;
+        for (auto& [p, server] : servers_) {
+            std::string error;
+            figures[p] = server->ask(shape, keyColumns_, error);
+            if (!error.empty())
+                std::printf("peer %s: %s\n", p.c_str(), error.c_str());
+        }
+        return figures;
+    }
+    // The peers that run, in the order their figures are printed (printPeers).
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        for (const auto& [p, server] : servers_)
+            out.push_back(p);
+        return out;
+    }
+
+private:
+    std::size_t keyColumns_;
+    std::map<std::string, std::unique_ptr<PeerServer>> servers_;
+};
 
 // The goal's protocol over several rounds: each shape's median ratio with its lowest and highest
 // ("<key>,<median>,<lowest>,<highest>" under a header), in the order of `keys`; gives the medians by key.

@@ -139,17 +139,13 @@ int main(int argc, char** argv) {
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
     std::printf("our pointwise filters: %s\n", packedFilters ? "pre-packed, [K/KB, C, KB]" : "[C, K], packed inside the timing if at all");
-    std::string csv = "layer,channels,out_channels,h,w,stride\n";
-    for (const auto& b : all)
-        csv += b.key() + "\n";
     const std::vector<std::string> parts{"depthwise", "pointwise", "block", "banded", "chosen", "depthwise_blocked"};
     for (int threads : run.threads) {
         std::vector<std::unique_ptr<TunedBlock>> tuned;
         bench::RoundRatios byBlock; // keyed "<block>,<part>"
         bench::Ratios fusedOverApart;
+        bench::PeerSet peerSet({"onednn"}, "dwsep", "layer,channels,out_channels,h,w,stride", threads, 7);
         for (int round = 1; round <= rounds; ++round) {
-            // Each round runs the peer then ours on every block, so both sides see the same state of the machine.
-            const auto peers = bench::runPeers({"onednn"}, "dwsep", csv, threads, 7);
             std::printf("\nthreads=%d round=%d\nlayer,part,ours_gflops,ours_seconds,ours_peak_fraction,onednn_gflops,best_peer,"
                         "ratio,picks\n",
                         threads, round);
@@ -162,6 +158,8 @@ int main(int argc, char** argv) {
                 if (round == 1)
                     tuned.push_back(tuneBlock(b, host.target, threads, packed));
                 TunedBlock& t = *tuned[i];
+                // The peer on this block right before ours, so that both see the same state of the machine.
+                const auto peers = peerSet.ask(b.key());
                 auto note = [&](const std::string& part, double ratio) {
                     ratios[part].add(ratio);
                     byBlock.add(b.name + "," + part, ratio);

@@ -69,21 +69,17 @@ int main(int argc, char** argv) {
     all.erase(std::remove_if(all.begin(), all.end(), [&](const Shape& s) { return s.key().rfind(match, 0) != 0; }), all.end());
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
-    std::string csv = "m,n,k,ta,tb\n";
     std::vector<std::string> keys;
-    for (const auto& s : all) {
-        csv += s.key() + "\n";
+    for (const auto& s : all)
         keys.push_back(s.key());
-    }
     for (int threads : run.threads) {
         std::map<std::string, bench::Tuned> tuned; // by shape: tuned in the first round, timed again in each
         bench::RoundRatios byShape;
+        bench::PeerSet peerSet({"openblas", "blis", "onednn", "libxsmm"}, "gemm", "m,n,k,ta,tb", threads, 5);
         for (int round = 1; round <= rounds; ++round) {
-            // Each round runs the peers then ours on every shape, so both sides see the same state of the machine.
-            const auto peers = bench::runPeers({"openblas", "blis", "onednn", "libxsmm"}, "gemm", csv, threads, 5);
             std::printf("\nthreads=%d%s\nset,m,n,k,ta,tb,ours_gflops,ours_peak_fraction", threads,
                         rounds > 1 ? (" round=" + std::to_string(round)).c_str() : "");
-            for (const auto& [p, figures] : peers)
+            for (const auto& p : peerSet.names())
                 std::printf(",%s_gflops", p.c_str());
             std::printf(",best_peer,ratio_vs_best,tried,pick\n");
             bench::Ratios ratios;
@@ -95,6 +91,8 @@ int main(int argc, char** argv) {
                 if (round == 1)
                     tuned[s.key()] = bench::tuneByMeasurement(kernel, host.target, threads, "", 1500, 0.03, 2, measureTop);
                 auto& t = tuned[s.key()];
+                // The peers on this shape right before ours, so that all see the same state of the machine.
+                const auto peers = peerSet.ask(s.key());
                 // Timed again in every round, the first too: the tuner's own figure is the fastest of
                 // several timings, each in freshly allocated memory, and so biased upward.
                 if (t.ok) {

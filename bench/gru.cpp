@@ -67,9 +67,6 @@ int main(int argc, char** argv) {
         all.erase(std::remove_if(all.begin(), all.end(), [batch](const Shape& s) { return s.batch != batch; }), all.end());
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
-    std::string csv = "hidden,batch,steps\n";
-    for (const auto& s : all)
-        csv += s.key() + "\n";
     std::string error;
     for (int threads : run.threads) {
         // One runner per hidden size and batch: it is tuned and verified once and keeps its compiled
@@ -79,9 +76,8 @@ int main(int argc, char** argv) {
         std::map<std::string, measure::Result> checks;
         std::map<std::string, std::string> picks; // per pair, which schedule won for each tuned kernel
         bench::RoundRatios byShape;
+        bench::PeerSet peerSet({"onednn"}, "gru", "hidden,batch,steps", threads, 3);
         for (int round = 1; round <= rounds; ++round) {
-            // Each round runs the peer then ours on every shape, so both sides see the same state of the machine.
-            const auto peers = bench::runPeers({"onednn"}, "gru", csv, threads, 3);
             std::printf("\nthreads=%d round=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,picks,onednn_gflops,"
                         "best_peer,ratio\n",
                         threads, round);
@@ -112,6 +108,8 @@ int main(int argc, char** argv) {
                     continue;
                 }
                 const double flops = 12.0 * static_cast<double>(s.hidden * s.hidden * s.batch * s.steps);
+                // The peer on this shape right before ours, so that both see the same state of the machine.
+                const auto peers = peerSet.ask(s.key());
                 const auto timed = runners[pair]->time(full->graphs.front(), measure::Options{}, flops);
                 if (timed.status != measure::Status::Ok) {
                     std::printf("failed: %s\n", timed.message.c_str());

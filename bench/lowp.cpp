@@ -60,16 +60,12 @@ int main(int argc, char** argv) {
     auto all = shapes();
     bench::applyLimit(all, run.limit);
     bench::printHeader(host, all.size());
-    std::string csv = "m,n,k,dtype\n";
-    for (const auto& s : all)
-        csv += s.key() + "\n";
     for (int threads : run.threads) {
         std::vector<ir::Module> modules;
         std::vector<bench::Tuned> tuned;
         bench::RoundRatios byShape;
+        bench::PeerSet peerSet({"onednn"}, "lowp", "m,n,k,dtype", threads, 4);
         for (int round = 1; round <= rounds; ++round) {
-            // Each round runs the peer then ours on every shape, so both sides see the same state of the machine.
-            const auto peers = bench::runPeers({"onednn"}, "lowp", csv, threads, 4);
             std::printf("\nthreads=%d round=%d\nm,n,k,dtype,ours_gops,ours_peak_fraction_f32,onednn_gops,best_peer,ratio,pick\n",
                         threads, round);
             std::map<std::string, bench::Ratios> ratios;
@@ -80,6 +76,8 @@ int main(int argc, char** argv) {
                     tuned.push_back(bench::tuneByMeasurement(modules.back().kernels[0], host.target, threads));
                 }
                 const bench::Tuned& t = tuned[i];
+                // The peer on this shape right before ours, so that both see the same state of the machine.
+                const auto peers = peerSet.ask(s.key());
                 std::printf("%s,", s.key().c_str());
                 // Timed again in every round, the first too (see bench/gemm.cpp).
                 auto result = t.result;

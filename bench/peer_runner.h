@@ -1,11 +1,13 @@
-// Running a peer library's benchmark binary (bench/peers/) on a list of shapes and reading its CSV.
+// Running a peer library's benchmark binary (bench/peers/) one shape at a time and reading its CSV.
 #pragma once
 
 #include <cmath>
 #include <cstdio>
+#include <csignal>
+#include <memory>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -22,46 +24,122 @@ inline std::string peerBinary(const std::string& self, const std::string& name) 
     return std::filesystem::exists(path) ? path.string() : std::string();
 }
 
-// Runs `binary command --shapes CSV --threads T`; `keyColumns` columns of each line form its key.
-inline PeerFigures runPeer(const std::string& binary, const std::string& command, const std::string& csv, int threads,
-                           std::size_t keyColumns, std::string& error) {
-    PeerFigures figures;
-    const auto shapes = std::filesystem::temp_directory_path() / ("isamap-peer-shapes-" + std::to_string(::getpid()) + ".csv");
-    std::ofstream(shapes) << csv;
-    const std::string line = binary + " " + command + " --shapes " + shapes.string() + " --threads " + std::to_string(threads);
-    FILE* pipe = ::popen(line.c_str(), "r");
-    if (!pipe) {
-        error = "cannot run " + binary;
+// Adds one output line of a peer (under its header `columns`) to `figures`, keyed by its first
+// `keyColumns` cells; other lines (a failure's) are skipped.
+inline void addPeerLine(const std::vector<std::string>& columns, const std::string& line, std::size_t keyColumns,
+                        PeerFigures& figures) {
+    std::vector<std::string> cells;
+    std::stringstream in(line);
+    for (std::string cell; std::getline(in, cell, ',');)
+        cells.push_back(cell);
+    if (cells.size() != columns.size() || columns.empty() || columns.back() != "gflops_median")
+        return;
+    std::string key;
+    for (std::size_t i = 0; i < keyColumns; ++i)
+        key += (i ? "," : "") + cells[i];
+    figures[key] = std::stod(cells.back());
+}
+
+// A peer binary serving one shape at a time (`peer_X COMMAND --shapes - --threads T`): started once
+// per benchmark and thread count and asked for each shape right before ours is timed. So both sides
+// meet the same spell of this machine, and the library's process stays warm from shape to shape
+// (oneDNN's sgemm ran 5-15% slower in a process started afresh for every shape: docs/PERFORMANCE.md).
+class PeerServer {
+public:
+    // Empty, with `error`, when the binary cannot be started.
+    static std::unique_ptr<PeerServer> start(const std::string& binary, const std::string& command, const std::string& header,
+                                             int threads, std::string& error) {
+        int toPeer[2], fromPeer[2];
+        if (::pipe(toPeer) != 0 || ::pipe(fromPeer) != 0) {
+            error = "cannot make a pipe to " + binary;
+            return nullptr;
+        }
+        std::signal(SIGPIPE, SIG_IGN); // a peer that dies is an error here, not the end of the benchmark
+        const std::string threadText = std::to_string(threads);
+        const pid_t pid = ::fork();
+        if (pid == 0) {
+            ::dup2(toPeer[0], 0);
+            ::dup2(fromPeer[1], 1);
+            for (int fd : {toPeer[0], toPeer[1], fromPeer[0], fromPeer[1]})
+                ::close(fd);
+            ::execl(binary.c_str(), binary.c_str(), command.c_str(), "--shapes", "-", "--threads", threadText.c_str(),
+                    static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        ::close(toPeer[0]);
+        ::close(fromPeer[1]);
+        std::unique_ptr<PeerServer> server(new PeerServer(pid, ::fdopen(toPeer[1], "w"), ::fdopen(fromPeer[0], "r")));
+        server->name_ = binary + " " + command;
+        server->columns_ = server->readCells();
+        if (server->columns_.empty()) {
+            error = "cannot run " + server->name_;
+            return nullptr;
+        }
+        std::fprintf(server->to_, "%s\n", header.c_str());
+        return server;
+    }
+    ~PeerServer() {
+        std::fclose(to_); // the peer ends at the end of its input
+        std::fclose(from_);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+    PeerServer(const PeerServer&) = delete;
+    PeerServer& operator=(const PeerServer&) = delete;
+
+    // The peer's figures for one shape (a line under the header); empty, with `error`, when it failed.
+    // The first shape is run twice and its first answer dropped: a fresh process is slower in its
+    // first seconds.
+    PeerFigures ask(const std::string& shape, std::size_t keyColumns, std::string& error) {
+        if (!warmedUp_) {
+            warmedUp_ = true;
+            ask(shape, keyColumns, error);
+            error.clear();
+        }
+        PeerFigures figures;
+        std::fprintf(to_, "%s\n", shape.c_str());
+        std::fflush(to_);
+        for (std::string line; readLine(line);) {
+            if (line == "done") {
+                if (figures.empty())
+                    error = name_ + " failed on " + shape + " (see its message above)";
+                return figures;
+            }
+            addPeerLine(columns_, line, keyColumns, figures);
+        }
+        error = name_ + " ended before it answered " + shape;
         return figures;
     }
-    char buffer[4096];
-    bool header = true;
-    std::vector<std::string> columns;
-    while (std::fgets(buffer, sizeof buffer, pipe)) {
-        std::vector<std::string> cells;
-        std::stringstream in(buffer);
-        for (std::string cell; std::getline(in, cell, ',');)
-            cells.push_back(cell);
-        if (!cells.empty() && !cells.back().empty() && cells.back().back() == '\n')
-            cells.back().pop_back();
-        if (header) {
-            columns = cells;
-            header = false;
-            continue;
-        }
-        if (cells.size() != columns.size() || columns.back() != "gflops_median")
-            continue;
-        std::string key;
-        for (std::size_t i = 0; i < keyColumns; ++i)
-            key += (i ? "," : "") + cells[i];
-        figures[key] = std::stod(cells.back());
+
+private:
+    PeerServer(pid_t pid, FILE* to, FILE* from) : pid_(pid), to_(to), from_(from) {}
+    bool readLine(std::string& line) {
+        char buffer[4096];
+        if (!std::fgets(buffer, sizeof buffer, from_))
+            return false;
+        line = buffer;
+        if (!line.empty() && line.back() == '\n')
+            line.pop_back();
+        return true;
     }
-    const int status = ::pclose(pipe);
-    std::filesystem::remove(shapes);
-    if (status != 0)
-        error = binary + " " + command + " reported a failure on some shape (see its message above)";
-    return figures;
-}
+    std::vector<std::string> readCells() {
+        std::vector<std::string> cells;
+        std::string line;
+        if (readLine(line)) {
+            std::stringstream in(line);
+            for (std::string cell; std::getline(in, cell, ',');)
+                cells.push_back(cell);
+        }
+        return cells;
+    }
+
+    pid_t pid_;
+    FILE* to_;
+    FILE* from_;
+    std::string name_;
+    std::vector<std::string> columns_;
+    bool warmedUp_ = false;
+};
 
 // The geometric mean of our ratios to the best peer.
 struct Ratios {

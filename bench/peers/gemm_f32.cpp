@@ -42,11 +42,8 @@ void checkF32Gemm(const GemmShape& shape, const float* a, const float* b, const 
 }
 
 void runF32GemmBenchmark(const Options& options, const F32GemmPreparer& prepare) {
-    const auto rows = readShapes(options.shapesFile, kGemmColumns);
-    for (const ShapeRow& row : rows)
-        gemmShapeOf(row); // every row is valid before any output
-    printHeader(kGemmColumns);
-    forEachShape(rows, [&](const ShapeRow& row) {
+    const auto validate = [](const ShapeRow& row) { gemmShapeOf(row); };
+    runShapes(options, kGemmColumns, kGemmColumns, validate, [&](const ShapeRow& row) {
         const GemmShape shape = gemmShapeOf(row);
         std::vector<float> a(shape.m * shape.k), b(shape.k * shape.n);
         // NaN, so that an element the library never writes cannot pass the check.

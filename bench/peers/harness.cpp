@@ -59,7 +59,7 @@ std::string usage(const std::string& program, const CommandTable& commands) {
     std::string names;
     for (const auto& [name, run] : commands)
         names += (names.empty() ? "" : "|") + name;
-    return "usage: " + program + " " + names + " --shapes FILE --threads T [--min-time S] [--runs R]";
+    return "usage: " + program + " " + names + " --shapes FILE|- --threads T [--min-time S] [--runs R]";
 }
 
 Options parseOptions(const std::vector<std::string>& args, const CommandTable& commands) {
@@ -238,24 +238,73 @@ void SampleCheck::throwIfWrong() const {
                     formatNumber(worstTolerance_) + ")");
 }
 
+namespace {
+
+// Runs one row; a failure the library or the check reports is said on stderr and gives false.
+bool runRow(const ShapeRow& row, const std::function<void(const ShapeRow&)>& benchmark) {
+    try {
+        benchmark(row);
+        return true;
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::bad_alloc&) {
+        // A shape too big for this machine is one failed shape, not the end of the run.
+        std::cerr << "error: line " << row.line << " (" << joined(row.fields) << "): out of memory\n";
+    } catch (const std::exception& error) {
+        std::cerr << "error: line " << row.line << " (" << joined(row.fields) << "): " << error.what() << '\n';
+    }
+    return false;
+}
+
+void serveShapes(const std::vector<std::string>& columns, const std::function<void(const ShapeRow&)>& validate,
+                 const std::function<void(const ShapeRow&)>& benchmark) {
+    std::string line;
+    bool headerSeen = false;
+    for (int number = 1; std::getline(std::cin, line); ++number) {
+        if (isSkipped(line))
+            continue;
+        auto fields = splitCsvLine(line);
+        if (!headerSeen) {
+            if (fields != columns)
+                throw UsageError("standard input: the header must be '" + joined(columns) + "', not '" + joined(fields) + "'");
+            headerSeen = true;
+            continue;
+        }
+        try {
+            if (fields.size() != columns.size())
+                throw UsageError("expected " + std::to_string(columns.size()) + " fields (" + joined(columns) + ")");
+            const ShapeRow row{columns, std::move(fields), number};
+            validate(row);
+            runRow(row, benchmark);
+        } catch (const UsageError& error) { // one bad line, not the end of the service
+            std::cerr << "error: standard input:" << number << ": " << error.what() << '\n';
+        }
+        std::cout << "done\n" << std::flush;
+    }
+}
+
+} // namespace
+
 void forEachShape(const std::vector<ShapeRow>& rows, const std::function<void(const ShapeRow&)>& benchmark) {
     int failed = 0;
-    for (const ShapeRow& row : rows) {
-        try {
-            benchmark(row);
-        } catch (const UsageError&) {
-            throw;
-        } catch (const std::bad_alloc&) {
-            // A shape too big for this machine is one failed shape, not the end of the run.
-            std::cerr << "error: line " << row.line << " (" << joined(row.fields) << "): out of memory\n";
-            ++failed;
-        } catch (const std::exception& error) {
-            std::cerr << "error: line " << row.line << " (" << joined(row.fields) << "): " << error.what() << '\n';
-            ++failed;
-        }
-    }
+    for (const ShapeRow& row : rows)
+        failed += runRow(row, benchmark) ? 0 : 1;
     if (failed > 0)
         throw PeerError(std::to_string(failed) + " of " + std::to_string(rows.size()) + " shapes failed");
+}
+
+void runShapes(const Options& options, const std::vector<std::string>& columns, const std::vector<std::string>& outputColumns,
+               const std::function<void(const ShapeRow&)>& validate, const std::function<void(const ShapeRow&)>& benchmark) {
+    if (options.shapesFile == "-") {
+        printHeader(outputColumns);
+        serveShapes(columns, validate, benchmark);
+        return;
+    }
+    const auto rows = readShapes(options.shapesFile, columns);
+    for (const ShapeRow& row : rows)
+        validate(row); // every row is valid before any output
+    printHeader(outputColumns);
+    forEachShape(rows, benchmark);
 }
 
 int runPeerMain(const std::string& program, int argc, char** argv, const CommandTable& commands,

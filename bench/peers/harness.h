@@ -8,6 +8,11 @@
 //
 // prints a header, then one CSV line per shape: the shape's own columns, then
 // threads,seconds_median,seconds_min,seconds_max,gflops_median. Errors go to stderr with a non-zero exit.
+//
+// With `--shapes -` it serves a driver one shape at a time, so that the library's process stays warm
+// between the driver's own timings: it prints the header, reads the shapes' header line from
+// standard input, then answers each shape line with its output lines and a line `done` (alone when
+// the shape failed, which is said on stderr), until standard input ends.
 #pragma once
 
 #include <cstdint>
@@ -122,6 +127,12 @@ inline constexpr double kF32Tolerance = 1e-5;
 // skipped (no output line), so that one shape does not cost the figures of the others; if any row
 // failed, a PeerError is thrown at the end so that the exit code says so.
 void forEachShape(const std::vector<ShapeRow>& rows, const std::function<void(const ShapeRow&)>& benchmark);
+
+// A command's whole run over its shapes, from the file or served from standard input (above).
+// `validate` throws a UsageError for a row that names no valid problem; from a file, every row is
+// validated before any output. `outputColumns` head the output lines.
+void runShapes(const Options& options, const std::vector<std::string>& columns, const std::vector<std::string>& outputColumns,
+               const std::function<void(const ShapeRow&)>& validate, const std::function<void(const ShapeRow&)>& benchmark);
 
 using CommandTable = std::map<std::string, std::function<void(const Options&)>>;
 

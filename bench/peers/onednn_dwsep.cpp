@@ -168,13 +168,10 @@ void benchmarkDwsep(const ShapeRow& row, const Options& options) {
 } // namespace
 
 void runDwsepBenchmark(const Options& options) {
-    const auto rows = readShapes(options.shapesFile, kDwsepColumns);
-    for (const ShapeRow& row : rows)
-        dwsepProblemOf(row); // every row is valid before any output
     std::vector<std::string> columns = kDwsepColumns;
     columns.push_back("part");
-    printHeader(columns);
-    forEachShape(rows, [&](const ShapeRow& row) { benchmarkDwsep(row, options); });
+    runShapes(options, kDwsepColumns, columns, [](const ShapeRow& row) { dwsepProblemOf(row); },
+              [&](const ShapeRow& row) { benchmarkDwsep(row, options); });
 }
 
 } // namespace isamap::bench::peers::onednn

@@ -149,11 +149,8 @@ void benchmarkGru(const ShapeRow& row, const Options& options) {
 } // namespace
 
 void runGruBenchmark(const Options& options) {
-    const auto rows = readShapes(options.shapesFile, kGruColumns);
-    for (const ShapeRow& row : rows)
-        gruProblemOf(row); // every row is valid before any output
-    printHeader(kGruColumns);
-    forEachShape(rows, [&](const ShapeRow& row) { benchmarkGru(row, options); });
+    runShapes(options, kGruColumns, kGruColumns, [](const ShapeRow& row) { gruProblemOf(row); },
+              [&](const ShapeRow& row) { benchmarkGru(row, options); });
 }
 
 } // namespace isamap::bench::peers::onednn

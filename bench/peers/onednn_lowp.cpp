@@ -118,11 +118,8 @@ void benchmarkLowp(const ShapeRow& row, const Options& options) {
 } // namespace
 
 void runLowpBenchmark(const Options& options) {
-    const auto rows = readShapes(options.shapesFile, kLowpColumns);
-    for (const ShapeRow& row : rows)
-        lowpProblemOf(row); // every row is valid before any output
-    printHeader(kLowpColumns);
-    forEachShape(rows, [&](const ShapeRow& row) { benchmarkLowp(row, options); });
+    runShapes(options, kLowpColumns, kLowpColumns, [](const ShapeRow& row) { lowpProblemOf(row); },
+              [&](const ShapeRow& row) { benchmarkLowp(row, options); });
 }
 
 } // namespace isamap::bench::peers::onednn
