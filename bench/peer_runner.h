@@ -24,14 +24,20 @@ inline std::string peerBinary(const std::string& self, const std::string& name) 
     return std::filesystem::exists(path) ? path.string() : std::string();
 }
 
-// Adds one output line of a peer (under its header `columns`) to `figures`, keyed by its first
-// `keyColumns` cells; other lines (a failure's) are skipped.
-inline void addPeerLine(const std::vector<std::string>& columns, const std::string& line, std::size_t keyColumns,
-                        PeerFigures& figures) {
+// A CSV line's cells.
+inline std::vector<std::string> splitCells(const std::string& line) {
     std::vector<std::string> cells;
     std::stringstream in(line);
     for (std::string cell; std::getline(in, cell, ',');)
         cells.push_back(cell);
+    return cells;
+}
+
+// Adds one output line of a peer (under its header `columns`) to `figures`, keyed by its first
+// `keyColumns` cells; other lines (a failure's) are skipped.
+inline void addPeerLine(const std::vector<std::string>& columns, const std::string& line, std::size_t keyColumns,
+                        PeerFigures& figures) {
+    const auto cells = splitCells(line);
     if (cells.size() != columns.size() || columns.empty() || columns.back() != "gflops_median")
         return;
     std::string key;
@@ -70,7 +76,9 @@ public:
         ::close(fromPeer[1]);
         std::unique_ptr<PeerServer> server(new PeerServer(pid, ::fdopen(toPeer[1], "w"), ::fdopen(fromPeer[0], "r")));
         server->name_ = binary + " " + command;
-        server->columns_ = server->readCells();
+        std::string outputHeader;
+        if (server->readLine(outputHeader))
+            server->columns_ = splitCells(outputHeader);
         if (server->columns_.empty()) {
             error = "cannot run " + server->name_;
             return nullptr;
@@ -121,16 +129,6 @@ private:
         if (!line.empty() && line.back() == '\n')
             line.pop_back();
         return true;
-    }
-    std::vector<std::string> readCells() {
-        std::vector<std::string> cells;
-        std::string line;
-        if (readLine(line)) {
-            std::stringstream in(line);
-            for (std::string cell; std::getline(in, cell, ',');)
-                cells.push_back(cell);
-        }
-        return cells;
     }
 
     pid_t pid_;

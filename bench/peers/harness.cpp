@@ -127,6 +127,9 @@ bool ShapeRow::flag(const std::string& column) const {
     throw UsageError("line " + std::to_string(line) + ": " + column + " must be 0 or 1, not '" + value + "'");
 }
 
+namespace {
+
+// Reads a CSV whose header must be exactly `columns`; blank lines and lines starting with '#' are skipped.
 std::vector<ShapeRow> readShapes(const std::string& path, const std::vector<std::string>& columns) {
     std::ifstream file(path);
     if (!file)
@@ -155,6 +158,8 @@ std::vector<ShapeRow> readShapes(const std::string& path, const std::vector<std:
     return rows;
 }
 
+} // namespace
+
 Timing warmUpCheckAndTime(const std::function<void()>& call, const std::function<void()>& check,
                           const Options& options) {
     call();
@@ -174,10 +179,14 @@ Timing warmUpCheckAndTime(const std::function<void()>& call, const std::function
     return {median, seconds.front(), seconds.back(), static_cast<int>(n)};
 }
 
+namespace {
+
 void printHeader(const std::vector<std::string>& shapeColumns) {
     std::cout << joined(shapeColumns) << ",threads,seconds_median,seconds_min,seconds_max,gflops_median\n"
               << std::flush;
 }
+
+} // namespace
 
 void printResult(const std::vector<std::string>& shapeFields, int threads, const Timing& timing, double flops) {
     std::cout << joined(shapeFields) << ',' << threads << ',' << formatNumber(timing.median) << ','
@@ -283,8 +292,7 @@ void serveShapes(const std::vector<std::string>& columns, const std::function<vo
     }
 }
 
-} // namespace
-
+// Runs `benchmark` on every row; if any row failed, a PeerError at the end makes the exit code say so.
 void forEachShape(const std::vector<ShapeRow>& rows, const std::function<void(const ShapeRow&)>& benchmark) {
     int failed = 0;
     for (const ShapeRow& row : rows)
@@ -292,6 +300,8 @@ void forEachShape(const std::vector<ShapeRow>& rows, const std::function<void(co
     if (failed > 0)
         throw PeerError(std::to_string(failed) + " of " + std::to_string(rows.size()) + " shapes failed");
 }
+
+} // namespace
 
 void runShapes(const Options& options, const std::vector<std::string>& columns, const std::vector<std::string>& outputColumns,
                const std::function<void(const ShapeRow&)>& validate, const std::function<void(const ShapeRow&)>& benchmark) {

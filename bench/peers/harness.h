@@ -56,8 +56,6 @@ struct ShapeRow {
     const std::string& text(const std::string& column) const;
 };
 
-// Reads a CSV whose header must be exactly `columns`; blank lines and lines starting with '#' are skipped.
-std::vector<ShapeRow> readShapes(const std::string& path, const std::vector<std::string>& columns);
 
 struct Timing {
     double median = 0;
@@ -72,9 +70,8 @@ struct Timing {
 Timing warmUpCheckAndTime(const std::function<void()>& call, const std::function<void()>& check,
                           const Options& options);
 
-// The output: a header naming the shape's columns (and any extra ones, e.g. `part`), then one line per
-// timed problem.
-void printHeader(const std::vector<std::string>& shapeColumns);
+// One output line per timed problem, under the header runShapes prints (the shape's columns and any
+// extra ones, e.g. `part`).
 void printResult(const std::vector<std::string>& shapeFields, int threads, const Timing& timing, double flops);
 
 // Deterministic pseudo-random numbers (SplitMix64), so every run and every peer sees the same inputs.
@@ -123,14 +120,12 @@ private:
 // block of terms is caught.
 inline constexpr double kF32Tolerance = 1e-5;
 
-// Runs `benchmark` on every row. A row the library refuses or gets wrong is reported on stderr and
-// skipped (no output line), so that one shape does not cost the figures of the others; if any row
-// failed, a PeerError is thrown at the end so that the exit code says so.
-void forEachShape(const std::vector<ShapeRow>& rows, const std::function<void(const ShapeRow&)>& benchmark);
-
 // A command's whole run over its shapes, from the file or served from standard input (above).
 // `validate` throws a UsageError for a row that names no valid problem; from a file, every row is
-// validated before any output. `outputColumns` head the output lines.
+// validated before any output. `outputColumns` head the output lines. A row the library refuses or
+// gets wrong is reported on stderr and skipped (no output line), so that one shape does not cost the
+// figures of the others; from a file, a PeerError is thrown at the end if any row failed, so that
+// the exit code says so.
 void runShapes(const Options& options, const std::vector<std::string>& columns, const std::vector<std::string>& outputColumns,
                const std::function<void(const ShapeRow&)>& validate, const std::function<void(const ShapeRow&)>& benchmark);
 
