@@ -56,8 +56,14 @@ public:
     static std::unique_ptr<PeerServer> start(const std::string& binary, const std::string& command, const std::string& header,
                                              int threads, std::string& error) {
         int toPeer[2], fromPeer[2];
-        if (::pipe(toPeer) != 0 || ::pipe(fromPeer) != 0) {
+        if (::pipe(toPeer) != 0) {
             error = "cannot make a pipe to " + binary;
+            return nullptr;
+        }
+        if (::pipe(fromPeer) != 0) {
+            ::close(toPeer[0]);
+            ::close(toPeer[1]);
+            error = "cannot make a pipe from " + binary;
             return nullptr;
         }
         std::signal(SIGPIPE, SIG_IGN); // a peer that dies is an error here, not the end of the benchmark

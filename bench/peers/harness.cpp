@@ -86,7 +86,7 @@ Options parseOptions(const std::vector<std::string>& args, const CommandTable& c
             throw UsageError("unknown option '" + option + "'");
     }
     if (options.shapesFile.empty())
-        throw UsageError("--shapes FILE is required");
+        throw UsageError("--shapes FILE (or - to serve shapes from standard input) is required");
     if (options.threads == 0)
         throw UsageError("--threads T is required");
     return options;
