@@ -28,13 +28,32 @@ struct RunOptions {
     std::map<std::string, std::string> values; // the benchmark's own options, by name without "--"
 };
 
-// `--threads "1 2"`, `--limit N`, and the options named in `own` (each with a value).
+// The options a benchmark takes, with their defaults, for `--help` and for a wrong command line.
+inline void printOptions(std::FILE* to, const char* program, const std::map<std::string, std::string>& own) {
+    std::fprintf(to, "usage: %s [--threads \"1 2\"] [--limit N]", program);
+    for (const auto& [name, fallback] : own)
+        std::fprintf(to, " [--%s V (default: %s)]", name.c_str(), fallback.empty() ? "none" : fallback.c_str());
+    std::fprintf(to, "\n");
+}
+
+// `--threads "1 2"`, `--limit N`, and the options named in `own` (each with a value). A wrong command
+// line stops before any timing: a benchmark runs for minutes.
 inline RunOptions parseRun(int argc, char** argv, const std::map<std::string, std::string>& own = {}) {
     std::setvbuf(stdout, nullptr, _IOLBF, 0); // each figure visible as soon as it is measured
     RunOptions run;
     run.values = own;
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i += 2) {
         const std::string name = argv[i][0] == '-' && argv[i][1] == '-' ? argv[i] + 2 : argv[i];
+        if (name == "help" || name == "-h") {
+            printOptions(stdout, argv[0], own);
+            std::exit(0);
+        }
+        const bool known = name == "threads" || name == "limit" || own.count(name);
+        if (!known || i + 1 >= argc) {
+            std::fprintf(stderr, "%s: %s %s\n", argv[0], known ? "no value for option" : "unknown option", argv[i]);
+            printOptions(stderr, argv[0], own);
+            std::exit(2);
+        }
         if (name == "threads") {
             run.threads.clear();
             std::stringstream list(argv[i + 1]);
@@ -42,11 +61,8 @@ inline RunOptions parseRun(int argc, char** argv, const std::map<std::string, st
                 run.threads.push_back(t);
         } else if (name == "limit") {
             run.limit = std::atol(argv[i + 1]);
-        } else if (own.count(name)) {
-            run.values[name] = argv[i + 1];
         } else {
-            std::fprintf(stderr, "%s: unknown option %s\n", argv[0], argv[i]);
-            std::exit(2);
+            run.values[name] = argv[i + 1];
         }
     }
     return run;
