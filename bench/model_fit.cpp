@@ -2,7 +2,9 @@
 // schedules of spread quality (a random search's finds, evenly spaced from the model's best to its
 // worst) plus the model's own pick (an annealing search) are generated, verified and timed on this CPU.
 // Per kernel: Spearman's rho between modeled and measured time, and the regret of trusting the model:
-// the measured time of its pick (the lowest modeled) over the fastest measured.
+// the measured time of its pick (the lowest modeled) over the fastest measured. The fastest is of a
+// sample the model draws, so a change to the model can lower that ratio while it picks slower
+// schedules (docs/PERFORMANCE.md, a smooth maximum): time the picks side by side too.
 //
 //   build/bench/bench_model_fit [--limit N] [--sample N] [--seed N] [--only NAME_PART] [--show 1]
 //
