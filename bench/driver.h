@@ -120,9 +120,7 @@ inline void printHeader(const targets::LoadedTarget& host, std::size_t shapes) {
 // on it; a peer that is not built, or does not start, is said once and left out.
 class PeerSet {
 public:
-    PeerSet(const std::vector<std::string>& peers, const std::string& command, const std::string& header, int threads,
-            std::size_t keyColumns)
-        : keyColumns_(keyColumns) {
+    PeerSet(const std::vector<std::string>& peers, const std::string& command, const std::string& header, int threads) {
         for (const auto& p : peers) {
             const std::string binary = peerBinary(selfPath(), "peer_" + p);
             if (binary.empty()) {
@@ -141,7 +139,7 @@ public:
         std::map<std::string, PeerFigures> figures;
         for (auto& [p, server] : servers_) {
             std::string error;
-            figures[p] = server->ask(shape, keyColumns_, error);
+            figures[p] = server->ask(shape, error);
             if (!error.empty())
                 std::printf("peer %s: %s\n", p.c_str(), error.c_str());
         }
@@ -156,7 +154,6 @@ public:
     }
 
 private:
-    std::size_t keyColumns_;
     std::map<std::string, std::unique_ptr<PeerServer>> servers_;
 };
 

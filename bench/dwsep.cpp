@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
         std::vector<std::unique_ptr<TunedBlock>> tuned;
         bench::RoundRatios byBlock; // keyed "<block>,<part>"
         bench::Ratios fusedOverApart;
-        bench::PeerSet peerSet({"onednn"}, "dwsep", "layer,channels,out_channels,h,w,stride", threads, 7);
+        bench::PeerSet peerSet({"onednn"}, "dwsep", "layer,channels,out_channels,h,w,stride", threads);
         for (int round = 1; round <= rounds; ++round) {
             std::printf("\nthreads=%d round=%d\nlayer,part,ours_gflops,ours_seconds,ours_peak_fraction,onednn_gflops,best_peer,"
                         "ratio,picks\n",

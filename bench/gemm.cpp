@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     for (int threads : run.threads) {
         std::map<std::string, bench::Tuned> tuned; // by shape: tuned in the first round, timed again in each
         bench::RoundRatios byShape;
-        bench::PeerSet peerSet({"openblas", "blis", "onednn", "libxsmm"}, "gemm", "m,n,k,ta,tb", threads, 5);
+        bench::PeerSet peerSet({"openblas", "blis", "onednn", "libxsmm"}, "gemm", "m,n,k,ta,tb", threads);
         for (int round = 1; round <= rounds; ++round) {
             std::printf("\nthreads=%d%s\nset,m,n,k,ta,tb,ours_gflops,ours_peak_fraction", threads,
                         rounds > 1 ? (" round=" + std::to_string(round)).c_str() : "");

@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
         std::map<std::string, measure::Result> checks;
         std::map<std::string, std::string> picks; // per pair, which schedule won for each tuned kernel
         bench::RoundRatios byShape;
-        bench::PeerSet peerSet({"onednn"}, "gru", "hidden,batch,steps", threads, 3);
+        bench::PeerSet peerSet({"onednn"}, "gru", "hidden,batch,steps", threads);
         for (int round = 1; round <= rounds; ++round) {
             std::printf("\nthreads=%d round=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,picks,onednn_gflops,"
                         "best_peer,ratio\n",

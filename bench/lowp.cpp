@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
         std::vector<ir::Module> modules;
         std::vector<bench::Tuned> tuned;
         bench::RoundRatios byShape;
-        bench::PeerSet peerSet({"onednn"}, "lowp", "m,n,k,dtype", threads, 4);
+        bench::PeerSet peerSet({"onednn"}, "lowp", "m,n,k,dtype", threads);
         for (int round = 1; round <= rounds; ++round) {
             std::printf("\nthreads=%d round=%d\nm,n,k,dtype,ours_gops,ours_peak_fraction_f32,onednn_gops,best_peer,ratio,pick\n",
                         threads, round);

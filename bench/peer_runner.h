@@ -1,6 +1,7 @@
 // Running a peer library's benchmark binary (bench/peers/) one shape at a time and reading its CSV.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <csignal>
@@ -34,7 +35,7 @@ inline std::vector<std::string> splitCells(const std::string& line) {
 }
 
 // Adds one output line of a peer (under its header `columns`) to `figures`, keyed by its first
-// `keyColumns` cells; other lines (a failure's) are skipped.
+// `keyColumns` cells (the shape's, before `threads`); other lines (a failure's) are skipped.
 inline void addPeerLine(const std::vector<std::string>& columns, const std::string& line, std::size_t keyColumns,
                         PeerFigures& figures) {
     const auto cells = splitCells(line);
@@ -85,10 +86,13 @@ public:
         std::string outputHeader;
         if (server->readLine(outputHeader))
             server->columns_ = splitCells(outputHeader);
-        if (server->columns_.empty()) {
+        // Every peer's lines start with the shape's own columns, then `threads` (bench/peers/harness.h).
+        const auto threadsColumn = std::find(server->columns_.begin(), server->columns_.end(), "threads");
+        if (threadsColumn == server->columns_.end()) {
             error = "cannot run " + server->name_;
             return nullptr;
         }
+        server->keyColumns_ = static_cast<std::size_t>(threadsColumn - server->columns_.begin());
         std::fprintf(server->to_, "%s\n", header.c_str());
         return server;
     }
@@ -104,10 +108,10 @@ public:
     // The peer's figures for one shape (a line under the header); empty, with `error`, when it failed.
     // The first shape is run twice and its first answer dropped: a fresh process is slower in its
     // first seconds.
-    PeerFigures ask(const std::string& shape, std::size_t keyColumns, std::string& error) {
+    PeerFigures ask(const std::string& shape, std::string& error) {
         if (!warmedUp_) {
             warmedUp_ = true;
-            ask(shape, keyColumns, error);
+            ask(shape, error);
             error.clear();
         }
         PeerFigures figures;
@@ -119,7 +123,7 @@ public:
                     error = name_ + " failed on " + shape + " (see its message above)";
                 return figures;
             }
-            addPeerLine(columns_, line, keyColumns, figures);
+            addPeerLine(columns_, line, keyColumns_, figures);
         }
         error = name_ + " ended before it answered " + shape;
         return figures;
@@ -142,6 +146,7 @@ private:
     FILE* from_;
     std::string name_;
     std::vector<std::string> columns_;
+    std::size_t keyColumns_ = 0;
     bool warmedUp_ = false;
 };
 

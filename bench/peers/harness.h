@@ -56,7 +56,6 @@ struct ShapeRow {
     const std::string& text(const std::string& column) const;
 };
 
-
 struct Timing {
     double median = 0;
     double min = 0;
