@@ -1086,6 +1086,51 @@ private slots:
         QCOMPARE(after.status, measure::Status::Ok);
     }
 
+    // Two schedules timed in turn in one worker: a register tile of one vector, whose one accumulator
+    // waits out each FMA's latency, against the Goto tile; the pairs' ratio says which is slower.
+    void twoSchedulesAreTimedInTurn() {
+        const Mapped m = mapOnHost("gemm", {{"M", 192}, {"N", 192}, {"K", 192}});
+        const auto& c = m.candidates.front();
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, c, error);
+        QVERIFY2(space, error.c_str());
+        std::optional<schedule::Schedule> tiled;
+        for (const auto& a : schedule::analyticalSchedules(*space))
+            if (a.name.rfind("goto-", 0) == 0 && !tiled)
+                tiled = a.schedule;
+        QVERIFY(tiled);
+        schedule::Schedule oneVector = *tiled;
+        for (auto& t : oneVector.levels.back().tiles)
+            t = 1;
+        oneVector.unroll.assign(oneVector.unroll.size(), 1);
+        measure::Options o;
+        o.minRuns = 40;
+        o.minSeconds = 0;
+        o.timeLimitSeconds = 60;
+
+        auto p = measure::compareInWorker(ISAMAP_CLI, measure::makePairedJob(m.kernel, m.target, {c, *space, *tiled},
+                                                                             {c, *space, oneVector}, o));
+        QVERIFY2(p.ok(), p.failure().c_str());
+        QCOMPARE(p.pairs, 40);
+        QCOMPARE(p.first.runs, 40);
+        QCOMPARE(p.second.runs, 40);
+        QVERIFY(p.first.checkedElements > 0 && p.second.checkedElements > 0);
+        QVERIFY(p.ratioLow <= p.ratioMedian && p.ratioMedian <= p.ratioHigh);
+        QVERIFY2(p.ratioMedian > 2, std::to_string(p.ratioMedian).c_str());
+        QVERIFY(p.second.secondsMedian > p.first.secondsMedian);
+
+        auto same = measure::compareInWorker(ISAMAP_CLI, measure::makePairedJob(m.kernel, m.target, {c, *space, *tiled},
+                                                                                {c, *space, *tiled}, o));
+        QVERIFY2(same.ok(), same.failure().c_str());
+        QVERIFY2(same.ratioMedian > 0.67 && same.ratioMedian < 1.5, std::to_string(same.ratioMedian).c_str());
+
+        o.codegen.fault = codegen::Options::Fault::Crash;
+        auto crashed = measure::compareInWorker(ISAMAP_CLI, measure::makePairedJob(m.kernel, m.target, {c, *space, *tiled},
+                                                                                   {c, *space, oneVector}, o));
+        QCOMPARE(crashed.first.status, measure::Status::Crashed);
+        QVERIFY2(crashed.failure().find("signal") != std::string::npos, crashed.failure().c_str());
+    }
+
     // tune --measure on the host, a project, then export linked into a C program that checks the result.
     void exportedKernelLinksIntoACProgram() {
         QTemporaryDir dir;
@@ -1152,6 +1197,11 @@ int main(void) {
                                          "--threads", "1", "--runs", "3"});
         QVERIFY2(again.status == 0, qPrintable(again.err + again.out));
         QVERIFY2(again.out.contains("checked all 2880 output elements"), qPrintable(again.out));
+        auto paired = testing::isamapCli({"measure", "gemm", "--target", "host", "--schedule", file, "--against", file, "M=96",
+                                          "N=30", "K=40", "--threads", "1", "--runs", "20"});
+        QVERIFY2(paired.status == 0, qPrintable(paired.err + paired.out));
+        QVERIFY2(paired.out.contains("two schedules timed in turn on the same inputs, "), qPrintable(paired.out));
+        QVERIFY2(paired.out.contains("second over first, time per pair: median"), qPrintable(paired.out));
     }
 
     void tuneEmitsAssembly() {

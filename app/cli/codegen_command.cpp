@@ -167,14 +167,89 @@ int exportCommand(const std::vector<std::string>& args) {
     return 0;
 }
 
+namespace {
+
+// A schedule written to a file (`isamap schedule show`, tune --json), resolved against the kernel: the
+// candidate its `candidate` line names, that candidate's space, the parsed schedule.
+struct ScheduleFile {
+    mapping::Candidate candidate;
+    schedule::Space space;
+    schedule::Schedule schedule;
+    measure::Contender contender() const { return {candidate, space, schedule}; }
+};
+
+std::optional<ScheduleFile> loadScheduleFile(const std::string& path, const ir::Kernel& kernel, const ir::Target& target) {
+    std::string error;
+    auto text = readFile(path, error);
+    if (!text) {
+        std::cerr << "isamap: " << error << "\n";
+        return std::nullopt;
+    }
+    std::string key;
+    std::istringstream lines(*text);
+    for (std::string l; std::getline(lines, l);)
+        if (l.rfind("candidate ", 0) == 0)
+            key = l.substr(10);
+    const auto mapped = mapping::mapKernel(kernel, target);
+    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
+                                        [&](const mapping::Candidate& c) { return c.valid && c.key == key; });
+    if (candidate == mapped.candidates.end()) {
+        std::cerr << "isamap: " << path << ": no valid candidate `" << key << "` for kernel " << kernel.name << " on "
+                  << target.name << " (see isamap map)\n";
+        return std::nullopt;
+    }
+    auto space = schedule::makeSpace(kernel, target, *candidate, error);
+    auto s = space ? schedule::parseSchedule(*space, *text, error) : std::nullopt;
+    if (!s) {
+        std::cerr << "isamap: " << path << ": " << error << "\n";
+        return std::nullopt;
+    }
+    return ScheduleFile{*candidate, std::move(*space), std::move(*s)};
+}
+
+void printTiming(const char* label, const measure::Result& r) {
+    std::printf("%smedian %.6g s (min %.6g, max %.6g, %d runs, %d thread%s), %.1f GFLOP/s, %.0f%% of peak\n", label,
+                r.secondsMedian, r.secondsMin, r.secondsMax, r.runs, r.threads, r.threads == 1 ? "" : "s", r.gflops,
+                100 * r.peakFraction);
+}
+
+// Both schedules timed in turn in one worker; the verdict rests on the pairs' ratios.
+int comparePair(const ir::Kernel& kernel, const ir::Target& target, const ScheduleFile& first, const ScheduleFile& second,
+                const std::string& firstPath, const std::string& secondPath, const measure::Options& options) {
+    const auto p = measure::compareInWorker(
+        selfExecutable(), measure::makePairedJob(kernel, target, first.contender(), second.contender(), options));
+    if (!p.ok()) {
+        std::cerr << "isamap: " << p.failure() << "\n";
+        return 1;
+    }
+    std::printf("kernel %s on %s, two schedules timed in turn on the same inputs, %d pairs:\n", kernel.name.c_str(),
+                target.name.c_str(), p.pairs);
+    printTiming(("  first  " + firstPath + ": ").c_str(), p.first);
+    printTiming(("  second " + secondPath + ": ").c_str(), p.second);
+    // Where the middle half of the pairs' ratios straddles 1, neither is faster beyond the noise.
+    char verdict[96] = "within the pairs' spread of the first";
+    if (p.ratioHigh < 1)
+        std::snprintf(verdict, sizeof verdict, "%.2fx as fast", 1 / p.ratioMedian);
+    else if (p.ratioLow > 1)
+        std::snprintf(verdict, sizeof verdict, "%.2fx as slow", p.ratioMedian);
+    std::printf("  second over first, time per pair: median %.3f (middle half of the pairs %.3f-%.3f): the second is %s\n",
+                p.ratioMedian, p.ratioLow, p.ratioHigh, verdict);
+    std::printf("  first: %s\n  second: %s\n", p.first.verification().c_str(), p.second.verification().c_str());
+    return 0;
+}
+
+} // namespace
+
 int measureCommand(const std::vector<std::string>& args) {
-    const char* line = "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--kernel NAME] [--threads N]\n"
-                       "       [--runs N] [--emit llvm|asm]";
-    auto split = splitArgs(args, {"target", "schedule", "kernel", "threads", "runs", "emit"});
+    const char* line = "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [--against FILE] [KEY=VALUE...] [--kernel NAME]\n"
+                       "       [--threads N] [--runs N] [--emit llvm|asm]";
+    auto split = splitArgs(args, {"target", "schedule", "against", "kernel", "threads", "runs", "emit"});
     if (!split.error.empty())
         return usage(split.error, line);
     if (split.positional.size() != 1 || !split.options.count("target") || !split.options.count("schedule"))
         return usage("measure takes a kernel, --target and --schedule", line);
+    if (split.options.count("against") && split.options.count("emit"))
+        return usage("--emit prints one schedule's code; it does not go with --against", line);
     std::map<std::string, std::int64_t> overrides;
     auto module = loadInput(split.positional[0], split.values, overrides);
     auto kernel = module ? chooseKernel(*module, split.options.count("kernel") ? split.options["kernel"] : "", overrides)
@@ -183,31 +258,13 @@ int measureCommand(const std::vector<std::string>& args) {
         return 1;
     std::string error;
     auto target = targets::loadTarget(split.options["target"], error);
-    auto text = target ? readFile(split.options["schedule"], error) : std::nullopt;
-    if (!text) {
+    if (!target) {
         std::cerr << "isamap: " << error << "\n";
         return 1;
     }
-    // The schedule names its candidate on its `candidate` line.
-    std::string key;
-    std::istringstream lines(*text);
-    for (std::string l; std::getline(lines, l);)
-        if (l.rfind("candidate ", 0) == 0)
-            key = l.substr(10);
-    const auto mapped = mapping::mapKernel(*kernel, target->target);
-    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
-                                        [&](const mapping::Candidate& c) { return c.valid && c.key == key; });
-    if (candidate == mapped.candidates.end()) {
-        std::cerr << "isamap: " << split.options["schedule"] << ": no valid candidate `" << key << "` for kernel "
-                  << kernel->name << " on " << target->target.name << " (see isamap map)\n";
+    const auto first = loadScheduleFile(split.options["schedule"], *kernel, target->target);
+    if (!first)
         return 1;
-    }
-    auto space = schedule::makeSpace(*kernel, target->target, *candidate, error);
-    auto s = space ? schedule::parseSchedule(*space, *text, error) : std::nullopt;
-    if (!s) {
-        std::cerr << "isamap: " << split.options["schedule"] << ": " << error << "\n";
-        return 1;
-    }
     measure::Options options;
     if (split.options.count("threads"))
         options.codegen.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
@@ -215,15 +272,23 @@ int measureCommand(const std::vector<std::string>& args) {
         options.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));
     const std::string emit = split.options.count("emit") ? split.options["emit"] : "";
     if (!emit.empty())
-        return printCode(*kernel, target->target, *candidate, *space, *s, options.codegen, emit) ? 0 : 1;
-    const auto r = measure::measureInWorker(selfExecutable(), measure::makeJob(*kernel, target->target, *candidate, *space, *s, options));
+        return printCode(*kernel, target->target, first->candidate, first->space, first->schedule, options.codegen, emit) ? 0 : 1;
+    if (split.options.count("against")) {
+        const auto second = loadScheduleFile(split.options["against"], *kernel, target->target);
+        if (!second)
+            return 1;
+        // Both run in each timed second, so each gets as long as one alone would.
+        options.minSeconds *= 2;
+        return comparePair(*kernel, target->target, *first, *second, split.options["schedule"], split.options["against"], options);
+    }
+    const auto r = measure::measureInWorker(selfExecutable(), measure::makeJob(*kernel, target->target, first->candidate,
+                                                                                first->space, first->schedule, options));
     if (r.status != measure::Status::Ok) {
         std::cerr << "isamap: " << measure::statusName(r.status) << ": " << r.message << "\n";
         return 1;
     }
-    std::printf("kernel %s on %s: median %.6g s (min %.6g, max %.6g, %d runs, %d thread%s), %.1f GFLOP/s, %.0f%% of peak\n%s\n",
-                kernel->name.c_str(), target->target.name.c_str(), r.secondsMedian, r.secondsMin, r.secondsMax, r.runs,
-                r.threads, r.threads == 1 ? "" : "s", r.gflops, 100 * r.peakFraction, r.verification().c_str());
+    printTiming(("kernel " + kernel->name + " on " + target->target.name + ": ").c_str(), r);
+    std::printf("%s\n", r.verification().c_str());
     return 0;
 }
 

@@ -44,10 +44,12 @@ const Command kCommands[] = {
      "write a stored host schedule as an object file, a C header and the runtime's C source, for your program",
      isamap::cli::exportCommand},
     {"measure",
-     "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [KEY=VALUE...] [--threads N] [--runs N]\n"
-     "            [--emit llvm|asm]",
+     "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [--against FILE] [KEY=VALUE...] [--threads N]\n"
+     "            [--runs N] [--emit llvm|asm]",
      "generate a schedule written by hand (the text `isamap schedule show` and tune --json give) for this CPU,\n"
-     "      verify it against the interpreter and time it in a worker process; or print its code",
+     "      verify it against the interpreter and time it in a worker process; or print its code;\n"
+     "      --against: verify a second schedule too, time the two in turn on the same inputs, and compare them\n"
+     "      by the median of the pairs' ratios (which a machine whose speed drifts does not sway)",
      isamap::cli::measureCommand},
     {"graph",
      "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"

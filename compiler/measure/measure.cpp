@@ -40,6 +40,15 @@ std::string Result::verification() const {
     return text;
 }
 
+std::string Pairing::failure() const {
+    if (ok())
+        return {};
+    const bool firstFailed = first.status != Status::Ok && (!first.message.empty() || second.message.empty());
+    const Result& failed = firstFailed ? first : second;
+    return std::string(firstFailed ? "the first schedule" : "the second schedule") + ": " + statusName(failed.status) + ": " +
+           failed.message;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -183,52 +192,58 @@ double peakPerThread() {
 
 } // namespace
 
-Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
-                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
-                        const std::function<void(const std::string&)>& progress) {
-    Result r;
-    auto say = [&](const std::string& what) {
-        if (progress)
-            progress(what);
-    };
+namespace {
+
+// A generated kernel ready to time: compiled, its arguments filled with random inputs, its result
+// checked against the interpreter.
+struct Verified {
+    std::unique_ptr<codegen::JitKernel> jit;
+    std::vector<NativeTensor> tensors;
+    std::vector<void*> pointers;
+};
+
+// Generates, compiles and verifies one schedule, filling the compile and verification fields of `r`;
+// null, with `r` saying why, when any of it fails.
+std::unique_ptr<Verified> generateAndVerify(const ir::Kernel& kernel, const ir::Target& target, const Contender& c,
+                                            const Options& options, const std::function<void(const std::string&)>& say,
+                                            Result& r) {
     for (const auto& t : kernel.tensors)
         if (t.type == ir::ScalarType::f16) {
             r.message = "tensor " + t.name + " is f16, which has no host lowering";
-            return r;
+            return nullptr;
         }
     say("generating code");
     const auto compileStart = Clock::now();
     std::string error;
-    auto code = codegen::generate(kernel, target, candidate, space, schedule, options.codegen, error);
+    auto code = codegen::generate(kernel, target, c.candidate, c.space, c.schedule, options.codegen, error);
     if (!code) {
         r.message = error;
-        return r;
+        return nullptr;
     }
     r.threads = code->threads();
-    auto jit = codegen::JitKernel::compile(std::move(code), error);
-    if (!jit) {
+    auto v = std::make_unique<Verified>();
+    v->jit = codegen::JitKernel::compile(std::move(code), error);
+    if (!v->jit) {
         r.message = "compiling: " + error;
-        return r;
+        return nullptr;
     }
     r.compileSeconds = secondsSince(compileStart);
 
     say("verifying against the interpreter");
     interp::Buffers inputs = interp::randomInputs(kernel, options.seed);
-    std::vector<NativeTensor> tensors;
-    std::vector<void*> pointers;
-    for (const auto& a : jit->arguments()) {
+    for (const auto& a : v->jit->arguments()) {
         if (!inputs.count(a.tensor)) // scratch for a temporary (a fused epilogue's intermediate)
             inputs[a.tensor] = *interp::allocate(*kernel.findTensor(a.tensor), kernel.paramValues());
-        tensors.emplace_back(a, inputs.at(a.tensor), tensors.size());
-        pointers.push_back(tensors.back().data());
+        v->tensors.emplace_back(a, inputs.at(a.tensor), v->tensors.size());
+        v->pointers.push_back(v->tensors.back().data());
     }
-    const std::size_t outputIndex = resultArgument(kernel, jit->arguments());
-    const std::string output = jit->arguments()[outputIndex].tensor;
-    jit->run(pointers.data());
-    auto comparison = verify(kernel, inputs, output, tensors[outputIndex], options, r.sampled, error);
+    const std::size_t outputIndex = resultArgument(kernel, v->jit->arguments());
+    const std::string output = v->jit->arguments()[outputIndex].tensor;
+    v->jit->run(v->pointers.data());
+    auto comparison = verify(kernel, inputs, output, v->tensors[outputIndex], options, r.sampled, error);
     if (!comparison) {
         r.message = error;
-        return r;
+        return nullptr;
     }
     r.largestError = comparison->largest;
     r.checkedElements = comparison->checked;
@@ -238,31 +253,113 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
         r.status = Status::Mismatch;
         r.message = "the generated code's result differs from the interpreter's by " + std::to_string(r.largestError) +
                     " at " + r.worstAt + " (tolerance " + std::to_string(r.tolerance) + ")";
-        return r;
+        return nullptr;
     }
+    return v;
+}
 
-    say("timing");
-    std::vector<double> times;
-    const auto start = Clock::now();
-    while (static_cast<int>(times.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
-        if (options.flushCaches)
-            flushCaches();
-        const auto t0 = Clock::now();
-        jit->run(pointers.data());
-        times.push_back(secondsSince(t0));
-        if (times.size() >= 100000)
-            break;
-    }
+double timedRun(Verified& v, bool flush) {
+    if (flush)
+        flushCaches();
+    const auto t0 = Clock::now();
+    v.jit->run(v.pointers.data());
+    return secondsSince(t0);
+}
+
+void setTiming(Result& r, std::vector<double> times, double usefulFlops) {
     std::sort(times.begin(), times.end());
     r.runs = static_cast<int>(times.size());
     r.secondsMedian = *median(times);
     r.secondsMin = times.front();
     r.secondsMax = times.back();
-    r.gflops = space.usefulFlops / r.secondsMedian / 1e9;
+    r.gflops = usefulFlops / r.secondsMedian / 1e9;
     r.peakGflops = peakPerThread() * r.threads;
     r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
     r.status = Status::Ok;
+}
+
+// The value below which `fraction` of the sorted sample lies (nearest rank).
+double quantile(const std::vector<double>& sorted, double fraction) {
+    const auto last = static_cast<double>(sorted.size() - 1);
+    return sorted[static_cast<std::size_t>(std::lround(fraction * last))];
+}
+
+// Points the second kernel at the first's tensors wherever an argument is the same tensor in the same
+// storage, so that both read the same inputs and a cache holding them serves both alike.
+void shareTensors(const Verified& first, Verified& second) {
+    const auto& a = first.jit->arguments();
+    const auto& b = second.jit->arguments();
+    for (std::size_t j = 0; j < b.size(); ++j)
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (a[i].tensor == b[j].tensor && a[i].storageElements == b[j].storageElements && a[i].type == b[j].type)
+                second.pointers[j] = first.pointers[i];
+}
+
+} // namespace
+
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        const std::function<void(const std::string&)>& progress) {
+    Result r;
+    auto say = [&](const std::string& what) {
+        if (progress)
+            progress(what);
+    };
+    auto v = generateAndVerify(kernel, target, Contender{candidate, space, schedule}, options, say, r);
+    if (!v)
+        return r;
+    say("timing");
+    std::vector<double> times;
+    const auto start = Clock::now();
+    while (static_cast<int>(times.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
+        times.push_back(timedRun(*v, options.flushCaches));
+        if (times.size() >= 100000)
+            break;
+    }
+    setTiming(r, std::move(times), space.usefulFlops);
     return r;
+}
+
+Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
+                         const Options& options, const std::function<void(const std::string&)>& progress) {
+    Pairing p;
+    auto say = [&](const std::string& which) {
+        return [&progress, which](const std::string& what) {
+            if (progress)
+                progress(which + ": " + what);
+        };
+    };
+    auto a = generateAndVerify(kernel, target, first, options, say("first"), p.first);
+    if (!a)
+        return p;
+    auto b = generateAndVerify(kernel, target, second, options, say("second"), p.second);
+    if (!b)
+        return p;
+    shareTensors(*a, *b);
+    if (progress)
+        progress("timing the two in turn");
+    std::vector<double> timesA, timesB, ratios;
+    const auto start = Clock::now();
+    // Each pair runs one of them right after the other, the order swapped every pair, so that neither
+    // always follows the other's run (which leaves the caches holding what it used).
+    while (static_cast<int>(ratios.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
+        const bool firstFirst = ratios.size() % 2 == 0;
+        const double one = timedRun(firstFirst ? *a : *b, options.flushCaches);
+        const double other = timedRun(firstFirst ? *b : *a, options.flushCaches);
+        timesA.push_back(firstFirst ? one : other);
+        timesB.push_back(firstFirst ? other : one);
+        ratios.push_back(timesB.back() / timesA.back());
+        if (ratios.size() >= 100000)
+            break;
+    }
+    setTiming(p.first, std::move(timesA), first.space.usefulFlops);
+    setTiming(p.second, std::move(timesB), second.space.usefulFlops);
+    std::sort(ratios.begin(), ratios.end());
+    p.pairs = static_cast<int>(ratios.size());
+    p.ratioMedian = *median(ratios);
+    p.ratioLow = quantile(ratios, 0.25);
+    p.ratioHigh = quantile(ratios, 0.75);
+    return p;
 }
 
 } // namespace isamap::measure

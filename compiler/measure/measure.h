@@ -13,6 +13,11 @@
 //   measure::Job job = measure::makeJob(kernel, target, candidate, space, schedule, options);
 //   measure::Result r = measure::measureInWorker(isamapPath, job);
 //   if (r.status == measure::Status::Ok) ... r.secondsMedian, r.gflops
+//
+// Two schedules of one kernel can be timed in turn, in one process, on the same inputs
+// (`compareInProcess`, `compareInWorker`): on a machine whose speed drifts from one second to the next
+// (a shared host's memory bandwidth), each pair of runs sees the same machine, and the median of the
+// pairs' ratios says which is faster where the two medians timed apart would not.
 #pragma once
 
 #include "codegen/codegen.h"
@@ -68,6 +73,30 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
                         const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
                         const std::function<void(const std::string&)>& progress = {});
 
+// One of two schedules compared: the mapping candidate it runs through, its space and the schedule.
+struct Contender {
+    const mapping::Candidate& candidate;
+    const schedule::Space& space;
+    const schedule::Schedule& schedule;
+};
+
+// Two schedules timed in turn: each verified and timed on its own runs, and the ratio of each pair.
+// When `first` is not Ok, `second` was not tried; when `second` is not Ok, nothing was timed.
+struct Pairing {
+    Result first, second;
+    int pairs = 0;
+    double ratioMedian = 0;             // the second's time over the first's, median over the pairs
+    double ratioLow = 0, ratioHigh = 0; // the middle half of the pairs' ratios (first and third quartile)
+    bool ok() const { return first.status == Status::Ok && second.status == Status::Ok; }
+    std::string failure() const; // which schedule failed and why; empty when both are Ok
+};
+
+// Generates and verifies both, then runs them in pairs, one right after the other, with the order
+// swapped every pair, until `options.minRuns` pairs and `options.minSeconds` are reached. Both read the
+// same input tensors.
+Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
+                         const Options& options, const std::function<void(const std::string&)>& progress = {});
+
 // Everything a worker needs, as text: the kernel and target in the IR's format, the candidate by its
 // key, the schedule as schedule::printSchedule writes it, and the options.
 struct Job {
@@ -76,9 +105,16 @@ struct Job {
 Job makeJob(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
             const schedule::Space& space, const schedule::Schedule& schedule, const Options& options);
 
+// A job that compares two schedules of the kernel (`compareInWorker`).
+Job makePairedJob(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
+                  const Options& options);
+
 // Runs the job in `workerExecutable worker` with the job's time limit; a signal or the time limit
 // becomes a Crashed or TimedOut result, and this process carries on.
 Result measureInWorker(const std::string& workerExecutable, const Job& job);
+
+// Runs a paired job in a worker; a crash or the time limit is reported in `first`.
+Pairing compareInWorker(const std::string& workerExecutable, const Job& job);
 
 // The worker's side: reads a job, measures in process, writes the result (`isamap worker`).
 int serveWorker(std::FILE* in, std::FILE* out);

@@ -6,12 +6,14 @@
 #include "ir/parser.h"
 #include "ir/printer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <optional>
 #include <poll.h>
 #include <sstream>
 #include <spawn.h>
@@ -39,8 +41,9 @@ std::string section(const std::string& name, const std::string& body) {
 
 } // namespace
 
-Job makeJob(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
-            const schedule::Space& space, const schedule::Schedule& schedule, const Options& options) {
+namespace {
+
+std::string jobHeader(const Options& options, const std::string& candidate) {
     std::ostringstream out;
     out.precision(17);
     out << "isamap-job 1\n"
@@ -49,13 +52,30 @@ Job makeJob(const ir::Kernel& kernel, const ir::Target& target, const mapping::C
         << "\nfull-check " << options.fullCheckPoints << "\nsamples " << options.sampledOutputs << "\nthreads "
         << options.codegen.threads << "\nfault " << faultName(options.codegen.fault) << "\nfunction "
         << (options.codegen.functionName.empty() ? "-" : options.codegen.functionName) << "\ncandidate "
-        << candidate.key << "\n";
-    out << section("schedule", schedule::printSchedule(space, schedule));
+        << candidate << "\n";
+    return out.str();
+}
+
+std::string moduleSection(const ir::Kernel& kernel, const ir::Target& target) {
     ir::Module module;
     module.kernels.push_back(kernel);
     module.targets.push_back(target);
-    out << section("module", ir::print(module));
-    return {out.str()};
+    return section("module", ir::print(module));
+}
+
+} // namespace
+
+Job makeJob(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+            const schedule::Space& space, const schedule::Schedule& schedule, const Options& options) {
+    return {jobHeader(options, candidate.key) + section("schedule", schedule::printSchedule(space, schedule)) +
+            moduleSection(kernel, target)};
+}
+
+Job makePairedJob(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
+                  const Options& options) {
+    return {jobHeader(options, first.candidate.key) + section("schedule", schedule::printSchedule(first.space, first.schedule)) +
+            "candidate-2 " + second.candidate.key + "\n" +
+            section("schedule-2", schedule::printSchedule(second.space, second.schedule)) + moduleSection(kernel, target)};
 }
 
 namespace {
@@ -63,6 +83,7 @@ namespace {
 struct ParsedJob {
     Options options;
     std::string candidate, schedule, module;
+    std::string candidate2, schedule2; // a paired job's second schedule
 };
 
 bool parseJob(const std::string& text, ParsedJob& job, std::string& error) {
@@ -77,11 +98,11 @@ bool parseJob(const std::string& text, ParsedJob& job, std::string& error) {
         const auto space = line.find(' ');
         const std::string key = line.substr(0, space);
         const std::string value = space == std::string::npos ? "" : line.substr(space + 1);
-        if (key == "schedule" || key == "module") {
+        if (key == "schedule" || key == "schedule-2" || key == "module") {
             std::string body;
             while (std::getline(in, line) && line != "end-" + key)
                 body += line + "\n";
-            (key == "schedule" ? job.schedule : job.module) = body;
+            (key == "schedule" ? job.schedule : key == "module" ? job.module : job.schedule2) = body;
         } else if (key == "min-runs") o.minRuns = std::stoi(value);
         else if (key == "min-seconds") o.minSeconds = std::stod(value);
         else if (key == "flush") o.flushCaches = value == "1";
@@ -96,6 +117,7 @@ bool parseJob(const std::string& text, ParsedJob& job, std::string& error) {
                                                 : codegen::Options::Fault::None;
         else if (key == "function") o.codegen.functionName = value == "-" ? "" : value;
         else if (key == "candidate") job.candidate = value;
+        else if (key == "candidate-2") job.candidate2 = value;
         else if (!key.empty()) {
             error = "the job has an unknown line: " + line;
             return false;
@@ -104,38 +126,84 @@ bool parseJob(const std::string& text, ParsedJob& job, std::string& error) {
     return true;
 }
 
-Result runJob(const ParsedJob& job) {
-    Result r;
+// A job's kernel and target, parsed and checked.
+struct JobModule {
+    ir::Module module;
+    std::string error;
+};
+
+JobModule parseModule(const ParsedJob& job) {
     const ir::SourceFile source{"job", job.module};
     auto parsed = ir::parse(source);
     auto diagnostics = parsed.diagnostics;
     if (!ir::hasErrors(diagnostics))
         diagnostics = ir::check(parsed.module, source);
-    if (ir::hasErrors(diagnostics) || parsed.module.kernels.empty() || parsed.module.targets.empty()) {
-        r.message = "the job's kernel and target do not parse: " + ir::format(diagnostics);
+    if (ir::hasErrors(diagnostics) || parsed.module.kernels.empty() || parsed.module.targets.empty())
+        return {{}, "the job's kernel and target do not parse: " + ir::format(diagnostics)};
+    return {std::move(parsed.module), {}};
+}
+
+// One schedule of a job, resolved against the kernel's mapping: its candidate, space and schedule.
+struct JobSchedule {
+    std::optional<mapping::Candidate> candidate;
+    std::optional<schedule::Space> space;
+    std::optional<schedule::Schedule> schedule;
+    std::string error;
+    Contender contender() const { return {*candidate, *space, *schedule}; }
+};
+
+JobSchedule resolve(const ir::Kernel& kernel, const ir::Target& target, const std::string& key, const std::string& text) {
+    JobSchedule out;
+    const auto mapped = mapping::mapKernel(kernel, target);
+    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
+                                        [&](const mapping::Candidate& c) { return c.valid && c.key == key; });
+    if (candidate == mapped.candidates.end()) {
+        out.error = "no valid candidate `" + key + "` for kernel " + kernel.name + " on " + target.name;
+        return out;
+    }
+    out.candidate = *candidate;
+    out.space = schedule::makeSpace(kernel, target, *candidate, out.error);
+    if (!out.space)
+        return out;
+    out.schedule = schedule::parseSchedule(*out.space, text, out.error);
+    if (!out.schedule)
+        out.error = "the job's schedule does not parse: " + out.error;
+    return out;
+}
+
+Result runJob(const ParsedJob& job) {
+    Result r;
+    const auto parsed = parseModule(job);
+    if (!parsed.error.empty()) {
+        r.message = parsed.error;
         return r;
     }
     const ir::Kernel& kernel = parsed.module.kernels.front();
     const ir::Target& target = parsed.module.targets.front();
-    const auto mapped = mapping::mapKernel(kernel, target);
-    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
-                                        [&](const mapping::Candidate& c) { return c.valid && c.key == job.candidate; });
-    if (candidate == mapped.candidates.end()) {
-        r.message = "no valid candidate `" + job.candidate + "` for kernel " + kernel.name + " on " + target.name;
+    const auto s = resolve(kernel, target, job.candidate, job.schedule);
+    if (!s.error.empty()) {
+        r.message = s.error;
         return r;
     }
-    std::string error;
-    auto space = schedule::makeSpace(kernel, target, *candidate, error);
-    if (!space) {
-        r.message = error;
-        return r;
+    return measureInProcess(kernel, target, *s.candidate, *s.space, *s.schedule, job.options);
+}
+
+Pairing runPairedJob(const ParsedJob& job) {
+    Pairing p;
+    const auto parsed = parseModule(job);
+    if (!parsed.error.empty()) {
+        p.first.message = parsed.error;
+        return p;
     }
-    auto s = schedule::parseSchedule(*space, job.schedule, error);
-    if (!s) {
-        r.message = "the job's schedule does not parse: " + error;
-        return r;
+    const ir::Kernel& kernel = parsed.module.kernels.front();
+    const ir::Target& target = parsed.module.targets.front();
+    const auto a = resolve(kernel, target, job.candidate, job.schedule);
+    const auto b = resolve(kernel, target, job.candidate2, job.schedule2);
+    if (!a.error.empty() || !b.error.empty()) {
+        (a.error.empty() ? p.second : p.first).message = a.error.empty() ? b.error : a.error;
+        return p;
     }
-    return measureInProcess(kernel, target, *candidate, *space, *s, job.options);
+    return compareInProcess(kernel, target, a.contender(), b.contender(), job.options);
 }
 
 std::string resultText(const Result& r) {
@@ -185,6 +253,40 @@ bool parseResult(const std::string& text, Result& r) {
     return ended;
 }
 
+// A paired job's reply: the first result, the second, then the pairs' ratios.
+std::string pairingText(const Pairing& p) {
+    std::ostringstream out;
+    out.precision(17);
+    out << resultText(p.first) << resultText(p.second) << "pairs " << p.pairs << "\nratio-median " << p.ratioMedian
+        << "\nratio-low " << p.ratioLow << "\nratio-high " << p.ratioHigh << "\nend-pairing\n";
+    return out.str();
+}
+
+bool parsePairing(const std::string& text, Pairing& p) {
+    const std::string end = "\nend\n";
+    const auto firstEnd = text.find(end);
+    const auto secondEnd = firstEnd == std::string::npos ? firstEnd : text.find(end, firstEnd + end.size());
+    if (secondEnd == std::string::npos || !parseResult(text.substr(0, firstEnd + end.size()), p.first) ||
+        !parseResult(text.substr(firstEnd + end.size(), secondEnd + end.size() - firstEnd - end.size()), p.second))
+        return false;
+    std::istringstream in(text.substr(secondEnd + end.size()));
+    std::string key;
+    double value = 0;
+    bool ended = false;
+    while (in >> key) {
+        if (key == "end-pairing") {
+            ended = true;
+            break;
+        }
+        in >> value;
+        if (key == "pairs") p.pairs = static_cast<int>(value);
+        else if (key == "ratio-median") p.ratioMedian = value;
+        else if (key == "ratio-low") p.ratioLow = value;
+        else if (key == "ratio-high") p.ratioHigh = value;
+    }
+    return ended;
+}
+
 bool writeAll(int fd, const std::string& text) {
     std::size_t done = 0;
     while (done < text.size()) {
@@ -211,21 +313,30 @@ int serveWorker(std::FILE* in, std::FILE* out) {
         std::fputs(resultText(r).c_str(), out);
         return 1;
     }
+    if (!job.schedule2.empty()) {
+        const Pairing p = runPairedJob(job);
+        std::fputs(pairingText(p).c_str(), out);
+        std::fflush(out);
+        return p.ok() ? 0 : 1;
+    }
     r = runJob(job);
     std::fputs(resultText(r).c_str(), out);
     std::fflush(out);
     return r.status == Status::Ok ? 0 : 1;
 }
 
-Result measureInWorker(const std::string& workerExecutable, const Job& job) {
-    Result r;
+namespace {
+
+// Runs a job in a worker process and collects its reply. A signal or the time limit is put in `r`
+// (Crashed, TimedOut), as is a worker that cannot be started; `reply` is empty then.
+bool runWorker(const std::string& workerExecutable, const Job& job, std::string& reply, int& exitStatus, Result& r) {
     ParsedJob parsed;
     if (!parseJob(job.text, parsed, r.message))
-        return r;
+        return false;
     int toWorker[2], fromWorker[2];
     if (::pipe2(toWorker, O_CLOEXEC) != 0 || ::pipe2(fromWorker, O_CLOEXEC) != 0) {
         r.message = std::string("cannot create a pipe: ") + std::strerror(errno);
-        return r;
+        return false;
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -242,14 +353,13 @@ Result measureInWorker(const std::string& workerExecutable, const Job& job) {
         ::close(toWorker[1]);
         ::close(fromWorker[0]);
         r.message = "cannot start the measuring worker " + workerExecutable + ": " + std::strerror(spawned);
-        return r;
+        return false;
     }
     std::signal(SIGPIPE, SIG_IGN); // a worker that dies early must not take this process with it
     writeAll(toWorker[1], job.text);
     ::close(toWorker[1]);
 
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(parsed.options.timeLimitSeconds);
-    std::string reply;
     bool timedOut = false;
     while (true) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -281,19 +391,44 @@ Result measureInWorker(const std::string& workerExecutable, const Job& job) {
         r.status = Status::TimedOut;
         r.message = "the measurement did not finish within " + std::to_string(static_cast<int>(parsed.options.timeLimitSeconds)) +
                     " s; the worker was stopped (a generated kernel that does not terminate?)";
-        return r;
+        return false;
     }
     if (WIFSIGNALED(status)) {
         r.status = Status::Crashed;
         r.message = "the generated kernel crashed the worker: signal " + std::to_string(WTERMSIG(status)) + " (" +
                     strsignal(WTERMSIG(status)) + ")";
-        return r;
+        return false;
     }
-    if (!parseResult(reply, r)) {
+    exitStatus = WEXITSTATUS(status);
+    return true;
+}
+
+std::string noResult(int exitStatus) {
+    return "the measuring worker exited (status " + std::to_string(exitStatus) + ") without a result";
+}
+
+} // namespace
+
+Result measureInWorker(const std::string& workerExecutable, const Job& job) {
+    Result r;
+    std::string reply;
+    int exitStatus = 0;
+    if (runWorker(workerExecutable, job, reply, exitStatus, r) && !parseResult(reply, r)) {
         r.status = Status::Error;
-        r.message = "the measuring worker exited (status " + std::to_string(WEXITSTATUS(status)) + ") without a result";
+        r.message = noResult(exitStatus);
     }
     return r;
+}
+
+Pairing compareInWorker(const std::string& workerExecutable, const Job& job) {
+    Pairing p;
+    std::string reply;
+    int exitStatus = 0;
+    if (runWorker(workerExecutable, job, reply, exitStatus, p.first) && !parsePairing(reply, p)) {
+        p = Pairing{};
+        p.first.message = noResult(exitStatus);
+    }
+    return p;
 }
 
 } // namespace isamap::measure
