@@ -493,12 +493,13 @@ private slots:
             const auto sweep = schedule::streamedSchedule(*space);
             QVERIFY(sweep);
             const auto jb = static_cast<std::size_t>(testing::dimIndex(*space, "jb"));
-            QCOMPARE(sweep->levels.back().tiles[jb], batch == 1 ? std::int64_t(4) : std::int64_t(1));
+            QCOMPARE(sweep->levels.back().tiles[jb], batch == 1 ? std::int64_t(4) : std::int64_t(2));
             expectVerified(m, m.candidates.front(), *space, *sweep);
             auto code = codegen::generate(m.kernel, m.target, m.candidates.front(), *space, *sweep, {}, error);
             QVERIFY2(code, error.c_str());
             const std::string loop = innermostLoopWith(code->assembly(error), "vfmadd231ps");
-            QCOMPARE(linesWith(loop, "vfmadd231ps"), batch == 1 ? 24 : 12); // 3 gates x 2 vectors x 4 blocks or 2 rows
+            // 3 gates x 2 vectors x 4 blocks of 32, or 3 gates x 2 blocks of 16 x 2 rows
+            QCOMPARE(linesWith(loop, "vfmadd231ps"), batch == 1 ? 24 : 12);
             QCOMPARE(linesWith(loop, "(%rsp)"), 0);
         }
         // The gates without the tail hold all three gates in the tile too, which makes the weights one run.

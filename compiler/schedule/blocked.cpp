@@ -38,8 +38,9 @@ constexpr std::int64_t kStreams = 16;
 // The three dimensions and the operands that play each part; false when the space is not GEMM-like.
 // The vector dimension is the one the instruction maps, the reduction the one the output does not
 // depend on, the broadcast the longest that only the other input reads. Any other output dimension
-// goes around the nest (`outer`). With `shortBroadcast`, the broadcast dimension may be missing (a matrix-vector
-// product).
+// goes around the nest (`outer`). With `shortBroadcast` (the column sweep), the broadcast dimension may be
+// missing (a matrix-vector product), and the vector dimension may be one vector long (a GRU step's blocks
+// of 16 outputs at batch 2, read two side by side).
 bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     for (std::size_t o = 0; o < space.operands.size(); ++o)
         if (space.operands[o].output)
@@ -49,7 +50,8 @@ bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     const auto& out = space.operands[static_cast<std::size_t>(r.output)];
     auto longer = [&](std::size_t d) { return space.dims[d].extent >= 2; };
     for (std::size_t d = 0; d < space.dims.size(); ++d) {
-        if (!longer(d) || (out.dependsOn[d] && space.dims[d].instructionDim < 0))
+        const bool oneVector = shortBroadcast && space.dims[d].instructionDim >= 0;
+        if ((!longer(d) && !oneVector) || (out.dependsOn[d] && space.dims[d].instructionDim < 0))
             continue;
         int& role = !out.dependsOn[d] ? r.reduction : r.vector;
         if (role >= 0)
@@ -416,12 +418,10 @@ bool readsOneRun(const Space& space, const Roles& r, std::vector<std::int64_t> t
 constexpr std::int64_t kSideBySideBlocks = 4;
 
 // Widens the register tile of `s` along the dimension that steps from one block of the vector input's run
-// to the next (a GRU's blocks of outputs), as many blocks as the registers hold the accumulators of, at
-// most kSideBySideBlocks. Only where nothing else in the tile reuses the run (no broadcast dimension):
-// each of its vectors then feeds one call and the registers hold only the accumulators.
+// to the next (a GRU's blocks of outputs), as many blocks as the registers hold, at most
+// kSideBySideBlocks. With a broadcast dimension (a GRU's batch) each vector of the run feeds one call
+// per row, and the registers hold its tile beside the accumulators: at batch 2 two blocks of 16.
 void readBlocksSideBySide(const Space& space, const Roles& r, Schedule& s) {
-    if (r.broadcast >= 0)
-        return;
     const auto& in = space.operands[static_cast<std::size_t>(r.vectorInput)];
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
     for (int d : r.outer) {
