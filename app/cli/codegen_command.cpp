@@ -169,16 +169,10 @@ int exportCommand(const std::vector<std::string>& args) {
 
 namespace {
 
-// A schedule written to a file (`isamap schedule show`, tune --json), resolved against the kernel: the
-// candidate its `candidate` line names, that candidate's space, the parsed schedule.
-struct ScheduleFile {
-    mapping::Candidate candidate;
-    schedule::Space space;
-    schedule::Schedule schedule;
-    measure::Contender contender() const { return {candidate, space, schedule}; }
-};
-
-std::optional<ScheduleFile> loadScheduleFile(const std::string& path, const ir::Kernel& kernel, const ir::Target& target) {
+// A schedule written to a file (`isamap schedule show`, tune --json), resolved against the kernel
+// through the candidate its `candidate` line names.
+std::optional<measure::ResolvedSchedule> loadScheduleFile(const std::string& path, const ir::Kernel& kernel,
+                                                          const ir::Target& target) {
     std::string error;
     auto text = readFile(path, error);
     if (!text) {
@@ -190,21 +184,10 @@ std::optional<ScheduleFile> loadScheduleFile(const std::string& path, const ir::
     for (std::string l; std::getline(lines, l);)
         if (l.rfind("candidate ", 0) == 0)
             key = l.substr(10);
-    const auto mapped = mapping::mapKernel(kernel, target);
-    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
-                                        [&](const mapping::Candidate& c) { return c.valid && c.key == key; });
-    if (candidate == mapped.candidates.end()) {
-        std::cerr << "isamap: " << path << ": no valid candidate `" << key << "` for kernel " << kernel.name << " on "
-                  << target.name << " (see isamap map)\n";
-        return std::nullopt;
-    }
-    auto space = schedule::makeSpace(kernel, target, *candidate, error);
-    auto s = space ? schedule::parseSchedule(*space, *text, error) : std::nullopt;
-    if (!s) {
+    auto resolved = measure::resolveSchedule(kernel, target, key, *text, error);
+    if (!resolved)
         std::cerr << "isamap: " << path << ": " << error << "\n";
-        return std::nullopt;
-    }
-    return ScheduleFile{*candidate, std::move(*space), std::move(*s)};
+    return resolved;
 }
 
 void printTiming(const char* label, const measure::Result& r) {
@@ -214,8 +197,9 @@ void printTiming(const char* label, const measure::Result& r) {
 }
 
 // Both schedules timed in turn in one worker; the verdict rests on the pairs' ratios.
-int comparePair(const ir::Kernel& kernel, const ir::Target& target, const ScheduleFile& first, const ScheduleFile& second,
-                const std::string& firstPath, const std::string& secondPath, const measure::Options& options) {
+int comparePair(const ir::Kernel& kernel, const ir::Target& target, const measure::ResolvedSchedule& first,
+                const measure::ResolvedSchedule& second, const std::string& firstPath, const std::string& secondPath,
+                const measure::Options& options) {
     const auto p = measure::compareInWorker(
         selfExecutable(), measure::makePairedJob(kernel, target, first.contender(), second.contender(), options));
     if (!p.ok()) {

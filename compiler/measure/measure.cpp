@@ -43,10 +43,27 @@ std::string Result::verification() const {
 std::string Pairing::failure() const {
     if (ok())
         return {};
-    const bool firstFailed = first.status != Status::Ok && (!first.message.empty() || second.message.empty());
+    // The second may fail before the first is tried (its schedule does not resolve): the one that says why.
+    const bool firstFailed = first.status != Status::Ok && !first.message.empty();
     const Result& failed = firstFailed ? first : second;
     return std::string(firstFailed ? "the first schedule" : "the second schedule") + ": " + statusName(failed.status) + ": " +
            failed.message;
+}
+
+std::optional<ResolvedSchedule> resolveSchedule(const ir::Kernel& kernel, const ir::Target& target,
+                                                const std::string& candidateKey, const std::string& text, std::string& error) {
+    const auto mapped = mapping::mapKernel(kernel, target);
+    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
+                                        [&](const mapping::Candidate& c) { return c.valid && c.key == candidateKey; });
+    if (candidate == mapped.candidates.end()) {
+        error = "no valid candidate `" + candidateKey + "` for kernel " + kernel.name + " on " + target.name + " (see isamap map)";
+        return std::nullopt;
+    }
+    auto space = schedule::makeSpace(kernel, target, *candidate, error);
+    auto parsed = space ? schedule::parseSchedule(*space, text, error) : std::nullopt;
+    if (!parsed)
+        return std::nullopt;
+    return ResolvedSchedule{*candidate, std::move(*space), std::move(*parsed)};
 }
 
 namespace {
@@ -194,6 +211,9 @@ double peakPerThread() {
 
 namespace {
 
+// Timed runs stop here whatever the minimum time says (a kernel of a few nanoseconds).
+constexpr std::size_t kMostRuns = 100000;
+
 // A generated kernel ready to time: compiled, its arguments filled with random inputs, its result
 // checked against the interpreter.
 struct Verified {
@@ -313,7 +333,7 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     const auto start = Clock::now();
     while (static_cast<int>(times.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
         times.push_back(timedRun(*v, options.flushCaches));
-        if (times.size() >= 100000)
+        if (times.size() >= kMostRuns)
             break;
     }
     setTiming(r, std::move(times), space.usefulFlops);
@@ -349,7 +369,7 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
         timesA.push_back(firstFirst ? one : other);
         timesB.push_back(firstFirst ? other : one);
         ratios.push_back(timesB.back() / timesA.back());
-        if (ratios.size() >= 100000)
+        if (ratios.size() >= kMostRuns)
             break;
     }
     setTiming(p.first, std::move(timesA), first.space.usefulFlops);

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -80,8 +81,20 @@ struct Contender {
     const schedule::Schedule& schedule;
 };
 
+// A schedule given as text (as `schedule::printSchedule` writes it) and the key of the mapping candidate
+// it runs through, resolved against a kernel on a target.
+struct ResolvedSchedule {
+    mapping::Candidate candidate;
+    schedule::Space space;
+    schedule::Schedule schedule;
+    Contender contender() const { return {candidate, space, schedule}; }
+};
+// Empty, with `error` naming what failed (no such valid candidate, no space, the text does not parse).
+std::optional<ResolvedSchedule> resolveSchedule(const ir::Kernel& kernel, const ir::Target& target,
+                                                const std::string& candidateKey, const std::string& text, std::string& error);
+
 // Two schedules timed in turn: each verified and timed on its own runs, and the ratio of each pair.
-// When `first` is not Ok, `second` was not tried; when `second` is not Ok, nothing was timed.
+// Nothing is timed unless both are Ok; `failure()` names the one that failed.
 struct Pairing {
     Result first, second;
     int pairs = 0;

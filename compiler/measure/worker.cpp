@@ -13,7 +13,6 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
-#include <optional>
 #include <poll.h>
 #include <sstream>
 #include <spawn.h>
@@ -143,34 +142,6 @@ JobModule parseModule(const ParsedJob& job) {
     return {std::move(parsed.module), {}};
 }
 
-// One schedule of a job, resolved against the kernel's mapping: its candidate, space and schedule.
-struct JobSchedule {
-    std::optional<mapping::Candidate> candidate;
-    std::optional<schedule::Space> space;
-    std::optional<schedule::Schedule> schedule;
-    std::string error;
-    Contender contender() const { return {*candidate, *space, *schedule}; }
-};
-
-JobSchedule resolve(const ir::Kernel& kernel, const ir::Target& target, const std::string& key, const std::string& text) {
-    JobSchedule out;
-    const auto mapped = mapping::mapKernel(kernel, target);
-    const auto candidate = std::find_if(mapped.candidates.begin(), mapped.candidates.end(),
-                                        [&](const mapping::Candidate& c) { return c.valid && c.key == key; });
-    if (candidate == mapped.candidates.end()) {
-        out.error = "no valid candidate `" + key + "` for kernel " + kernel.name + " on " + target.name;
-        return out;
-    }
-    out.candidate = *candidate;
-    out.space = schedule::makeSpace(kernel, target, *candidate, out.error);
-    if (!out.space)
-        return out;
-    out.schedule = schedule::parseSchedule(*out.space, text, out.error);
-    if (!out.schedule)
-        out.error = "the job's schedule does not parse: " + out.error;
-    return out;
-}
-
 Result runJob(const ParsedJob& job) {
     Result r;
     const auto parsed = parseModule(job);
@@ -180,12 +151,12 @@ Result runJob(const ParsedJob& job) {
     }
     const ir::Kernel& kernel = parsed.module.kernels.front();
     const ir::Target& target = parsed.module.targets.front();
-    const auto s = resolve(kernel, target, job.candidate, job.schedule);
-    if (!s.error.empty()) {
-        r.message = s.error;
+    const auto s = resolveSchedule(kernel, target, job.candidate, job.schedule, r.message);
+    if (!s) {
+        r.message = "the job's schedule: " + r.message;
         return r;
     }
-    return measureInProcess(kernel, target, *s.candidate, *s.space, *s.schedule, job.options);
+    return measureInProcess(kernel, target, s->candidate, s->space, s->schedule, job.options);
 }
 
 Pairing runPairedJob(const ParsedJob& job) {
@@ -197,13 +168,13 @@ Pairing runPairedJob(const ParsedJob& job) {
     }
     const ir::Kernel& kernel = parsed.module.kernels.front();
     const ir::Target& target = parsed.module.targets.front();
-    const auto a = resolve(kernel, target, job.candidate, job.schedule);
-    const auto b = resolve(kernel, target, job.candidate2, job.schedule2);
-    if (!a.error.empty() || !b.error.empty()) {
-        (a.error.empty() ? p.second : p.first).message = a.error.empty() ? b.error : a.error;
+    const auto a = resolveSchedule(kernel, target, job.candidate, job.schedule, p.first.message);
+    if (!a)
         return p;
-    }
-    return compareInProcess(kernel, target, a.contender(), b.contender(), job.options);
+    const auto b = resolveSchedule(kernel, target, job.candidate2, job.schedule2, p.second.message);
+    if (!b)
+        return p;
+    return compareInProcess(kernel, target, a->contender(), b->contender(), job.options);
 }
 
 std::string resultText(const Result& r) {

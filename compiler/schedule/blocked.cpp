@@ -38,10 +38,10 @@ constexpr std::int64_t kStreams = 16;
 // The three dimensions and the operands that play each part; false when the space is not GEMM-like.
 // The vector dimension is the one the instruction maps, the reduction the one the output does not
 // depend on, the broadcast the longest that only the other input reads. Any other output dimension
-// goes around the nest (`outer`). With `shortBroadcast` (the column sweep), the broadcast dimension may be
-// missing (a matrix-vector product), and the vector dimension may be one vector long (a GRU step's blocks
-// of 16 outputs at batch 2, read two side by side).
-bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
+// goes around the nest (`outer`). For the column sweep (`sweep`), the broadcast dimension may be missing
+// (a matrix-vector product), and the vector dimension may be one vector long (a GRU step's blocks of 16
+// outputs at batch 2, read two side by side).
+bool findRoles(const Space& space, Roles& r, bool sweep = false) {
     for (std::size_t o = 0; o < space.operands.size(); ++o)
         if (space.operands[o].output)
             r.output = static_cast<int>(o);
@@ -50,7 +50,7 @@ bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
     const auto& out = space.operands[static_cast<std::size_t>(r.output)];
     auto longer = [&](std::size_t d) { return space.dims[d].extent >= 2; };
     for (std::size_t d = 0; d < space.dims.size(); ++d) {
-        const bool oneVector = shortBroadcast && space.dims[d].instructionDim >= 0;
+        const bool oneVector = sweep && space.dims[d].instructionDim >= 0;
         if ((!longer(d) && !oneVector) || (out.dependsOn[d] && space.dims[d].instructionDim < 0))
             continue;
         int& role = !out.dependsOn[d] ? r.reduction : r.vector;
@@ -89,7 +89,7 @@ bool findRoles(const Space& space, Roles& r, bool shortBroadcast = false) {
             r.outer.push_back(static_cast<int>(d));
         }
     }
-    return r.broadcast >= 0 || shortBroadcast;
+    return r.broadcast >= 0 || sweep;
 }
 
 // The accumulators one register tile position takes along the dimensions an epilogue needs whole
