@@ -191,9 +191,9 @@ std::optional<measure::ResolvedSchedule> loadScheduleFile(const std::string& pat
 }
 
 void printTiming(const char* label, const measure::Result& r) {
-    std::printf("%smedian %.6g s (min %.6g, max %.6g, %d runs, %d thread%s), %.1f GFLOP/s, %.0f%% of peak\n", label,
-                r.secondsMedian, r.secondsMin, r.secondsMax, r.runs, r.threads, r.threads == 1 ? "" : "s", r.gflops,
-                100 * r.peakFraction);
+    std::printf("%smedian %.6g s (min %.6g, max %.6g, %d runs, %d thread%s%s), %.1f GFLOP/s, %.0f%% of peak\n", label,
+                r.secondsMedian, r.secondsMin, r.secondsMax, r.runs, r.threads, r.threads == 1 ? "" : "s",
+                r.alternated ? ", forwards and backwards in turn" : "", r.gflops, 100 * r.peakFraction);
 }
 
 // Both schedules timed in turn in one worker; the verdict rests on the pairs' ratios.
@@ -226,7 +226,7 @@ int comparePair(const ir::Kernel& kernel, const ir::Target& target, const measur
 
 int measureCommand(const std::vector<std::string>& args) {
     const char* line = "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [--against FILE] [KEY=VALUE...] [--kernel NAME]\n"
-                       "       [--threads N] [--runs N] [--emit llvm|asm]";
+                       "       [--threads N] [--runs N] [--alternate] [--emit llvm|asm]";
     auto split = splitArgs(args, {"target", "schedule", "against", "kernel", "threads", "runs", "emit"});
     if (!split.error.empty())
         return usage(split.error, line);
@@ -254,6 +254,7 @@ int measureCommand(const std::vector<std::string>& args) {
         options.codegen.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
     if (split.options.count("runs"))
         options.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));
+    options.alternateSweeps = split.options.count("alternate") > 0;
     const std::string emit = split.options.count("emit") ? split.options["emit"] : "";
     if (!emit.empty())
         return printCode(*kernel, target->target, first->candidate, first->space, first->schedule, options.codegen, emit) ? 0 : 1;

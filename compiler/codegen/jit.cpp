@@ -29,6 +29,30 @@ JitKernel::~JitKernel() = default;
 
 namespace {
 
+struct BackwardsRun {
+    const JitKernel* kernel;
+    void* const* arguments;
+};
+
+void runShareBackwards(void* context, std::int64_t begin, std::int64_t end) {
+    const auto& r = *static_cast<const BackwardsRun*>(context);
+    for (std::int64_t i = end; i-- > begin;)
+        r.kernel->runRange(r.arguments, i, i + 1);
+}
+
+} // namespace
+
+void JitKernel::runBackwards(void* const* arguments) const {
+    BackwardsRun r{this, arguments};
+    const std::int64_t iterations = parallelLoop_->iterations;
+    if (threads_ > 1)
+        isamap_parallel_for(&runShareBackwards, &r, iterations, threads_);
+    else
+        runShareBackwards(&r, 0, iterations);
+}
+
+namespace {
+
 std::string message(llvm::Error e) { return llvm::toString(std::move(e)); }
 
 // An LLJIT for this CPU that resolves the runtime and the C library.

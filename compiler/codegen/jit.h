@@ -29,6 +29,10 @@ public:
     // only when parallelLoop() is present.
     void runRange(void* const* arguments, std::int64_t begin, std::int64_t end) const { range_(arguments, begin, end); }
     const std::optional<ParallelLoop>& parallelLoop() const { return parallelLoop_; }
+    // The whole kernel with its parallel loop's iterations from the last to the first, each thread taking
+    // the same contiguous share as run() gives it, from its end: after a run over the same input it starts
+    // on what that run read last, still in the cache. Only when parallelLoop() is present.
+    void runBackwards(void* const* arguments) const;
 
     struct Impl;
 

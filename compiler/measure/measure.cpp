@@ -278,12 +278,19 @@ std::unique_ptr<Verified> generateAndVerify(const ir::Kernel& kernel, const ir::
     return v;
 }
 
-double timedRun(Verified& v, bool flush) {
+double timedRun(Verified& v, bool flush, bool backwards = false) {
     if (flush)
         flushCaches();
     const auto t0 = Clock::now();
-    v.jit->run(v.pointers.data());
+    if (backwards)
+        v.jit->runBackwards(v.pointers.data());
+    else
+        v.jit->run(v.pointers.data());
     return secondsSince(t0);
+}
+
+bool canRunBackwards(const codegen::JitKernel& kernel) {
+    return kernel.parallelLoop() && kernel.parallelLoop()->iterations >= 2;
 }
 
 void setTiming(Result& r, std::vector<double> times, double usefulFlops) {
@@ -329,10 +336,11 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     if (!v)
         return r;
     say("timing");
+    r.alternated = options.alternateSweeps && canRunBackwards(*v->jit);
     std::vector<double> times;
     const auto start = Clock::now();
     while (static_cast<int>(times.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
-        times.push_back(timedRun(*v, options.flushCaches));
+        times.push_back(timedRun(*v, options.flushCaches, r.alternated && times.size() % 2 == 1));
         if (times.size() >= kMostRuns)
             break;
     }
@@ -358,14 +366,19 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
     shareTensors(*a, *b);
     if (progress)
         progress("timing the two in turn");
+    p.first.alternated = options.alternateSweeps && canRunBackwards(*a->jit);
+    p.second.alternated = options.alternateSweeps && canRunBackwards(*b->jit);
     std::vector<double> timesA, timesB, ratios;
     const auto start = Clock::now();
     // Each pair runs one of them right after the other, the order swapped every pair, so that neither
-    // always follows the other's run (which leaves the caches holding what it used).
+    // always follows the other's run (which leaves the caches holding what it used). Alternating, the
+    // second run of each pair goes backwards: the runs then go forwards and backwards in turn (A B, B A,
+    // ...), each starting where the one before it ended, and each schedule alternates too.
     while (static_cast<int>(ratios.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
         const bool firstFirst = ratios.size() % 2 == 0;
+        const bool followerAlternates = firstFirst ? p.second.alternated : p.first.alternated;
         const double one = timedRun(firstFirst ? *a : *b, options.flushCaches);
-        const double other = timedRun(firstFirst ? *b : *a, options.flushCaches);
+        const double other = timedRun(firstFirst ? *b : *a, options.flushCaches, followerAlternates);
         timesA.push_back(firstFirst ? one : other);
         timesB.push_back(firstFirst ? other : one);
         ratios.push_back(timesB.back() / timesA.back());

@@ -38,6 +38,12 @@ struct Options {
     int minRuns = 5;
     double minSeconds = 0.2;
     bool flushCaches = false;       // overwrite a buffer larger than the last-level cache between runs
+    // Every other run takes the kernel's parallel loop backwards (JitKernel::runBackwards), as a graph
+    // runs a node that repeats the code of the one before it over the same input (a recurrence's steps
+    // over their weights; GraphRunner's `alternate`). Without it, repeated runs of a kernel whose input
+    // exceeds a cache find none of that input there; in such a graph, each step finds what the one
+    // before read last. Kernels without a parallel loop of two or more iterations run forwards always.
+    bool alternateSweeps = false;
     std::uint64_t seed = 1;         // of the random inputs
     double timeLimitSeconds = 120;  // for the worker: compile, verify and time
     std::int64_t fullCheckPoints = 20'000'000; // bigger kernels are checked on a sample of outputs
@@ -65,6 +71,7 @@ struct Result {
     double peakGflops = 0;         // of the threads it ran on (measured FMA peak per thread x threads)
     double peakFraction = 0;
     double compileSeconds = 0;
+    bool alternated = false;       // every other run went backwards (Options::alternateSweeps)
 
     std::string verification() const; // one line: "verified against the interpreter: ..."
 };

@@ -47,7 +47,7 @@ std::string jobHeader(const Options& options, const std::string& candidate) {
     out.precision(17);
     out << "isamap-job 1\n"
         << "min-runs " << options.minRuns << "\nmin-seconds " << options.minSeconds << "\nflush "
-        << options.flushCaches << "\nseed " << options.seed << "\ntime-limit " << options.timeLimitSeconds
+        << options.flushCaches << "\nalternate " << options.alternateSweeps << "\nseed " << options.seed << "\ntime-limit " << options.timeLimitSeconds
         << "\nfull-check " << options.fullCheckPoints << "\nsamples " << options.sampledOutputs << "\nthreads "
         << options.codegen.threads << "\nfault " << faultName(options.codegen.fault) << "\nfunction "
         << (options.codegen.functionName.empty() ? "-" : options.codegen.functionName) << "\ncandidate "
@@ -105,6 +105,7 @@ bool parseJob(const std::string& text, ParsedJob& job, std::string& error) {
         } else if (key == "min-runs") o.minRuns = std::stoi(value);
         else if (key == "min-seconds") o.minSeconds = std::stod(value);
         else if (key == "flush") o.flushCaches = value == "1";
+        else if (key == "alternate") o.alternateSweeps = value == "1";
         else if (key == "seed") o.seed = std::stoull(value);
         else if (key == "time-limit") o.timeLimitSeconds = std::stod(value);
         else if (key == "full-check") o.fullCheckPoints = std::stoll(value);
@@ -187,7 +188,7 @@ std::string resultText(const Result& r) {
         << "\nsampled " << r.sampled << "\nseconds-median " << r.secondsMedian << "\nseconds-min " << r.secondsMin
         << "\nseconds-max " << r.secondsMax << "\nruns " << r.runs << "\nthreads " << r.threads << "\ngflops "
         << r.gflops << "\npeak-gflops " << r.peakGflops << "\npeak-fraction " << r.peakFraction << "\ncompile-seconds "
-        << r.compileSeconds << "\nend\n";
+        << r.compileSeconds << "\nalternated " << r.alternated << "\nend\n";
     return out.str();
 }
 
@@ -219,6 +220,7 @@ bool parseResult(const std::string& text, Result& r) {
         else if (key == "peak-gflops") r.peakGflops = number();
         else if (key == "peak-fraction") r.peakFraction = number();
         else if (key == "compile-seconds") r.compileSeconds = number();
+        else if (key == "alternated") r.alternated = number() != 0;
         else if (key == "end") ended = true;
     }
     return ended;
