@@ -99,11 +99,10 @@ inline std::string widestParallelLoop(const schedule::Space& space) {
 }
 
 // How the winner of a tuning is timed: at full length.
-inline measure::Options fullTiming(int threads, bool alternateSweeps = false) {
+inline measure::Options fullTiming(int threads) {
     measure::Options m;
     m.minRuns = 5;
     m.minSeconds = 0.2;
-    m.alternateSweeps = alternateSweeps;
     m.codegen.threads = threads;
     return m;
 }
@@ -112,12 +111,10 @@ inline measure::Options fullTiming(int threads, bool alternateSweeps = false) {
 // `threads` cores; `screenSeconds` per proposal.
 // `required`: constraints (constraints.h text) every proposal keeps, such as the parallel loop a graph
 // needs to run two kernels band by band. `measureTop` > 0: only the proposals the model ranks best
-// (that many, distinct) are generated and timed; 0 times every proposal. `alternateSweeps`: time every
-// other run backwards, as a graph runs a recurrence's steps (measure::NodeToLower::alternates).
+// (that many, distinct) are generated and timed; 0 times every proposal.
 inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostTarget, int threads,
                                const std::string& required = "", std::int64_t evaluations = 1500,
-                               double screenSeconds = 0.03, int candidates = 2, int measureTop = 0,
-                               bool alternateSweeps = false) {
+                               double screenSeconds = 0.03, int candidates = 2, int measureTop = 0) {
     Tuned best;
     const ir::Target target = targets::withCores(hostTarget, threads);
     const auto mapped = mapping::mapKernel(kernel, target);
@@ -194,7 +191,6 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         measure::Options m;
         m.minRuns = big ? 1 : 3;
         m.minSeconds = big ? 0 : screenSeconds;
-        m.alternateSweeps = alternateSweeps;
         m.codegen.threads = threads;
         const auto& [candidate, space] = lowerable[p.candidate];
         auto r = measure::measureInProcess(kernel, target, *candidate, space, p.schedule, m);
@@ -220,7 +216,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         for (std::size_t f = 0; f < screened.size(); ++f) {
             const auto& [candidate, space] = lowerable[screened[f].second->candidate];
             finals[f].push_back(measure::measureInProcess(kernel, target, *candidate, space, screened[f].second->schedule,
-                                                          fullTiming(threads, alternateSweeps)));
+                                                          fullTiming(threads)));
         }
     for (std::size_t f = 0; f < screened.size(); ++f) {
         auto& results = finals[f];
@@ -276,14 +272,12 @@ inline std::optional<TunedPlan> tunedPlan(const ir::Kernel& kernel, const ir::Ta
 inline measure::LowerNode tunedLowering(const ir::Target& host, int threads,
                                         std::function<std::string(const ir::Kernel&)> required = {},
                                         std::function<void(const ir::Kernel&, const Tuned&)> picked = {}) {
-    return [&host, threads, required, picked](const measure::NodeToLower& node, const ir::Kernel& kernel,
-                                              std::string& error) -> std::unique_ptr<codegen::Code> {
+    return [&host, threads, required, picked](const ir::Node&, const ir::Kernel& kernel, std::string& error) -> std::unique_ptr<codegen::Code> {
         codegen::Options options;
         options.threads = threads;
         if (codegen::isElementwise(kernel))
             return codegen::generateElementwise(kernel, options, error);
-        const auto tuned = tuneByMeasurement(kernel, host, threads, required ? required(kernel) : "", 1500, 0.03, 2, 0,
-                                             node.alternates);
+        const auto tuned = tuneByMeasurement(kernel, host, threads, required ? required(kernel) : "");
         if (picked)
             picked(kernel, tuned);
         if (!tuned.ok) {

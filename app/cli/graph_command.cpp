@@ -27,7 +27,6 @@ struct NodePlan {
     double modeledSeconds = 0;
     double measuredSeconds = 0; // of the schedule taken, when the proposals were timed
     int timedProposals = 0;
-    bool alternated = false; // timed forwards and backwards in turn, as the graph runs it
 };
 
 // The constraints that name only loops, levels and operands the space has: one file can then steer
@@ -69,7 +68,7 @@ constexpr std::size_t kTimedProposals = 4;
 // before its sweep was kept rolled, against 0.44 ms for a Goto blocking it modeled at 573).
 std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Target& target, const constraints::Set& required,
                                          std::int64_t evaluations, const codegen::Options& options, bool timed,
-                                         bool alternates, NodePlan& plan, std::string& error) {
+                                         NodePlan& plan, std::string& error) {
     const auto mapped = mapping::mapKernel(kernel, target);
     auto strategy = search::makeStrategy("annealing", error);
     const auto lowerable = codegen::lowerableCandidates(kernel, target, mapped, 2);
@@ -100,7 +99,6 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
         measure::Options timing;
         timing.minRuns = 3;
         timing.minSeconds = 0.05;
-        timing.alternateSweeps = alternates;
         timing.codegen = options;
         const std::size_t count = std::min(proposals.size(), kTimedProposals);
         std::fprintf(stderr, "timing the model's %zu best schedules of %s\n", count, kernel.name.c_str());
@@ -113,7 +111,6 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
             }
             if (p == 0 || r.secondsMedian < plan.measuredSeconds) {
                 plan.measuredSeconds = r.secondsMedian;
-                plan.alternated = r.alternated;
                 taken = p;
             }
         }
@@ -184,11 +181,10 @@ int graphCommand(const std::vector<std::string>& args) {
     const ir::Target planned = options.threads > 0 ? targets::withCores(target->target, options.threads) : target->target;
 
     std::vector<NodePlan> plans;
-    measure::GraphRunner runner(*module, [&](const measure::NodeToLower& n, const ir::Kernel& kernel, std::string& e) -> std::unique_ptr<codegen::Code> {
-        NodePlan plan{n.node.name, kernel.name, "plain loops (element-wise)", 0};
-        auto code = codegen::isElementwise(kernel)
-                        ? codegen::generateElementwise(kernel, options, e)
-                        : lowerNode(kernel, planned, required, evaluations, options, timedPick, n.alternates, plan, e);
+    measure::GraphRunner runner(*module, [&](const ir::Node& node, const ir::Kernel& kernel, std::string& e) -> std::unique_ptr<codegen::Code> {
+        NodePlan plan{node.name, kernel.name, "plain loops (element-wise)", 0};
+        auto code = codegen::isElementwise(kernel) ? codegen::generateElementwise(kernel, options, e)
+                                                   : lowerNode(kernel, planned, required, evaluations, options, timedPick, plan, e);
         if (code)
             plans.push_back(plan);
         return code;
@@ -210,8 +206,7 @@ int graphCommand(const std::vector<std::string>& args) {
         if (p.modeledSeconds > 0)
             std::printf(", modeled %.3g us", p.modeledSeconds * 1e6);
         if (p.timedProposals > 0)
-            std::printf(", measured %.3g us%s, the fastest of the model's %d best", p.measuredSeconds * 1e6,
-                        p.alternated ? " (forwards and backwards in turn, as the graph runs it)" : "", p.timedProposals);
+            std::printf(", measured %.3g us, the fastest of the model's %d best", p.measuredSeconds * 1e6, p.timedProposals);
         std::printf("\n");
     }
     for (const auto& r : runner.fusionReport())

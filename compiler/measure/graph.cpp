@@ -328,50 +328,6 @@ private:
 
 } // namespace
 
-namespace {
-
-// The graph tensor a node binds to its kernel's largest input (by storage, as alternateSweeps judges
-// it); empty when the kernel's sizes do not evaluate.
-std::string largestInputBinding(const ir::Kernel& kernel, const ir::Node& node) {
-    std::string largest;
-    std::int64_t largestBytes = 0;
-    const auto params = kernel.paramValues();
-    for (const auto& t : kernel.tensors) {
-        if (t.role != ir::TensorRole::In)
-            continue;
-        const auto shape = ir::shape(t, params);
-        const auto strides = ir::strides(t, params);
-        const ir::Binding* binding = node.findBinding(t.name);
-        if (!shape || !strides || !binding)
-            continue;
-        const std::int64_t bytes = ir::storageElements(*shape, *strides) * ir::byteSize(t.type);
-        if (bytes > largestBytes) {
-            largest = binding->graphTensor;
-            largestBytes = bytes;
-        }
-    }
-    return largest;
-}
-
-// The kernels (by printed text) that two or more nodes run over the same largest input: those whose
-// calls alternateSweeps takes in alternating directions.
-std::set<std::string> alternatingKernels(const ir::Module& module, const ir::Graph& graph) {
-    std::map<std::pair<std::string, std::string>, int> uses;
-    std::set<std::string> out;
-    for (const auto& node : graph.nodes) {
-        const auto kernel = ir::nodeKernel(module, graph, node);
-        if (!kernel)
-            continue;
-        const std::string input = largestInputBinding(*kernel, node);
-        std::string key = ir::print(*kernel);
-        if (!input.empty() && ++uses[{key, input}] == 2)
-            out.insert(std::move(key));
-    }
-    return out;
-}
-
-} // namespace
-
 GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower, bool fuse, bool alternate)
     : module_(module), lower_(std::move(lower)), fuse_(fuse), alternate_(alternate) {}
 
@@ -401,7 +357,6 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
     auto p = std::make_unique<Prepared>();
     for (const auto& t : graph.tensors)
         p->tensors.emplace(t.name, NativeTensor(argumentOf(t, values.at(t.name)), values.at(t.name), p->tensors.size()));
-    const auto alternating = alternate_ ? alternatingKernels(module, graph) : std::set<std::string>{};
     std::vector<Prepared::Call> calls;
     for (const auto& node : graph.nodes) {
         auto kernel = ir::nodeKernel(module, graph, node);
@@ -413,7 +368,7 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
         auto& compiled = kernels_[key];
         if (!compiled) {
             const auto start = Clock::now();
-            auto code = lower_(NodeToLower{node, alternating.count(key) > 0}, *kernel, error);
+            auto code = lower_(node, *kernel, error);
             auto jit = code ? codegen::JitKernel::compile(std::move(code), error) : nullptr;
             if (!jit) {
                 kernels_.erase(key);

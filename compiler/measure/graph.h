@@ -12,7 +12,7 @@
 // are those that ran, merged ones as merged: that a fused graph computes what the original does is
 // fusion.h's promise, tested on the interpreter. Timed whole.
 //
-//   measure::GraphRunner runner(module, [&](const measure::NodeToLower&, const ir::Kernel& k, std::string& e) { ... });
+//   measure::GraphRunner runner(module, [&](const ir::Node&, const ir::Kernel& k, std::string& e) { ... });
 //   auto check = runner.verify(smallGraph, options);   // same kernels, fewer steps
 //   auto timed = runner.time(graph, options, flops);
 #pragma once
@@ -31,17 +31,8 @@
 
 namespace isamap::measure {
 
-// The node whose kernel is to be generated. `alternates`: two or more nodes of the graph run this kernel
-// over the same largest input (a recurrence's steps over their weights), and the runner takes every
-// other one backwards; a lowering that times its proposals should time them so too
-// (Options::alternateSweeps), or it judges them on runs that find none of that input in the cache.
-struct NodeToLower {
-    const ir::Node& node;
-    bool alternates = false;
-};
-
 // Generates one node's kernel; empty with `error` when it cannot.
-using LowerNode = std::function<std::unique_ptr<codegen::Code>(const NodeToLower&, const ir::Kernel&, std::string& error)>;
+using LowerNode = std::function<std::unique_ptr<codegen::Code>(const ir::Node&, const ir::Kernel&, std::string& error)>;
 
 class GraphRunner {
 public:

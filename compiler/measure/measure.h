@@ -40,9 +40,8 @@ struct Options {
     bool flushCaches = false;       // overwrite a buffer larger than the last-level cache between runs
     // Every other run takes the kernel's parallel loop backwards (JitKernel::runBackwards), as a graph
     // runs a node that repeats the code of the one before it over the same input (a recurrence's steps
-    // over their weights; GraphRunner's `alternate`). Without it, repeated runs of a kernel whose input
-    // exceeds a cache find none of that input there; in such a graph, each step finds what the one
-    // before read last. Kernels without a parallel loop of two or more iterations run forwards always.
+    // over their weights; GraphRunner's `alternate`): each run starts on what the one before read last.
+    // Kernels without a parallel loop of two or more iterations run forwards always.
     bool alternateSweeps = false;
     std::uint64_t seed = 1;         // of the random inputs
     double timeLimitSeconds = 120;  // for the worker: compile, verify and time
