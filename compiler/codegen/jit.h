@@ -31,8 +31,9 @@ public:
     const std::optional<ParallelLoop>& parallelLoop() const { return parallelLoop_; }
     // The whole kernel with its parallel loop's iterations from the last to the first, each thread taking
     // the same contiguous share as run() gives it, from its end: after a run over the same input it starts
-    // on what that run read last, still in the cache. Only when parallelLoop() is present.
+    // on what that run read last, still in the cache. Only when canRunBackwards().
     void runBackwards(void* const* arguments) const;
+    bool canRunBackwards() const { return parallelLoop_ && parallelLoop_->iterations >= 2; }
 
     struct Impl;
 

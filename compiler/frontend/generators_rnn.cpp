@@ -53,14 +53,15 @@ std::int64_t gateBlock(std::int64_t hidden, std::int64_t batch) {
     return narrowest;
 }
 
-// The block of a step's weights, which a matrix-vector product reads from memory: at batch 2 to 4 blocks
-// of 16, so that the registers hold two blocks side by side (two streams; 2 x 3 x 4 accumulators and the
-// six weight vectors fit 32 registers). The gates of hidden 2048 and 2816 at batch 2, two blocks of 16
+// The block of a step's weights, which a matrix-vector product reads from memory: from batch 2 blocks of
+// 16, as long as the registers hold two side by side (two streams: per block 3 gates' accumulators for
+// each row and 3 weight vectors; up to batch 4). The gates of hidden 2048 and 2816 at batch 2, two blocks of 16
 // against one, timed in turn (`isamap measure --against`), took 0.81-0.86 of the time; hidden 2048 at
 // batch 4, 1.02-1.09 ms against 1.25-1.65 for one block of 32 at a time. A sequence's input product, a
 // GEMM over every step, keeps gateBlock's.
 std::int64_t stepGateBlock(std::int64_t hidden, std::int64_t batch) {
-    return batch >= 2 && batch <= 4 && hidden % 16 == 0 ? 16 : gateBlock(hidden, batch);
+    const bool twoBlocksFit = 2 * 3 * (batch + 1) <= 32;
+    return batch >= 2 && twoBlocksFit && hidden % 16 == 0 ? 16 : gateBlock(hidden, batch);
 }
 
 // The input size argument I = 0 stands for "the same as the hidden size", DeepBench's setting.

@@ -433,8 +433,7 @@ void GraphRunner::alternateSweeps(Prepared& p) {
     std::map<std::pair<const codegen::JitKernel*, const void*>, bool> lastBackwards;
     int alternated = 0;
     for (auto& step : p.steps) {
-        const auto& loop = step.first.kernel->parallelLoop();
-        if (step.second || !loop || loop->iterations < 2)
+        if (step.second || !step.first.kernel->canRunBackwards())
             continue;
         const void* largest = nullptr;
         std::int64_t largestBytes = 0;

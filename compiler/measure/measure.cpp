@@ -289,10 +289,6 @@ double timedRun(Verified& v, bool flush, bool backwards = false) {
     return secondsSince(t0);
 }
 
-bool canRunBackwards(const codegen::JitKernel& kernel) {
-    return kernel.parallelLoop() && kernel.parallelLoop()->iterations >= 2;
-}
-
 void setTiming(Result& r, std::vector<double> times, double usefulFlops) {
     std::sort(times.begin(), times.end());
     r.runs = static_cast<int>(times.size());
@@ -336,7 +332,7 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
     if (!v)
         return r;
     say("timing");
-    r.alternated = options.alternateSweeps && canRunBackwards(*v->jit);
+    r.alternated = options.alternateSweeps && v->jit->canRunBackwards();
     std::vector<double> times;
     const auto start = Clock::now();
     while (static_cast<int>(times.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
@@ -366,8 +362,8 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
     shareTensors(*a, *b);
     if (progress)
         progress("timing the two in turn");
-    p.first.alternated = options.alternateSweeps && canRunBackwards(*a->jit);
-    p.second.alternated = options.alternateSweeps && canRunBackwards(*b->jit);
+    p.first.alternated = options.alternateSweeps && a->jit->canRunBackwards();
+    p.second.alternated = options.alternateSweeps && b->jit->canRunBackwards();
     std::vector<double> timesA, timesB, ratios;
     const auto start = Clock::now();
     // Each pair runs one of them right after the other, the order swapped every pair, so that neither

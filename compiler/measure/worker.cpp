@@ -47,7 +47,8 @@ std::string jobHeader(const Options& options, const std::string& candidate) {
     out.precision(17);
     out << "isamap-job 1\n"
         << "min-runs " << options.minRuns << "\nmin-seconds " << options.minSeconds << "\nflush "
-        << options.flushCaches << "\nalternate " << options.alternateSweeps << "\nseed " << options.seed << "\ntime-limit " << options.timeLimitSeconds
+        << options.flushCaches << "\nalternate " << options.alternateSweeps << "\nseed " << options.seed
+        << "\ntime-limit " << options.timeLimitSeconds
         << "\nfull-check " << options.fullCheckPoints << "\nsamples " << options.sampledOutputs << "\nthreads "
         << options.codegen.threads << "\nfault " << faultName(options.codegen.fault) << "\nfunction "
         << (options.codegen.functionName.empty() ? "-" : options.codegen.functionName) << "\ncandidate "
