@@ -1134,8 +1134,8 @@ private slots:
 
     // Timed as a graph runs a recurrence's steps (isamap measure --alternate), every other run takes the
     // parallel loop backwards: a GRU's column sweep (its blocks of outputs parallel, on one core too) is
-    // timed so, in process and in the worker; the Goto tile of a GEMM on one core has no parallel loop
-    // and runs forwards. That a backwards run computes the same is recurrentStepsAlternateTheirDirection's
+    // timed so, in process, in the worker and in pairs, and `isamap measure --alternate` says so; the Goto
+    // tile of a GEMM on one core has no parallel loop and runs forwards. That a backwards run computes the same is recurrentStepsAlternateTheirDirection's
     // check.
     void aRecurrentStepIsTimedInBothDirections() {
         const Mapped gates = mapOnHost("gru_cell", {{"H", 512}, {"B", 1}, {"wt", 3}});
@@ -1156,8 +1156,34 @@ private slots:
             ISAMAP_CLI, measure::makeJob(gates.kernel, one, gates.candidates.front(), *space, *sweep, o));
         QVERIFY2(inWorker.status == measure::Status::Ok, inWorker.message.c_str());
         QVERIFY(inWorker.alternated);
+        // Timed in pairs, the second run of each pair goes backwards, so each of the two alternates too.
+        const measure::Contender contender{gates.candidates.front(), *space, *sweep};
+        const auto paired = measure::compareInWorker(ISAMAP_CLI, measure::makePairedJob(gates.kernel, one, contender, contender, o));
+        QVERIFY2(paired.ok(), paired.failure().c_str());
+        QVERIFY(paired.first.alternated && paired.second.alternated);
+        QCOMPARE(paired.pairs, 6);
         o.alternateSweeps = false;
         QVERIFY(!measure::measureInProcess(gates.kernel, one, gates.candidates.front(), *space, *sweep, o).alternated);
+        const auto pairedForwards = measure::compareInWorker(ISAMAP_CLI, measure::makePairedJob(gates.kernel, one, contender, contender, o));
+        QVERIFY2(pairedForwards.ok(), pairedForwards.failure().c_str());
+        QVERIFY(!pairedForwards.first.alternated && !pairedForwards.second.alternated);
+
+        // The command line says how a figure was taken, alone and in pairs, and only when asked.
+        QTemporaryDir dir;
+        const QString file = testing::writeFile(dir, "sweep.schedule", schedule::printSchedule(*space, *sweep).c_str());
+        const QStringList measureSweep = {"measure", "gru_cell", "H=512", "B=1", "wt=3", "--kernel",
+                                          QString::fromStdString(gates.kernel.name), "--target", "host", "--schedule", file,
+                                          "--threads", "1", "--runs", "4"};
+        auto alternating = testing::isamapCli(measureSweep + QStringList{"--alternate"});
+        QVERIFY2(alternating.status == 0, qPrintable(alternating.err + alternating.out));
+        QCOMPARE(alternating.out.count("forwards and backwards in turn"), 1);
+        auto alternatingPairs = testing::isamapCli(measureSweep + QStringList{"--alternate", "--against", file});
+        QVERIFY2(alternatingPairs.status == 0, qPrintable(alternatingPairs.err + alternatingPairs.out));
+        QCOMPARE(alternatingPairs.out.count("forwards and backwards in turn"), 2);
+        auto forwards = testing::isamapCli(measureSweep);
+        QVERIFY2(forwards.status == 0, qPrintable(forwards.err + forwards.out));
+        QVERIFY2(forwards.out.contains("checked all"), qPrintable(forwards.out));
+        QVERIFY(!forwards.out.contains("backwards"));
 
         const Mapped gemm = mapOnHost("gemm", {{"M", 96}, {"N", 96}, {"K", 96}});
         auto gemmSpace = schedule::makeSpace(gemm.kernel, targets::withCores(gemm.target, 1), gemm.candidates.front(), error);
