@@ -150,6 +150,18 @@ Mapped fusedGruStep(const frontend::Args& args) {
     qFatal("the GRU cell's tail did not fuse");
 }
 
+// Each node at its column sweep (the streamed schedule) through the first valid candidate that has one.
+measure::LowerNode sweepLowering(const ir::Target& target) {
+    return [target](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
+        for (const auto& c : mapping::mapKernel(k, target).candidates)
+            if (c.valid && c.statement == 0)
+                if (auto space = schedule::makeSpace(k, target, c, e))
+                    if (auto s = schedule::streamedSchedule(*space))
+                        return codegen::generate(k, target, c, *space, *s, {}, e);
+        return nullptr;
+    };
+}
+
 // The verdict on one schedule, with what went wrong in the failure message.
 void expectVerified(const Mapped& m, const mapping::Candidate& c, const schedule::Space& space,
                     const schedule::Schedule& s, const measure::Options& options = verifyOnly()) {
@@ -343,16 +355,7 @@ private slots:
         QVERIFY2(module && host, error.c_str());
         for (int cores : {1, 2}) {
             for (bool alternate : {true, false}) {
-                const ir::Target target = targets::withCores(host->target, cores);
-                auto sweep = [&](const ir::Node&, const ir::Kernel& k, std::string& e) -> std::unique_ptr<codegen::Code> {
-                    for (const auto& c : mapping::mapKernel(k, target).candidates)
-                        if (c.valid && c.statement == 0)
-                            if (auto space = schedule::makeSpace(k, target, c, e))
-                                if (auto s = schedule::streamedSchedule(*space))
-                                    return codegen::generate(k, target, c, *space, *s, {}, e);
-                    return nullptr;
-                };
-                measure::GraphRunner runner(*module, sweep, true, alternate);
+                measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, cores)), true, alternate);
                 const auto r = runner.verify(module->graphs.front(), verifyOnly());
                 QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
                 QCOMPARE(runner.fusedPairs(), 5);
@@ -363,6 +366,56 @@ private slots:
                 QCOMPARE(report.find("backwards") != std::string::npos, alternate);
             }
         }
+    }
+
+    // Where a run's time goes: each step timed on its own inside whole runs, in the order they ran. The
+    // recurrence's steps share one code and take turns in direction, and together the steps take about
+    // what a whole run takes (each step timed as the whole run would be a fifth of that at most).
+    void aGraphRunIsProfiledStepByStep() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && host, error.c_str());
+        measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, 1)));
+        const auto steps = runner.profile(module->graphs.front(), measure::Options{}, 20, error);
+        QVERIFY2(steps.size() == 6, error.c_str()); // the input product, then 5 steps with their tails fused
+        QCOMPARE(steps[0].nodes, std::string("input_gates"));
+        QCOMPARE(steps[0].code, 0);
+        for (int t = 0; t < 5; ++t) {
+            const auto& step = steps[static_cast<std::size_t>(t + 1)];
+            QCOMPARE(step.nodes, "recurrent" + std::to_string(t) + "+tail" + std::to_string(t));
+            QCOMPARE(step.code, 1);
+            QCOMPARE(step.backwards, t % 2 == 1);
+        }
+        double together = 0;
+        for (const auto& step : steps) {
+            QVERIFY(step.seconds > 0);
+            together += step.seconds;
+        }
+        measure::Options o;
+        o.minRuns = 200;
+        o.minSeconds = 0;
+        const auto whole = runner.time(module->graphs.front(), o, 0);
+        QVERIFY2(whole.status == measure::Status::Ok, whole.message.c_str());
+        const std::string figures = std::to_string(together) + " s by step, " + std::to_string(whole.secondsMedian) + " s whole";
+        QVERIFY2(together > 0.25 * whole.secondsMedian && together < 4 * whole.secondsMedian, figures.c_str());
+    }
+
+    // `isamap graph` on a recurrence puts its steps on one line where the time goes, with each direction's
+    // median; --no-alternate runs them all forwards and says nothing of directions.
+    void graphCommandProfilesARecurrence() {
+        const QStringList args{"graph", "gru_sequence", "H=256", "B=1", "T=4", "wt=3", "--target", "host", "--threads", "1",
+                               "--budget", "100", "--runs", "1", "--pick", "model"};
+        auto alternating = testing::isamapCli(args);
+        QVERIFY2(alternating.status == 0, qPrintable(alternating.err));
+        QVERIFY2(alternating.out.contains("(the column sweep)"), qPrintable(alternating.out));
+        QVERIFY2(alternating.out.contains("ran 2 node(s) backwards"), qPrintable(alternating.out));
+        QVERIFY2(alternating.out.contains("recurrent0+tail0 .. recurrent3+tail3 (4 nodes)"), qPrintable(alternating.out));
+        QVERIFY2(alternating.out.contains("; forwards ") && alternating.out.contains(", backwards "), qPrintable(alternating.out));
+        auto forwards = testing::isamapCli(args + QStringList{"--no-alternate"});
+        QVERIFY2(forwards.status == 0, qPrintable(forwards.err));
+        QVERIFY2(forwards.out.contains("recurrent0+tail0 .. recurrent3+tail3 (4 nodes)"), qPrintable(forwards.out));
+        QVERIFY2(!forwards.out.contains("backwards"), qPrintable(forwards.out));
     }
 
     // A node whose code computes something else (its sigmoids made tanh) is named, with the element
@@ -671,6 +724,10 @@ private slots:
         QVERIFY2(fused.out.contains("fused dw_act into dw") && fused.out.contains("fused pw_act into pw"), qPrintable(fused.out));
         QVERIFY(fused.out.contains("verified node by node against the interpreter:"));
         QVERIFY(fused.out.contains("2 kernels compiled"));
+        // The depthwise and pointwise nodes run band by band: one step where the time goes.
+        QVERIFY2(fused.out.contains("where the time goes: each node timed on its own inside 5 runs"), qPrintable(fused.out));
+        QVERIFY2(fused.out.contains("dw+dw_act and pw+pw_act, band by band"), qPrintable(fused.out));
+        QVERIFY2(fused.out.contains("100%"), qPrintable(fused.out));
         // The analytical schedules are proposals beside the search's, by the same model. (The depthwise
         // node's 12 KB stay in the first cache from run to run, and 300 evaluations tie the window sweep.)
         // On one core and 14 rows of 14 the model ties one row of 7 and two at the compute bound; two

@@ -12,6 +12,7 @@
 #include "measure/graph.h"
 #include "search/search.h"
 #include "support/resources.h"
+#include "support/statistics.h"
 #include "targets/catalog.h"
 
 #include <algorithm>
@@ -123,11 +124,75 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
     return codegen::generate(kernel, target, *l.candidate, l.space, best.schedule, options, error);
 }
 
+// "6.38 ms", "166 us".
+std::string duration(double seconds) {
+    char text[32];
+    if (seconds >= 1e-3)
+        std::snprintf(text, sizeof text, "%.3g ms", seconds * 1e3);
+    else
+        std::snprintf(text, sizeof text, "%.3g us", seconds * 1e6);
+    return text;
+}
+
+double medianSeconds(const std::vector<const measure::GraphRunner::StepTime*>& steps) {
+    std::vector<double> seconds;
+    for (const auto* s : steps)
+        seconds.push_back(s->seconds);
+    return seconds.empty() ? 0 : *median(seconds);
+}
+
+// One line per compiled code, in the order each first ran: a recurrence's steps share a line that
+// gives their median and the slowest (the first steps after a large product start on cold caches)
+// and, where every other step runs backwards, each direction's median.
+void printProfile(const std::vector<measure::GraphRunner::StepTime>& steps, int runs) {
+    struct Line {
+        std::string label, details;
+        double seconds = 0;
+    };
+    std::vector<Line> lines;
+    double total = 0;
+    for (const auto& s : steps)
+        total += s.seconds;
+    for (int code = 0;; ++code) {
+        std::vector<const measure::GraphRunner::StepTime*> all, forwards, backwards;
+        Line line;
+        for (const auto& s : steps)
+            if (s.code == code) {
+                all.push_back(&s);
+                (s.backwards ? backwards : forwards).push_back(&s);
+                line.seconds += s.seconds;
+            }
+        if (all.empty())
+            break;
+        line.label = all.front()->nodes;
+        if (all.size() > 1) {
+            line.label += " .. " + all.back()->nodes + " (" + std::to_string(all.size()) + " nodes)";
+            const auto* slowest = *std::max_element(all.begin(), all.end(), [](auto* a, auto* b) { return a->seconds < b->seconds; });
+            line.details = "each " + duration(medianSeconds(all)) + " (median), the slowest " + slowest->nodes + " at " +
+                           duration(slowest->seconds);
+            if (!forwards.empty() && !backwards.empty())
+                line.details += "; forwards " + duration(medianSeconds(forwards)) + ", backwards " + duration(medianSeconds(backwards));
+        }
+        lines.push_back(line);
+    }
+    std::size_t width = 0;
+    for (const auto& l : lines)
+        width = std::max(width, l.label.size());
+    std::printf("where the time goes: each node timed on its own inside %d runs of the graph (medians, together %s):\n",
+                runs, duration(total).c_str());
+    for (const auto& l : lines) {
+        std::printf("  %-*s %9s %4.0f%%\n", static_cast<int>(width), l.label.c_str(), duration(l.seconds).c_str(),
+                    total > 0 ? 100 * l.seconds / total : 0.0);
+        if (!l.details.empty())
+            std::printf("      %s\n", l.details.c_str());
+    }
+}
+
 } // namespace
 
 int graphCommand(const std::vector<std::string>& args) {
     const char* line = "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
-                       "       [--constraints FILE] [--pick measured|model] [--no-fuse] [--runs N]";
+                       "       [--constraints FILE] [--pick measured|model] [--no-fuse] [--no-alternate] [--runs N]";
     auto split = splitArgs(args, {"target", "graph", "threads", "budget", "constraints", "pick", "runs"});
     if (!split.error.empty())
         return usage(split.error, line);
@@ -135,7 +200,7 @@ int graphCommand(const std::vector<std::string>& args) {
         return usage("graph takes a graph file or library name and --target", line);
     for (const auto& [name, value] : split.options)
         if (name != "target" && name != "graph" && name != "threads" && name != "budget" && name != "constraints" &&
-            name != "pick" && name != "runs" && name != "no-fuse")
+            name != "pick" && name != "runs" && name != "no-fuse" && name != "no-alternate")
             return usage("unknown option --" + name, line);
     std::map<std::string, std::int64_t> overrides;
     auto module = loadInput(split.positional[0], split.values, overrides);
@@ -188,7 +253,7 @@ int graphCommand(const std::vector<std::string>& args) {
         if (code)
             plans.push_back(plan);
         return code;
-    }, !split.options.count("no-fuse"));
+    }, !split.options.count("no-fuse"), !split.options.count("no-alternate"));
 
     std::printf("graph %s (%s) on %s, %zu nodes\n", graph.name.c_str(), paramsText(graph.params).c_str(),
                 target->target.name.c_str(), graph.nodes.size());
@@ -229,6 +294,13 @@ int graphCommand(const std::vector<std::string>& args) {
     std::printf("time: median %.4g ms over %d runs (min %.4g, max %.4g); %d kernels compiled in %.2f s\n",
                 timed.secondsMedian * 1e3, timed.runs, timed.secondsMin * 1e3, timed.secondsMax * 1e3,
                 runner.compiledKernels(), timed.compileSeconds);
+    constexpr int kProfiledRuns = 5;
+    const auto steps = runner.profile(graph, timing, kProfiledRuns, error);
+    if (steps.empty()) {
+        std::cerr << "isamap: " << error << "\n";
+        return 1;
+    }
+    printProfile(steps, kProfiledRuns);
     return 0;
 }
 

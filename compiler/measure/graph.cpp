@@ -506,4 +506,31 @@ Result GraphRunner::time(const ir::Graph& graph, const Options& options, double 
     return r;
 }
 
+std::vector<GraphRunner::StepTime> GraphRunner::profile(const ir::Graph& graph, const Options& options, int runs,
+                                                        std::string& error) {
+    interp::Buffers values = graphValues(graph, options.seed);
+    auto prepared = prepare(graph, values, error);
+    if (!prepared)
+        return {};
+    std::vector<StepTime> steps;
+    std::map<std::pair<const codegen::JitKernel*, const codegen::JitKernel*>, int> codes;
+    for (const auto& s : prepared->steps) {
+        const auto key = std::make_pair(s.first.kernel.get(), s.second ? s.second->kernel.get() : nullptr);
+        const int code = codes.emplace(key, static_cast<int>(codes.size())).first->second;
+        steps.push_back({s.first.node.name + (s.second ? " and " + s.second->node.name + ", band by band" : ""), code,
+                         s.backwards, 0});
+    }
+    prepared->run(); // warm-up
+    std::vector<std::vector<double>> times(steps.size());
+    for (int run = 0; run < std::max(1, runs); ++run)
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            const auto t0 = Clock::now();
+            Prepared::runStep(prepared->steps[i]);
+            times[i].push_back(secondsSince(t0));
+        }
+    for (std::size_t i = 0; i < steps.size(); ++i)
+        steps[i].seconds = *median(times[i]);
+    return steps;
+}
+
 } // namespace isamap::measure

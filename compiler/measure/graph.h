@@ -48,6 +48,17 @@ public:
     // Times whole runs of the graph; `usefulFlops` per run gives the GFLOP/s.
     Result time(const ir::Graph& graph, const Options& options, double usefulFlops);
 
+    // Where a run's time goes: each step of the graph (a node, or two run band by band) timed on its own
+    // inside `runs` whole runs after a warm-up, so that each starts on the caches the step before it left,
+    // as in a plain run. Steps come in the order they run; empty with `error` when the graph cannot run.
+    struct StepTime {
+        std::string nodes;   // the node, or both run band by band ("dw and pw, band by band")
+        int code = 0;        // steps running the same compiled code share this number (0, 1, ... as first run)
+        bool backwards = false;
+        double seconds = 0;  // the median over the runs
+    };
+    std::vector<StepTime> profile(const ir::Graph& graph, const Options& options, int runs, std::string& error);
+
     int compiledKernels() const { return static_cast<int>(kernels_.size()); }
     // What fusion did on the last graph prepared: pairs fused, or why not, and any fallback.
     const std::vector<std::string>& fusionReport() const { return report_; }
