@@ -316,6 +316,23 @@ private slots:
         QCOMPARE(cost::explain(f.space, one).computeSeconds, calls * static_cast<double>(f.space.latencyCycles) / cycles);
     }
 
+    // With a reduction loop inside the register tile, the calls come in groups: an accumulator's next call
+    // follows only those of the output loops inside the reduction. The same 8 accumulators around 8
+    // reduction steps: outermost in the tile, the 8 chains interleave; innermost, each group of 8 calls
+    // is one chain and the out-of-order window (16 calls) overlaps 2 groups, half the 4 chains this
+    // target's FMA latency needs.
+    void aReductionInsideTheRegisterTileChainsItsCalls() {
+        auto f = gemmOn("host-avx512", 512, 512, 512);
+        const auto outside = scheduleOf(f.space, gemmText("i=m; c=C, a=A, b=B", "n=32 m=4 k=512", "n=4 m=2 k=8", "k=8 n=4 m=2"));
+        const auto inside = scheduleOf(f.space, gemmText("i=m; c=C, a=A, b=B", "n=32 m=4 k=512", "n=4 m=2 k=8", "n=4 m=2 k=8"));
+        const double calls = static_cast<double>(f.candidate.calls);
+        const double cycles = f.space.clock * f.space.throughput;
+        QCOMPARE(static_cast<double>(f.space.latencyCycles) * f.space.throughput, 4.0);
+        QCOMPARE(cost::explain(f.space, outside).computeSeconds, calls / cycles);
+        QCOMPARE(cost::explain(f.space, inside).computeSeconds, 2 * calls / cycles);
+        QVERIFY(cost::modeledSeconds(f.space, inside) > 1.5 * cost::modeledSeconds(f.space, outside));
+    }
+
     // An output register tile stored and loaded again at every step of the reduction costs the core
     // load and store instructions (a 64-byte store issues every other cycle on this target) and puts
     // their latency on the accumulators' chains; kept in registers across the reduction it costs nothing.

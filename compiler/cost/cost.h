@@ -14,8 +14,9 @@
 //     one element load per call for a broadcast memory operand; the busiest of the calls, the loads and
 //     the stores bounds the time. An input the instruction cannot read in place is packed element by
 //     element at the first level that keeps it, in line with the compute. There the independent
-//     accumulators are the register tile's output vectors, and an output stored and loaded again
-//     between visits of its tile puts that round trip on their chains;
+//     accumulators are the register tile's output vectors, as many as run side by side in the order
+//     the tile's loops emit the calls (a reduction loop inside the tile chains them), and an output
+//     stored and loaded again between visits of its tile puts that round trip on their chains;
 //   - overlap: double-buffered transfers run under the compute, the others add to it.
 // The breakdown names what bounds the schedule ("bandwidth-bound on l2 -> l1 for B: 61% of the time").
 //
