@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <csignal>
+#include <fcntl.h>
 #include <memory>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,11 +58,13 @@ public:
     static std::unique_ptr<PeerServer> start(const std::string& binary, const std::string& command, const std::string& header,
                                              int threads, std::string& error) {
         int toPeer[2], fromPeer[2];
-        if (::pipe(toPeer) != 0) {
+        // Close-on-exec: a peer started later (or a measuring worker) must not hold this peer's input
+        // open, or the peer never sees its end and the benchmark waits for it at exit for ever.
+        if (::pipe2(toPeer, O_CLOEXEC) != 0) {
             error = "cannot make a pipe to " + binary;
             return nullptr;
         }
-        if (::pipe(fromPeer) != 0) {
+        if (::pipe2(fromPeer, O_CLOEXEC) != 0) {
             ::close(toPeer[0]);
             ::close(toPeer[1]);
             error = "cannot make a pipe from " + binary;
