@@ -87,8 +87,9 @@ RegisterTiles registerTiles(const Space& space, const Schedule& s, const Fetches
     return t;
 }
 
-// The calls a core's out-of-order window holds ready to issue: enough to overlap groups of calls whose
-// chains follow one another in the instruction stream. Fitted to two measurements below (Zen 4 and 5).
+// The calls a core's out-of-order window holds ready to issue: it overlaps groups of calls whose chains
+// follow one another in the instruction stream. The largest figure the measurement below allows (a
+// window of 32 would overlap two of its groups and predict twice the rate measured).
 constexpr double kReorderWindowCalls = 16;
 
 // The chains of accumulators the core runs side by side. Code generation emits the register tile's
@@ -96,8 +97,7 @@ constexpr double kReorderWindowCalls = 16;
 // follows only those of the output loops inside that loop: each group of calls is that many chains,
 // and the out-of-order window overlaps as many groups as it holds. A GRU input product's tile of 10
 // steps x 2 rows around 8 reduction steps (groups of 16 calls on 2 chains, of 20 accumulators) measured
-// 18-20% of peak on Zen 5, as 2 chains predict; a GEMM tile of 4 x 2 around 4 reduction steps (groups of
-// 4 calls on one chain) ran at half the rate of the same tile without them on Zen 4, as 4 chains do.
+// 17-20% of peak on Zen 5, where 2 chains predict 25% and 20 the full rate.
 double interleavedChains(const Space& space, const Schedule& s, double accumulators) {
     const auto r = static_cast<std::size_t>(space.registerLevel);
     const auto& level = s.levels[r];
