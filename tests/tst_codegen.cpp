@@ -370,7 +370,7 @@ private slots:
 
     // Where a run's time goes: each step timed on its own inside whole runs, in the order they ran. The
     // recurrence's steps share one code and take turns in direction, and together the steps take about
-    // what a whole run takes (each step timed as the whole run would be a fifth of that at most).
+    // what a whole run takes (had each step's figure been a whole run's, they would add up to six).
     void aGraphRunIsProfiledStepByStep() {
         std::string error;
         auto module = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
