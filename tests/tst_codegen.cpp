@@ -20,6 +20,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -728,6 +729,8 @@ private slots:
         QVERIFY2(fused.out.contains("where the time goes: each node timed on its own inside 5 runs"), qPrintable(fused.out));
         QVERIFY2(fused.out.contains("dw+dw_act and pw+pw_act, band by band"), qPrintable(fused.out));
         QVERIFY2(fused.out.contains("100%"), qPrintable(fused.out));
+        // Times in the unit that suits them: this small graph's run in microseconds.
+        QVERIFY2(fused.out.contains(QRegularExpression("time: median [0-9.]+ us over [0-9]+ runs")), qPrintable(fused.out));
         // The analytical schedules are proposals beside the search's, by the same model. (The depthwise
         // node's 12 KB stay in the first cache from run to run, and 300 evaluations tie the window sweep.)
         // On one core and 14 rows of 14 the model ties one row of 7 and two at the compute bound; two

@@ -291,9 +291,9 @@ int graphCommand(const std::vector<std::string>& args) {
         std::cerr << "isamap: " << timed.message << "\n";
         return 1;
     }
-    std::printf("time: median %.4g ms over %d runs (min %.4g, max %.4g); %d kernels compiled in %.2f s\n",
-                timed.secondsMedian * 1e3, timed.runs, timed.secondsMin * 1e3, timed.secondsMax * 1e3,
-                runner.compiledKernels(), timed.compileSeconds);
+    std::printf("time: median %s over %d runs (min %s, max %s); %d kernels compiled in %.2f s\n",
+                duration(timed.secondsMedian).c_str(), timed.runs, duration(timed.secondsMin).c_str(),
+                duration(timed.secondsMax).c_str(), runner.compiledKernels(), timed.compileSeconds);
     constexpr int kProfiledRuns = 5;
     const auto steps = runner.profile(graph, timing, kProfiledRuns, error);
     if (steps.empty()) {
