@@ -124,16 +124,6 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
     return codegen::generate(kernel, target, *l.candidate, l.space, best.schedule, options, error);
 }
 
-// "6.38 ms", "166 us".
-std::string duration(double seconds) {
-    char text[32];
-    if (seconds >= 1e-3)
-        std::snprintf(text, sizeof text, "%.3g ms", seconds * 1e3);
-    else
-        std::snprintf(text, sizeof text, "%.3g us", seconds * 1e6);
-    return text;
-}
-
 double medianSeconds(const std::vector<const measure::GraphRunner::StepTime*>& steps) {
     std::vector<double> seconds;
     for (const auto* s : steps)
@@ -168,10 +158,10 @@ void printProfile(const std::vector<measure::GraphRunner::StepTime>& steps, int 
         if (all.size() > 1) {
             line.label += " .. " + all.back()->nodes + " (" + std::to_string(all.size()) + " nodes)";
             const auto* slowest = *std::max_element(all.begin(), all.end(), [](auto* a, auto* b) { return a->seconds < b->seconds; });
-            line.details = "each " + duration(medianSeconds(all)) + " (median), the slowest " + slowest->nodes + " at " +
-                           duration(slowest->seconds);
+            line.details = "each " + timeText(medianSeconds(all)) + " (median), the slowest " + slowest->nodes + " at " +
+                           timeText(slowest->seconds);
             if (!forwards.empty() && !backwards.empty())
-                line.details += "; forwards " + duration(medianSeconds(forwards)) + ", backwards " + duration(medianSeconds(backwards));
+                line.details += "; forwards " + timeText(medianSeconds(forwards)) + ", backwards " + timeText(medianSeconds(backwards));
         }
         lines.push_back(line);
     }
@@ -179,9 +169,9 @@ void printProfile(const std::vector<measure::GraphRunner::StepTime>& steps, int 
     for (const auto& l : lines)
         width = std::max(width, l.label.size());
     std::printf("where the time goes: each node timed on its own inside %d runs of the graph (medians, together %s):\n",
-                runs, duration(total).c_str());
+                runs, timeText(total).c_str());
     for (const auto& l : lines) {
-        std::printf("  %-*s %9s %4.0f%%\n", static_cast<int>(width), l.label.c_str(), duration(l.seconds).c_str(),
+        std::printf("  %-*s %10s %4.0f%%\n", static_cast<int>(width), l.label.c_str(), timeText(l.seconds).c_str(),
                     total > 0 ? 100 * l.seconds / total : 0.0);
         if (!l.details.empty())
             std::printf("      %s\n", l.details.c_str());
@@ -292,8 +282,8 @@ int graphCommand(const std::vector<std::string>& args) {
         return 1;
     }
     std::printf("time: median %s over %d runs (min %s, max %s); %d kernels compiled in %.2f s\n",
-                duration(timed.secondsMedian).c_str(), timed.runs, duration(timed.secondsMin).c_str(),
-                duration(timed.secondsMax).c_str(), runner.compiledKernels(), timed.compileSeconds);
+                timeText(timed.secondsMedian).c_str(), timed.runs, timeText(timed.secondsMin).c_str(),
+                timeText(timed.secondsMax).c_str(), runner.compiledKernels(), timed.compileSeconds);
     constexpr int kProfiledRuns = 5;
     const auto steps = runner.profile(graph, timing, kProfiledRuns, error);
     if (steps.empty()) {

@@ -82,6 +82,17 @@ std::string shapeText(const std::vector<std::int64_t>& s) {
     return out + "]";
 }
 
+std::string timeText(double seconds) {
+    char buf[32];
+    if (seconds >= 1)
+        std::snprintf(buf, sizeof buf, "%.3f s", seconds);
+    else if (seconds >= 1e-3)
+        std::snprintf(buf, sizeof buf, "%.3f ms", seconds * 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.2f us", seconds * 1e6);
+    return buf;
+}
+
 std::string paramsText(const std::vector<ir::Param>& params) {
     std::string out;
     for (const auto& p : params)

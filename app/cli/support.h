@@ -40,6 +40,8 @@ std::optional<ir::Module> loadInput(const std::string& input, const std::map<std
                                     std::map<std::string, std::int64_t>& overrides);
 std::string shapeText(const std::vector<std::int64_t>& s);
 std::string paramsText(const std::vector<ir::Param>& params);
+// "1.234 s", "7.150 ms", "166.00 us".
+std::string timeText(double seconds);
 void printChecksums(const std::vector<ir::TensorDecl>& tensors, const interp::Buffers& buffers);
 // A JSON string literal, escaped.
 std::string jsonString(const std::string& s);

@@ -57,17 +57,6 @@ bool parseBudget(const std::string& text, search::Budget& budget) {
     }
 }
 
-std::string timeText(double seconds) {
-    char buf[32];
-    if (seconds >= 1)
-        std::snprintf(buf, sizeof buf, "%.3f s", seconds);
-    else if (seconds >= 1e-3)
-        std::snprintf(buf, sizeof buf, "%.3f ms", seconds * 1e3);
-    else
-        std::snprintf(buf, sizeof buf, "%.2f us", seconds * 1e6);
-    return buf;
-}
-
 std::string breakdownJson(const cost::Breakdown& b) {
     std::ostringstream o;
     o << "{\"seconds\": " << b.seconds << ", \"compute_seconds\": " << b.computeSeconds << ", \"gflops\": " << b.gflops
