@@ -22,8 +22,15 @@
 // `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>` (of the medians with several rounds). The `picks`
 // column names the schedule that won each kernel, in the order they were tuned: the input product
 // appears twice, tuned for the two-step check and for the full length.
+//
+// At one thread each shape also gets a floor (floorSeconds below) from how fast this thread reads a
+// buffer the size of the recurrent weights right before the shape is timed: `ours_over_floor` is our
+// time over it, and `ratio_ceiling` oneDNN's time over it, the highest ratio any code could reach
+// against that run of oneDNN if the floor holds. Last lines at one thread: `geomean_ratio_ceiling=<x> batch=<b>` (of the
+// medians with several rounds), to read a goal's ratio against.
 #include "driver.h"
 #include "host_tuning.h"
+#include "read_speed.h"
 
 #include "codegen/codegen.h"
 #include "frontend/library.h"
@@ -52,6 +59,28 @@ std::vector<Shape> shapes(long maxSteps) {
     return out;
 }
 
+// A floor under any code's time for a sequence at one thread on this machine: the input product at the
+// measured FMA peak, then each step reading its recurrent weights as fast as this thread reads a buffer
+// of their size (bench/read_speed.h) or doing its multiply-adds at peak, whichever takes longer. It
+// leaves out the element-wise tail and the small reads (the input gates, the state). It is as good as
+// the probe's read speed: where the weights are about the size of the last cache (hidden 1536, 28 MB)
+// our steps have read them faster than the probe did, and there the floor is too high.
+double floorSeconds(const Shape& s, double peakFlopsPerSecond, double readBytesPerSecond) {
+    const double oneStepsProduct = 2.0 * 3 * s.hidden * s.hidden * s.batch; // the input's or the state's
+    const double weightBytes = 3.0 * s.hidden * s.hidden * sizeof(float);
+    const double step = std::max(weightBytes / readBytesPerSecond, oneStepsProduct / peakFlopsPerSecond);
+    return s.steps * (oneStepsProduct / peakFlopsPerSecond + step);
+}
+
+// The median over the rounds of each shape's value, gathered by batch for the geometric mean.
+std::map<long, bench::Ratios> mediansByBatch(const bench::RoundRatios& byShape, const std::vector<Shape>& shapes) {
+    std::map<long, bench::Ratios> out;
+    for (const auto& s : shapes)
+        if (const auto* samples = byShape.samples(s.key()); samples && !samples->empty())
+            out[s.batch].add(bench::median(*samples));
+    return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -76,12 +105,14 @@ int main(int argc, char** argv) {
         std::map<std::string, measure::Result> checks;
         std::map<std::string, std::string> picks; // per pair, which schedule won for each tuned kernel
         bench::RoundRatios byShape;
+        bench::RoundRatios ceilings; // at one thread: oneDNN's time over the floor, by shape
         bench::PeerSet peerSet({"onednn"}, "gru", "hidden,batch,steps", threads);
         for (int round = 1; round <= rounds; ++round) {
             std::printf("\nthreads=%d round=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,picks,onednn_gflops,"
-                        "best_peer,ratio\n",
-                        threads, round);
+                        "best_peer,ratio%s\n",
+                        threads, round, threads == 1 ? ",read_gb_per_s,floor_seconds,ours_over_floor,ratio_ceiling" : "");
             std::map<long, bench::Ratios> ratios;
+            std::map<long, bench::Ratios> roundCeilings;
             for (const auto& s : all) {
                 std::printf("%s,", s.key().c_str());
                 const std::string pair = std::to_string(s.hidden) + "x" + std::to_string(s.batch);
@@ -108,7 +139,11 @@ int main(int argc, char** argv) {
                     continue;
                 }
                 const double flops = 12.0 * static_cast<double>(s.hidden * s.hidden * s.batch * s.steps);
-                // The peer on this shape right before ours, so that both see the same state of the machine.
+                // The read speed and the peer on this shape right before ours, so that all three see the same
+                // state of the machine.
+                bench::ReadSpeed read;
+                if (threads == 1)
+                    read = bench::ReadProbe(static_cast<std::size_t>(3 * s.hidden * s.hidden) * sizeof(float)).fastest();
                 const auto peers = peerSet.ask(s.key());
                 const auto timed = runners[pair]->time(full->graphs.front(), measure::Options{}, flops);
                 if (timed.status != measure::Status::Ok) {
@@ -120,11 +155,23 @@ int main(int argc, char** argv) {
                 const double ratio = bench::printPeers(peers, s.key(), timed.gflops);
                 ratios[s.batch].add(ratio);
                 byShape.add(s.key(), ratio);
+                if (threads == 1 && timed.peakGflops > 0 && read.bytesPerSecond > 0) {
+                    const double floor = floorSeconds(s, timed.peakGflops * 1e9, read.bytesPerSecond);
+                    const auto onednn = peers.count("onednn") ? peers.at("onednn") : bench::PeerFigures{};
+                    const double onednnSeconds = onednn.count(s.key()) ? flops / (onednn.at(s.key()) * 1e9) : 0;
+                    std::printf(",%.1f,%.4g,%.2f,%.3f", read.bytesPerSecond / 1e9, floor, timed.secondsMedian / floor,
+                                onednnSeconds / floor);
+                    roundCeilings[s.batch].add(onednnSeconds / floor);
+                    ceilings.add(s.key(), onednnSeconds / floor);
+                }
                 std::printf("\n");
                 std::fflush(stdout);
             }
             for (const auto& [batch, r] : ratios)
                 std::printf("%sgeomean_ratio_vs_onednn=%.3f batch=%ld threads=%d shapes=%d\n", rounds > 1 ? "round_" : "",
+                            r.geomean(), batch, threads, r.counted);
+            for (const auto& [batch, r] : roundCeilings)
+                std::printf("%sgeomean_ratio_ceiling=%.3f batch=%ld threads=%d shapes=%d\n", rounds > 1 ? "round_" : "",
                             r.geomean(), batch, threads, r.counted);
         }
         if (rounds == 1)
@@ -135,6 +182,9 @@ int main(int argc, char** argv) {
         for (const auto& [batch, r] : bench::mediansByGroup(byShape, keys, "hidden,batch,steps", threads, rounds))
             std::printf("geomean_ratio_vs_onednn=%.3f batch=%s threads=%d shapes=%d rounds=%d\n", r.geomean(), batch.c_str(),
                         threads, r.counted, rounds);
+        for (const auto& [batch, r] : mediansByBatch(ceilings, all))
+            std::printf("geomean_ratio_ceiling=%.3f batch=%ld threads=%d shapes=%d rounds=%d\n", r.geomean(), batch, threads,
+                        r.counted, rounds);
     }
     return 0;
 }

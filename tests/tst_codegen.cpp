@@ -318,6 +318,14 @@ private slots:
         const auto timed = runner.time(module->graphs.front(), verifyOnly(), 1e6);
         QCOMPARE(timed.status, measure::Status::Ok);
         QVERIFY(timed.secondsMedian > 0);
+        // A graph's share of peak is read as a kernel's: its GFLOP/s over the FMA peak of the threads it ran on.
+        // The default lowering splits each kernel's parallel loop over the target's cores.
+        const auto* core = host->target.findUnit("core");
+        QVERIFY(core);
+        QCOMPARE(timed.threads, static_cast<int>(core->count));
+        QCOMPARE(timed.peakGflops, measure::peakGflopsPerThread() * timed.threads);
+        QVERIFY(timed.peakGflops > 0);
+        QCOMPARE(timed.peakFraction, timed.gflops / timed.peakGflops);
     }
 
     // Fifty steps of a GRU with random weights amplify f32's rounding: H = 256 gives states of the

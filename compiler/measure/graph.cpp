@@ -501,6 +501,10 @@ Result GraphRunner::time(const ir::Graph& graph, const Options& options, double 
     r.secondsMin = times.front();
     r.secondsMax = times.back();
     r.gflops = usefulFlops / r.secondsMedian / 1e9;
+    for (const auto& step : prepared->steps)
+        r.threads = std::max(r.threads, step.threads);
+    r.peakGflops = peakGflopsPerThread() * r.threads;
+    r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
     r.compileSeconds = compileSeconds_;
     r.status = Status::Ok;
     return r;

@@ -186,8 +186,9 @@ std::string peakCachePath() {
     return {};
 }
 
-// The FMA peak per thread, measured once per machine and kept in the user's cache directory.
-double peakPerThread() {
+} // namespace
+
+double peakGflopsPerThread() {
     const std::string path = peakCachePath();
     const std::string cpu = targets::detectHost().name;
     if (!path.empty()) {
@@ -206,8 +207,6 @@ double peakPerThread() {
     }
     return peak;
 }
-
-} // namespace
 
 namespace {
 
@@ -296,7 +295,7 @@ void setTiming(Result& r, std::vector<double> times, double usefulFlops) {
     r.secondsMin = times.front();
     r.secondsMax = times.back();
     r.gflops = usefulFlops / r.secondsMedian / 1e9;
-    r.peakGflops = peakPerThread() * r.threads;
+    r.peakGflops = peakGflopsPerThread() * r.threads;
     r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
     r.status = Status::Ok;
 }

@@ -75,6 +75,10 @@ struct Result {
     std::string verification() const; // one line: "verified against the interpreter: ..."
 };
 
+// The FMA peak of one thread in GFLOP/s, measured once per machine and kept in the user's cache
+// directory (0 where it cannot be measured).
+double peakGflopsPerThread();
+
 // Generates, compiles, verifies and times in this process. `progress` (may be empty) hears the phases.
 Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
                         const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
