@@ -24,6 +24,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <sstream>
 
 using namespace isamap;
@@ -323,8 +324,10 @@ private slots:
         const auto* core = host->target.findUnit("core");
         QVERIFY(core);
         QCOMPARE(timed.threads, static_cast<int>(core->count));
-        QCOMPARE(timed.peakGflops, measure::peakGflopsPerThread() * timed.threads);
+        // The peak comes from the user's cache; where that cannot be written it is measured again, a
+        // few percent apart.
         QVERIFY(timed.peakGflops > 0);
+        QVERIFY(std::abs(timed.peakGflops / (measure::peakGflopsPerThread() * timed.threads) - 1) < 0.25);
         QCOMPARE(timed.peakFraction, timed.gflops / timed.peakGflops);
     }
 
