@@ -26,8 +26,10 @@
 // At one thread each shape also gets a floor (floorSeconds below) from how fast this thread reads a
 // buffer the size of the recurrent weights right before the shape is timed: `ours_over_floor` is our
 // time over it, and `ratio_ceiling` oneDNN's time over it, the highest ratio any code could reach
-// against that run of oneDNN if the floor holds. Last lines at one thread: `geomean_ratio_ceiling=<x> batch=<b>` (of the
-// medians with several rounds), to read a goal's ratio against.
+// against that run of oneDNN if the floor holds. Last lines at one thread: `geomean_ratio_ceiling=<x> batch=<b>`,
+// to read a goal's ratio against. With several rounds the last ones take each shape's median oneDNN
+// time over the floor from the fastest read of all the rounds: this machine's read speed moves within
+// seconds, and a floor from one slow moment lets either side run under it.
 #include "driver.h"
 #include "host_tuning.h"
 #include "read_speed.h"
@@ -72,12 +74,20 @@ double floorSeconds(const Shape& s, double peakFlopsPerSecond, double readBytesP
     return s.steps * (oneStepsProduct / peakFlopsPerSecond + step);
 }
 
-// The median over the rounds of each shape's value, gathered by batch for the geometric mean.
-std::map<long, bench::Ratios> mediansByBatch(const bench::RoundRatios& byShape, const std::vector<Shape>& shapes) {
+// One shape's floor over the rounds, at one thread.
+struct FloorSamples {
+    double peakFlopsPerSecond = 0;
+    double fastestRead = 0; // bytes per second, the best of the rounds
+    std::vector<double> onednnSeconds;
+};
+
+// Per batch, each shape's median oneDNN time over its floor from the fastest read of the rounds.
+std::map<long, bench::Ratios> ceilingsByBatch(const std::map<std::string, FloorSamples>& samples, const std::vector<Shape>& shapes) {
     std::map<long, bench::Ratios> out;
     for (const auto& s : shapes)
-        if (const auto* samples = byShape.samples(s.key()); samples && !samples->empty())
-            out[s.batch].add(bench::median(*samples));
+        if (const auto it = samples.find(s.key()); it != samples.end() && !it->second.onednnSeconds.empty())
+            out[s.batch].add(bench::median(it->second.onednnSeconds) /
+                             floorSeconds(s, it->second.peakFlopsPerSecond, it->second.fastestRead));
     return out;
 }
 
@@ -105,7 +115,7 @@ int main(int argc, char** argv) {
         std::map<std::string, measure::Result> checks;
         std::map<std::string, std::string> picks; // per pair, which schedule won for each tuned kernel
         bench::RoundRatios byShape;
-        bench::RoundRatios ceilings; // at one thread: oneDNN's time over the floor, by shape
+        std::map<std::string, FloorSamples> floors; // at one thread, by shape
         bench::PeerSet peerSet({"onednn"}, "gru", "hidden,batch,steps", threads);
         for (int round = 1; round <= rounds; ++round) {
             std::printf("\nthreads=%d round=%d\nhidden,batch,steps,ours_gflops,ours_seconds,verification,picks,onednn_gflops,"
@@ -162,7 +172,11 @@ int main(int argc, char** argv) {
                     std::printf(",%.1f,%.4g,%.2f,%.3f", read.bytesPerSecond / 1e9, floor, timed.secondsMedian / floor,
                                 onednnSeconds / floor);
                     roundCeilings[s.batch].add(onednnSeconds / floor);
-                    ceilings.add(s.key(), onednnSeconds / floor);
+                    auto& samples = floors[s.key()];
+                    samples.peakFlopsPerSecond = timed.peakGflops * 1e9;
+                    samples.fastestRead = std::max(samples.fastestRead, read.bytesPerSecond);
+                    if (onednnSeconds > 0)
+                        samples.onednnSeconds.push_back(onednnSeconds);
                 }
                 std::printf("\n");
                 std::fflush(stdout);
@@ -182,7 +196,7 @@ int main(int argc, char** argv) {
         for (const auto& [batch, r] : bench::mediansByGroup(byShape, keys, "hidden,batch,steps", threads, rounds))
             std::printf("geomean_ratio_vs_onednn=%.3f batch=%s threads=%d shapes=%d rounds=%d\n", r.geomean(), batch.c_str(),
                         threads, r.counted, rounds);
-        for (const auto& [batch, r] : mediansByBatch(ceilings, all))
+        for (const auto& [batch, r] : ceilingsByBatch(floors, all))
             std::printf("geomean_ratio_ceiling=%.3f batch=%ld threads=%d shapes=%d rounds=%d\n", r.geomean(), batch, threads,
                         r.counted, rounds);
     }
