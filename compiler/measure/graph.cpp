@@ -495,18 +495,10 @@ Result GraphRunner::time(const ir::Graph& graph, const Options& options, double 
         prepared->run();
         times.push_back(secondsSince(t0));
     }
-    std::sort(times.begin(), times.end());
-    r.runs = static_cast<int>(times.size());
-    r.secondsMedian = *median(times);
-    r.secondsMin = times.front();
-    r.secondsMax = times.back();
-    r.gflops = usefulFlops / r.secondsMedian / 1e9;
     for (const auto& step : prepared->steps)
         r.threads = std::max(r.threads, step.threads);
-    r.peakGflops = peakGflopsPerThread() * r.threads;
-    r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
+    setTiming(r, std::move(times), usefulFlops);
     r.compileSeconds = compileSeconds_;
-    r.status = Status::Ok;
     return r;
 }
 

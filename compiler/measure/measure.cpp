@@ -208,6 +208,18 @@ double peakGflopsPerThread() {
     return peak;
 }
 
+void setTiming(Result& r, std::vector<double> times, double usefulFlops) {
+    std::sort(times.begin(), times.end());
+    r.runs = static_cast<int>(times.size());
+    r.secondsMedian = *median(times);
+    r.secondsMin = times.front();
+    r.secondsMax = times.back();
+    r.gflops = usefulFlops / r.secondsMedian / 1e9;
+    r.peakGflops = peakGflopsPerThread() * r.threads;
+    r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
+    r.status = Status::Ok;
+}
+
 namespace {
 
 // Timed runs stop here whatever the minimum time says (a kernel of a few nanoseconds).
@@ -286,18 +298,6 @@ double timedRun(Verified& v, bool flush, bool backwards = false) {
     else
         v.jit->run(v.pointers.data());
     return secondsSince(t0);
-}
-
-void setTiming(Result& r, std::vector<double> times, double usefulFlops) {
-    std::sort(times.begin(), times.end());
-    r.runs = static_cast<int>(times.size());
-    r.secondsMedian = *median(times);
-    r.secondsMin = times.front();
-    r.secondsMax = times.back();
-    r.gflops = usefulFlops / r.secondsMedian / 1e9;
-    r.peakGflops = peakGflopsPerThread() * r.threads;
-    r.peakFraction = r.peakGflops > 0 ? r.gflops / r.peakGflops : 0;
-    r.status = Status::Ok;
 }
 
 // The value below which `fraction` of the sorted sample lies (nearest rank).

@@ -79,6 +79,10 @@ struct Result {
 // directory (0 where it cannot be measured).
 double peakGflopsPerThread();
 
+// Fills a result's timing from its runs' times: their median and spread, GFLOP/s, and its share of the
+// peak of the `threads` it ran on (set before); marks it Ok. Kernels and whole graphs alike.
+void setTiming(Result& r, std::vector<double> times, double usefulFlops);
+
 // Generates, compiles, verifies and times in this process. `progress` (may be empty) hears the phases.
 Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
                         const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
