@@ -15,7 +15,7 @@ struct ReadSpeed {
     bool alternating = false; // each pass in the opposite direction to the pass before
 };
 
-// A buffer of about `bytes` (whole 256-byte groups of cache lines), filled once.
+// A buffer of about `bytes` (rounded down to whole 4 KB groups of 64 cache lines), filled once.
 class ReadProbe {
 public:
     explicit ReadProbe(std::size_t bytes);
