@@ -129,57 +129,13 @@ private:
         }
         const auto& regs = s_.levels.back();
         plan_.registerTile = regs.tiles;
-        plan_.registerOrder = registerWalkOrder(regs);
+        plan_.registerOrder = schedule::registerWalkOrder(space_, regs.tiles.data(), regs.order);
         if (space_.levels.size() < 3) {
             error = "target " + t_.name + " has fewer than three memory levels; code generation needs memory, a cache "
                     "level and registers";
             return false;
         }
         return true;
-    }
-
-    // The order the calls of a register tile are written in. An input value is reused by the calls
-    // that differ only in dimensions it does not depend on; walked in the wrong order, every value of
-    // one input stays live across the whole tile (twelve broadcasts held beside 24 accumulators, where
-    // BLIS holds one), LLVM runs out of the 32 registers and spills inside the innermost loop. Of the
-    // orders of the dimensions the tile spans, the one holding the fewest input values live wins;
-    // the schedule's own order on a tie.
-    std::vector<int> registerWalkOrder(const schedule::LevelSchedule& regs) const {
-        std::vector<int> fixed, spanned;
-        for (int d : regs.order)
-            (regs.tiles[static_cast<std::size_t>(d)] > 1 ? spanned : fixed).push_back(d);
-        auto liveInputs = [&](const std::vector<int>& order) {
-            std::int64_t live = 0;
-            for (const auto& op : space_.operands) {
-                if (op.output)
-                    continue;
-                std::int64_t held = 1;
-                for (int d : order) { // outermost first: from the first dimension it does not depend on
-                    const auto i = static_cast<std::size_t>(d);
-                    if (!op.dependsOn[i])
-                        held = 1;
-                    else
-                        held *= regs.tiles[i];
-                }
-                // Depending on every dimension of the walk: each value is used by one call.
-                const bool reused = std::any_of(order.begin(), order.end(), [&](int d) { return !op.dependsOn[static_cast<std::size_t>(d)]; });
-                live += reused ? held : 1;
-            }
-            return live;
-        };
-        std::vector<int> best = spanned;
-        std::int64_t fewest = liveInputs(spanned);
-        std::vector<int> order = spanned;
-        std::sort(order.begin(), order.end());
-        do {
-            const auto live = liveInputs(order);
-            if (live < fewest) {
-                fewest = live;
-                best = order;
-            }
-        } while (std::next_permutation(order.begin(), order.end()));
-        fixed.insert(fixed.end(), best.begin(), best.end());
-        return fixed;
     }
 
     bool planLoops(std::string& error) {

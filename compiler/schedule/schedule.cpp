@@ -426,6 +426,73 @@ std::int64_t registerPressure(const Space& space, std::size_t o, const std::int6
     return registerSlots(space, o, one.data());
 }
 
+std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles, const std::vector<int>& order) {
+    std::vector<int> fixed, spanned;
+    for (int d : order)
+        (tiles[static_cast<std::size_t>(d)] > 1 ? spanned : fixed).push_back(d);
+    if (spanned.size() <= 1) {
+        fixed.insert(fixed.end(), spanned.begin(), spanned.end());
+        return fixed;
+    }
+    auto liveInputs = [&](const std::vector<int>& walk) {
+        std::int64_t live = 0;
+        for (const auto& op : space.operands) {
+            if (op.output)
+                continue;
+            std::int64_t held = 1;
+            bool reused = false;
+            for (int d : walk) { // outermost first: from the last dimension it does not depend on
+                const auto i = static_cast<std::size_t>(d);
+                if (!op.dependsOn[i]) {
+                    held = 1;
+                    reused = true;
+                } else {
+                    held *= tiles[i];
+                }
+            }
+            // Depending on every dimension of the walk: each value is used by one call.
+            live += reused ? held : 1;
+        }
+        return live;
+    };
+    std::vector<int> best = spanned;
+    std::int64_t fewest = liveInputs(spanned);
+    std::vector<int> walk = spanned;
+    std::sort(walk.begin(), walk.end());
+    do {
+        const auto live = liveInputs(walk);
+        if (live < fewest) {
+            fewest = live;
+            best = walk;
+        }
+    } while (std::next_permutation(walk.begin(), walk.end()));
+    fixed.insert(fixed.end(), best.begin(), best.end());
+    return fixed;
+}
+
+std::int64_t walkedRegisterPressure(const Space& space, std::size_t o, const std::int64_t* tiles, const std::vector<int>& walk) {
+    const Operand& op = space.operands[o];
+    const Operand& out = space.operands.front();
+    // A tile that takes in reduction steps is straight-line code over them, and LLVM loads their
+    // inputs ahead of the calls as it does an unrolled sweep's (Planner::keepSweepsRolled): the whole
+    // tile counts.
+    bool reduces = false;
+    for (std::size_t d = 0; d < space.dims.size(); ++d)
+        reduces = reduces || (tiles[d] > 1 && !out.dependsOn[d]);
+    if (reduces || readOncePerTile(space, o, tiles) || !windowIndices(space, o, tiles).empty())
+        return registerPressure(space, o, tiles);
+    // Along the walk, a value is dead once the loop of the innermost dimension it does not depend on
+    // steps on: only the tile of the dimensions inside that loop is live at once.
+    std::vector<std::int64_t> held(tiles, tiles + space.dims.size());
+    for (std::size_t i = walk.size(); i-- > 0;)
+        if (!op.dependsOn[static_cast<std::size_t>(walk[i])]) {
+            for (std::size_t j = 0; j <= i; ++j)
+                held[static_cast<std::size_t>(walk[j])] = 1;
+            break;
+        }
+    return registerSlots(space, o, held.data());
+}
+
 Schedule defaultSchedule(const Space& space) {
     Schedule s;
     const std::size_t nd = space.dims.size();
@@ -510,6 +577,9 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
             }())
             return "the outermost level " + space.levels[0].memory + " holds the whole problem";
         // Capacity, double buffers included, and register counts.
+        const std::vector<int> registerWalk = static_cast<int>(l) == space.registerLevel
+                                                  ? registerWalkOrder(space, level.tiles.data(), level.order)
+                                                  : std::vector<int>{};
         double bytes = 0;
         std::int64_t registers = 0;
         const double registerBytes = space.levels[l].registers > 0
@@ -523,9 +593,10 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
                 return op.tensor + " cannot be kept in " + space.levels[l].memory + ": it reaches " +
                        op.requiredMemory + " another way";
             // A CPU's vector register holds the idle lanes of a short mapped dimension too; a window's
-            // input is held a row at a time (registerPressure).
-            const auto elements = static_cast<int>(l) == space.registerLevel ? registerPressure(space, o, level.tiles.data())
-                                                                             : footprint(space, o, level.tiles);
+            // input is held a row at a time, any other as the calls' walk holds it (walkedRegisterPressure).
+            const auto elements = static_cast<int>(l) == space.registerLevel
+                                      ? walkedRegisterPressure(space, o, level.tiles.data(), registerWalk)
+                                      : footprint(space, o, level.tiles);
             const double tileBytes = static_cast<double>(elements) * op.bytesPerElement * (level.doubleBuffered ? 2 : 1);
             bytes += tileBytes;
             if (registerBytes > 0)

@@ -227,14 +227,26 @@ std::int64_t registerSlots(const Space& space, std::size_t o, const std::int64_t
 // those adding two or more loops tiled above one call (a depthwise layer's X[oh + r, ow + s] with output
 // rows and window rows both in the tile), innermost last. Empty for an output or a plain product.
 std::vector<std::size_t> windowIndices(const Space& space, std::size_t o, const std::int64_t* tiles);
-// The registers' worth of operand `o` the register tile holds at once: its slots, except that an input
-// read through a window counts as one row of it along its innermost window index. Each of its vectors
-// serves a few calls and is then dead, and LLVM's scheduler interleaves the loads with those calls: a
+// The registers' worth of operand `o` the register tile holds when its values are all loaded ahead of
+// the calls (as LLVM schedules the steps of an unrolled sweep): its slots, except that an input read
+// through a window counts as one row of it along its innermost window index. Each of its vectors serves
+// a few calls and is then dead, and LLVM's scheduler interleaves the loads with those calls: a
 // depthwise tile of two output rows of 7 (four input rows of 9, 36 vectors, beside 14 accumulators and 9
 // weights) is generated without a spill, and ran 1.2-1.4x faster than one row (rows share the input).
 // An input that no two calls of the tile share (a matrix-vector product's matrix) counts as one call's:
 // each vector is loaded for its call and dead after it.
 std::int64_t registerPressure(const Space& space, std::size_t o, const std::int64_t* tiles);
+// The order the calls of a register tile are written in, outermost first: the dimensions of `order`
+// whose tile is one, then, of the orders of the others, the one holding the fewest input values live
+// (the first of `order`'s on a tie). An input value is reused by the calls that differ only in
+// dimensions it does not depend on; walked in the wrong order, every value of one input stays live
+// across the whole tile (twelve broadcasts held beside 24 accumulators, where BLIS holds one).
+std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles, const std::vector<int>& order);
+// The registers' worth of input `o` live at once when the tile's calls are written in `walk`'s order:
+// a weight vector that feeds a GRU's two batch rows one after the other is dead after the second, so a
+// tile of 24 accumulators holds one weight vector, not the tile's twelve. A tile that takes in reduction
+// steps counts whole. A window's input, or one no two calls share, counts as registerPressure does.
+std::int64_t walkedRegisterPressure(const Space& space, std::size_t o, const std::int64_t* tiles, const std::vector<int>& walk);
 
 // Why the schedule cannot run, in words ("B's tile at l1 needs 48 KiB, l1 holds 32 KiB"); empty when it can.
 std::optional<std::string> illegal(const Space& space, const Schedule& s);
