@@ -644,6 +644,42 @@ private slots:
         }
     }
 
+    // The register check counts an input as the calls' walk holds it. A GRU step's tile at batch 2, four
+    // blocks of 16 by 3 gates by 2 rows: the walk takes the rows innermost, so each weight vector is dead
+    // after its two calls and one is live, where the whole tile has 12. With two reduction steps in the
+    // tile the calls are straight-line code and the whole tile counts again.
+    void registersAreCountedAsTheWalkHoldsThem() {
+        std::string error;
+        auto host = targets::loadTarget("host-avx512", error);
+        QVERIFY2(host, error.c_str());
+        auto m = frontend::generate("gru_cell", {{"H", 1024}, {"B", 2}, {"I", 1024}, {"wt", 3}}, error);
+        QVERIFY2(m, error.c_str());
+        const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
+        const auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
+        auto mapped = mapping::mapKernel(step, host->target);
+        auto space = schedule::makeSpace(step, targets::withCores(host->target, 1), mapped.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        const auto w = static_cast<std::size_t>(
+            std::find_if(space->operands.begin(), space->operands.end(), [](const auto& o) { return o.tensor == "W"; }) -
+            space->operands.begin());
+        QVERIFY(w < space->operands.size());
+        auto sweep = schedule::streamedSchedule(*space);
+        QVERIFY(sweep);
+        auto& tile = sweep->levels.back();
+        const auto b = testing::dimIndex(*space, "b"), i = testing::dimIndex(*space, "i");
+        QCOMPARE(tile.tiles[static_cast<std::size_t>(testing::dimIndex(*space, "jb"))], std::int64_t(4));
+        const auto walk = schedule::registerWalkOrder(*space, tile.tiles.data(), tile.order);
+        QCOMPARE(walk.back(), b);
+        QCOMPARE(schedule::walkedRegisterPressure(*space, w, tile.tiles.data(), walk), std::int64_t(16));
+        QCOMPARE(schedule::registerPressure(*space, w, tile.tiles.data()), std::int64_t(12 * 16));
+        QVERIFY(!schedule::illegal(*space, *sweep));
+        tile.tiles[static_cast<std::size_t>(i)] = 2;
+        const auto reducing = schedule::registerWalkOrder(*space, tile.tiles.data(), tile.order);
+        QCOMPARE(schedule::walkedRegisterPressure(*space, w, tile.tiles.data(), reducing), std::int64_t(2 * 12 * 16));
+        const auto why = schedule::illegal(*space, *sweep);
+        QVERIFY2(why && why->find("the tiles kept in zmm need") != std::string::npos, why ? why->c_str() : "legal");
+    }
+
     // A dot-product instruction's inputs are only loaded into the registers: the target has no store of
     // 8- or 16-bit vectors, and needs none, so int8 and bf16 spaces have a register level, load costs in
     // the model, and the analytical schedules.
