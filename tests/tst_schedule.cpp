@@ -34,6 +34,22 @@ std::optional<schedule::Space> hostSpace(const std::string& generator, const fro
     return schedule::makeSpace(m->kernels[0], targets::withCores(host->target, units), mapped.candidates.front(), error);
 }
 
+// The space of a fused GRU step (gates and tail, hidden 1024, weights in blocks with the gates inside,
+// wt = 3) at batch `batch` on host-avx512 with `units` cores, for its first mapping candidate.
+std::optional<schedule::Space> fusedGruStepSpace(std::int64_t batch, int units) {
+    std::string error;
+    auto host = targets::loadTarget("host-avx512", error);
+    auto m = frontend::generate("gru_cell", {{"H", 1024}, {"B", batch}, {"I", 1024}, {"wt", 3}}, error);
+    if (!host || !m)
+        qFatal("%s", error.c_str());
+    const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
+    const auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
+    const auto mapped = mapping::mapKernel(step, host->target);
+    if (mapped.candidates.empty())
+        qFatal("the fused GRU step has no candidate on host-avx512");
+    return schedule::makeSpace(step, targets::withCores(host->target, units), mapped.candidates.front(), error);
+}
+
 // The space of a square channel-last depthwise layer (3x3 taps, padding 1) on host-avx512 with
 // `units` cores, for its first mapping candidate (the vector along the channels).
 std::optional<schedule::Space> depthwiseSpace(std::int64_t channels, std::int64_t size, std::int64_t stride, int units) {
@@ -618,18 +634,10 @@ private slots:
     // the blocks are one vector (16 outputs): four side by side at batch 2 (24 accumulators, and one
     // weight vector live at a time, as the calls' walk holds it), two at batch 4.
     void aShortVectorLeavesTheBlocksToTheCores() {
-        std::string error;
-        auto host = targets::loadTarget("host-avx512", error);
-        QVERIFY2(host, error.c_str());
         for (std::int64_t batch : {1, 2, 4}) {
-            auto m = frontend::generate("gru_cell", {{"H", 1024}, {"B", batch}, {"I", 1024}, {"wt", 3}}, error);
-            QVERIFY2(m, error.c_str());
-            const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
-            const auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
-            auto mapped = mapping::mapKernel(step, host->target);
             for (int cores : {1, 2}) {
-                auto space = schedule::makeSpace(step, targets::withCores(host->target, cores), mapped.candidates.front(), error);
-                QVERIFY2(space, error.c_str());
+                auto space = fusedGruStepSpace(batch, cores);
+                QVERIFY(space);
                 const auto jb = static_cast<std::size_t>(testing::dimIndex(*space, "jb"));
                 const auto ji = static_cast<std::size_t>(testing::dimIndex(*space, "ji"));
                 const auto sweep = schedule::streamedSchedule(*space);
@@ -649,16 +657,8 @@ private slots:
     // after its two calls and one is live, where the whole tile has 12. With two reduction steps in the
     // tile the calls are straight-line code and the whole tile counts again.
     void registersAreCountedAsTheWalkHoldsThem() {
-        std::string error;
-        auto host = targets::loadTarget("host-avx512", error);
-        QVERIFY2(host, error.c_str());
-        auto m = frontend::generate("gru_cell", {{"H", 1024}, {"B", 2}, {"I", 1024}, {"wt", 3}}, error);
-        QVERIFY2(m, error.c_str());
-        const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
-        const auto step = *ir::nodeKernel(fused.module, fused.graph, fused.graph.nodes[1]);
-        auto mapped = mapping::mapKernel(step, host->target);
-        auto space = schedule::makeSpace(step, targets::withCores(host->target, 1), mapped.candidates.front(), error);
-        QVERIFY2(space, error.c_str());
+        auto space = fusedGruStepSpace(2, 1);
+        QVERIFY(space);
         const auto w = static_cast<std::size_t>(
             std::find_if(space->operands.begin(), space->operands.end(), [](const auto& o) { return o.tensor == "W"; }) -
             space->operands.begin());

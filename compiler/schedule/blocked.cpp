@@ -420,7 +420,7 @@ constexpr std::int64_t kSideBySideBlocks = 4;
 // Widens the register tile of `s` along the dimension that steps from one block of the vector input's run
 // to the next (a GRU's blocks of outputs), as many blocks as the registers hold, at most
 // kSideBySideBlocks. With a broadcast dimension (a GRU's batch) each vector of the run feeds one call
-// per row, and the registers hold its tile beside the accumulators: at batch 2 two blocks of 16.
+// per row and is then dead (walkedRegisterPressure): at batch 2 four blocks of 16, at batch 4 two.
 void readBlocksSideBySide(const Space& space, const Roles& r, Schedule& s) {
     const auto& in = space.operands[static_cast<std::size_t>(r.vectorInput)];
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
