@@ -4,6 +4,7 @@
 
 #include "cost/cost.h"
 #include "frontend/library.h"
+#include "frontend/suites.h"
 #include "fusion/fusion.h"
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
@@ -90,6 +91,33 @@ double termSeconds(const cost::Breakdown& b, const std::string& what) {
     return 0;
 }
 
+// The legality check's reasons against the default and the analytical schedules of every valid
+// candidate of every kernel of `module` on `target` with 1, 2, 3 and 8 cores, each naming where;
+// appended to `failures`. `spaces` counts the spaces checked.
+std::vector<std::string> illegalDefaultSchedules(const ir::Module& module, const ir::Target& target, const std::string& name,
+                                                 int& spaces, std::vector<std::string> failures) {
+    std::string error;
+    for (const auto& kernel : module.kernels)
+        for (const auto& c : mapping::mapKernel(kernel, target).candidates) {
+            if (!c.valid)
+                continue;
+            for (int cores : {1, 2, 3, 8}) {
+                auto space = schedule::makeSpace(kernel, targets::withCores(target, cores), c, error);
+                if (!space)
+                    continue;
+                ++spaces;
+                const std::string where = name + ", kernel " + kernel.name + " on " + target.name + ", " + c.key + ", " +
+                                          std::to_string(cores) + " cores, ";
+                if (auto why = schedule::illegal(*space, schedule::defaultSchedule(*space)))
+                    failures.push_back(where + "the default schedule: " + *why);
+                for (const auto& a : schedule::analyticalSchedules(*space))
+                    if (auto why = schedule::illegal(*space, a.schedule))
+                        failures.push_back(where + a.label + ": " + *why);
+            }
+        }
+    return failures;
+}
+
 } // namespace
 
 class TstSchedule : public QObject {
@@ -141,6 +169,44 @@ private slots:
             auto why = schedule::illegal(f.space, s);
             QVERIFY2(!why, why ? why->c_str() : "");
         }
+    }
+
+    // Every kernel of the library at its default sizes and of every reference suite, on every bundled
+    // target and for 1, 2, 3 and 8 cores: the default schedule and every analytical one of each valid
+    // candidate pass the legality check. The default schedule grows its tiles under the check and then
+    // shrinks them for the cores without it; the analytical ones are built by rules of their own.
+    void everyLibraryAndSuiteKernelGetsLegalSchedules() {
+        std::string error;
+        std::vector<ir::Target> bundled;
+        for (const auto& file : targets::bundledTargets()) {
+            auto t = targets::loadTarget(file.path, error);
+            QVERIFY2(t, error.c_str());
+            bundled.push_back(t->target);
+        }
+        std::vector<std::pair<std::string, ir::Module>> modules;
+        for (const auto& g : frontend::generators()) {
+            auto m = frontend::generate(g.name, {}, error);
+            QVERIFY2(m, (g.name + ": " + error).c_str());
+            modules.emplace_back(g.name, std::move(*m));
+        }
+        for (const auto& info : frontend::suites()) {
+            auto suite = frontend::loadSuite(info.name, error);
+            QVERIFY2(suite, error.c_str());
+            for (const auto& e : *suite) {
+                auto m = frontend::generate(e.generator, e.args, error);
+                QVERIFY2(m, (e.name + ": " + error).c_str());
+                modules.emplace_back(info.name + "/" + e.name, std::move(*m));
+            }
+        }
+        int spaces = 0;
+        std::vector<std::string> failures;
+        for (const auto& target : bundled)
+            for (const auto& [name, module] : modules)
+                failures = illegalDefaultSchedules(module, target, name, spaces, std::move(failures));
+        QVERIFY2(failures.empty(), qPrintable(QString::fromStdString(failures.empty() ? "" : failures.front()) +
+                                              QString(" (and %1 more)").arg(failures.size() - 1)));
+        qInfo("%d spaces checked", spaces);
+        QVERIFY2(spaces > 1000, qPrintable(QString::number(spaces)));
     }
 
     void illegalSchedulesSayWhy() {
