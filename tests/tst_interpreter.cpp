@@ -6,6 +6,9 @@
 #include "interp/interpreter.h"
 
 #include <QtTest>
+
+#include <algorithm>
+#include <set>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -759,6 +762,59 @@ private slots:
         });
         QVERIFY(!ir::epiloguePoint(elsewhere, error));
         QVERIFY2(error.find("reset") != std::string::npos, error.c_str());
+    }
+
+    // The storage walk visits every element once, each with its storage offset and its row-major
+    // position, in the order of storage: on a column-major matrix, a slice of a padded tensor, a row
+    // and a scalar.
+    void storageWalkVisitsEachElementInStorageOrder() {
+        interp::Buffer whole;
+        whole.shape = {3, 4, 5};
+        whole.strides = {40, 8, 1}; // rows padded to 8
+        whole.storage = std::make_shared<std::vector<double>>(120, 0.0);
+        interp::Buffer columnMajor;
+        columnMajor.shape = {6, 7};
+        columnMajor.strides = {1, 6};
+        columnMajor.storage = std::make_shared<std::vector<double>>(42, 0.0);
+        const interp::Buffer plane = interp::sliceOf(whole, {1});
+        const interp::Buffer row = interp::sliceOf(whole, {2, 1});
+        const interp::Buffer scalar = interp::sliceOf(whole, {1, 2, 3});
+        QCOMPARE(scalar.shape.size(), std::size_t(0));
+        for (const interp::Buffer* b : std::initializer_list<const interp::Buffer*>{&whole, &columnMajor, &plane, &row, &scalar}) {
+            std::vector<std::int64_t> offsetAt; // by row-major position, as forEach sees them
+            b->forEach([&](const std::vector<std::int64_t>& index) { offsetAt.push_back(b->offsetOf(index)); });
+            std::vector<std::int64_t> visited, seen(offsetAt.size(), 0);
+            b->forEachStored([&](std::int64_t at, std::int64_t position) {
+                QVERIFY(position >= 0 && position < static_cast<std::int64_t>(offsetAt.size()));
+                QCOMPARE(at, offsetAt[static_cast<std::size_t>(position)]);
+                ++seen[static_cast<std::size_t>(position)];
+                visited.push_back(at);
+            });
+            QVERIFY(std::all_of(seen.begin(), seen.end(), [](std::int64_t n) { return n == 1; }));
+            QVERIFY(std::is_sorted(visited.begin(), visited.end()));
+        }
+    }
+
+    // A random tensor's values follow its logical indices, not its storage: the same seed gives a
+    // row-major and a column-major matrix the same value at each index, though one is filled in the
+    // order of the other's transpose.
+    void randomValuesFollowTheIndicesNotTheLayout() {
+        auto matrix = [](std::vector<std::int64_t> strides) {
+            interp::Buffer b;
+            b.shape = {6, 7};
+            b.strides = std::move(strides);
+            b.storage = std::make_shared<std::vector<double>>(42, 0.0);
+            interp::fillRandom(b, 11);
+            return b;
+        };
+        const interp::Buffer rowMajor = matrix({7, 1}), columnMajor = matrix({1, 6});
+        QVERIFY(*rowMajor.storage != *columnMajor.storage);
+        std::set<double> distinct;
+        rowMajor.forEach([&](const std::vector<std::int64_t>& index) {
+            QCOMPARE(columnMajor.at(index), rowMajor.at(index));
+            distinct.insert(rowMajor.at(index));
+        });
+        QCOMPARE(distinct.size(), std::size_t(42));
     }
 
     void missingInputIsReported() {

@@ -45,16 +45,22 @@ namespace {
 
 // splitmix64: small, fast and the same on every platform, so a seed means the same inputs everywhere.
 struct Random {
+    static constexpr std::uint64_t kStep = 0x9E3779B97F4A7C15ull;
     std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    std::uint64_t next() { return mix(state += kStep); }
+    // The value next() gives as its (n+1)-th, without the n before it (splitmix64 steps a counter):
+    // random inputs can then be filled in storage order and keep the values of the logical order.
+    std::uint64_t nth(std::uint64_t n) const { return mix(state + (n + 1) * kStep); }
+    static std::uint64_t mix(std::uint64_t z) {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         return z ^ (z >> 31);
     }
-    double uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-    std::int64_t between(std::int64_t lo, std::int64_t hi) {
-        return lo + static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(hi - lo + 1));
+    double uniform() { return uniformOf(next()); }
+    std::int64_t between(std::int64_t lo, std::int64_t hi) { return betweenOf(next(), lo, hi); }
+    static double uniformOf(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+    static std::int64_t betweenOf(std::uint64_t bits, std::int64_t lo, std::int64_t hi) {
+        return lo + static_cast<std::int64_t>(bits % static_cast<std::uint64_t>(hi - lo + 1));
     }
 };
 
@@ -238,8 +244,9 @@ private:
 };
 
 void roundBuffer(Buffer& b) {
-    b.forEach([&](const std::vector<std::int64_t>& idx) {
-        double& v = b.at(idx);
+    std::vector<double>& values = *b.storage;
+    b.forEachStored([&](std::int64_t at, std::int64_t) {
+        double& v = values[static_cast<std::size_t>(at)];
         v = roundToType(v, b.type);
     });
 }
@@ -254,18 +261,21 @@ std::string shapeText(const std::vector<std::int64_t>& s) {
 } // namespace
 
 void fillRandom(Buffer& b, std::uint64_t seed) {
-    Random rng{seed};
-    b.forEach([&](const std::vector<std::int64_t>& idx) {
+    const Random rng{seed};
+    std::vector<double>& values = *b.storage;
+    // Each element takes the value of its row-major position in the generator's sequence.
+    b.forEachStored([&](std::int64_t at, std::int64_t position) {
+        const std::uint64_t bits = rng.nth(static_cast<std::uint64_t>(position));
         double v = 0;
         switch (b.type) {
         case ScalarType::f32:
         case ScalarType::f16:
-        case ScalarType::bf16: v = roundToType(rng.uniform() * 2.0 - 1.0, b.type); break;
-        case ScalarType::i8: v = static_cast<double>(rng.between(-128, 127)); break;
-        case ScalarType::u8: v = static_cast<double>(rng.between(0, 255)); break;
-        case ScalarType::i32: v = static_cast<double>(rng.between(-1000, 1000)); break;
+        case ScalarType::bf16: v = roundToType(Random::uniformOf(bits) * 2.0 - 1.0, b.type); break;
+        case ScalarType::i8: v = static_cast<double>(Random::betweenOf(bits, -128, 127)); break;
+        case ScalarType::u8: v = static_cast<double>(Random::betweenOf(bits, 0, 255)); break;
+        case ScalarType::i32: v = static_cast<double>(Random::betweenOf(bits, -1000, 1000)); break;
         }
-        b.at(idx) = v;
+        values[static_cast<std::size_t>(at)] = v;
     });
 }
 
@@ -321,7 +331,7 @@ std::optional<std::string> run(const Kernel& k, Buffers& buffers) {
         if (t->role != TensorRole::InOut && initialised.insert(t->name).second) {
             Buffer& b = all.at(t->name);
             double init = identityOf(s.update);
-            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = init; });
+            b.forEachStored([&](std::int64_t at, std::int64_t) { (*b.storage)[static_cast<std::size_t>(at)] = init; });
         }
         StatementRunner(k, s, all).run();
         roundBuffer(all.at(t->name));
@@ -361,7 +371,7 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
         if (target->role != TensorRole::InOut && initialised.insert(target->name).second) {
             Buffer& b = buffers.at(target->name);
             const double init = identityOf(st.update);
-            b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = init; });
+            b.forEachStored([&](std::int64_t at, std::int64_t) { (*b.storage)[static_cast<std::size_t>(at)] = init; });
         }
         if (static_cast<int>(s) != replaced) {
             if (auto error = run(singleStatement(k, st), buffers))
@@ -371,7 +381,7 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
         if (auto error = replacement(buffers))
             return error;
         Buffer& b = buffers.at(target->name);
-        b.forEach([&](const std::vector<std::int64_t>& idx) { b.at(idx) = roundToType(b.at(idx), b.type); });
+        roundBuffer(b);
     }
     return std::nullopt;
 }
