@@ -710,6 +710,40 @@ private slots:
             QCOMPARE(values[i], whole.at("Hn").at(points[i]));
     }
 
+    // The reference at given outputs (valuesAt) equals the whole run's, bit for bit, at every output
+    // of a GEMM with a transposed input and of a padded, strided convolution: more points than the
+    // batch valuesAt runs side by side (512), so two batches.
+    void valuesAtEveryOutputEqualTheWholeRun_data() {
+        QTest::addColumn<QString>("generator");
+        QTest::addColumn<QString>("output");
+        QTest::newRow("gemm 30x25x7, A transposed") << "gemm" << "C";
+        QTest::newRow("conv2d 3x3, stride 2, padded") << "conv2d" << "Y";
+    }
+    void valuesAtEveryOutputEqualTheWholeRun() {
+        QFETCH(QString, generator);
+        QFETCH(QString, output);
+        std::string error;
+        const frontend::Args args = generator == "gemm"
+                                        ? frontend::Args{{"M", 30}, {"N", 25}, {"K", 7}, {"ta", 1}}
+                                        : frontend::Args{{"C", 3}, {"K", 16}, {"H", 13}, {"W", 13}, {"stride", 2}, {"pad", 1}};
+        auto module = frontend::generate(generator.toStdString(), args, error);
+        QVERIFY2(module, error.c_str());
+        const ir::Kernel& kernel = module->kernels.front();
+        const interp::Buffers inputs = interp::randomInputs(kernel, 3);
+        interp::Buffers whole = inputs;
+        QVERIFY2(!interp::run(kernel, whole), "run");
+        const interp::Buffer& expected = whole.at(output.toStdString());
+        std::vector<Index> points;
+        expected.forEach([&](const Index& i) { points.push_back(i); });
+        QVERIFY(points.size() > 512);
+        std::vector<double> values;
+        const auto failure = interp::valuesAt(kernel, inputs, points, values);
+        QVERIFY2(!failure, why(failure));
+        QCOMPARE(values.size(), points.size());
+        for (std::size_t i = 0; i < points.size(); ++i)
+            QCOMPARE(values[i], expected.at(points[i]));
+    }
+
     // Weights with the gates inside blocks of outputs (wt = 3: [H/JB, I, 3, JB]) hold the same values
     // as input-major ones ([3, H, I] stored g, i, j): the same step, bit for bit.
     void gruGatesInsideBlocksEqualInputMajor() {

@@ -166,21 +166,27 @@ public:
         root_ = compile(s.value);
     }
 
-    void run() {
-        for (auto e : extents_)
+    void run() { runTogether({this}); }
+
+    const std::vector<std::int64_t>& extents() const { return extents_; }
+
+    // Runs statements over the same iteration space point by point together: each point of the
+    // space visits every runner before the next. Runners of one statement pinned at different
+    // outputs (valuesAt) then read their inputs side by side instead of each sweeping them whole.
+    static void runTogether(const std::vector<StatementRunner*>& runners) {
+        const std::vector<std::int64_t>& extents = runners.front()->extents_;
+        for (auto e : extents)
             if (e <= 0)
                 return;
-        std::vector<std::int64_t> point(dims_.size(), 0);
-        std::vector<double>& out = *target_.buffer->storage;
+        std::vector<std::int64_t> point(extents.size(), 0);
         while (true) {
-            double v = eval(root_, point);
-            double& slot = out[static_cast<std::size_t>(target_.offsetAt(point))];
-            accumulate(s_.update, slot, v);
+            for (StatementRunner* r : runners)
+                r->visit(point);
             std::size_t d = point.size();
             bool done = true;
             while (d > 0) {
                 --d;
-                if (++point[d] < extents_[d]) {
+                if (++point[d] < extents[d]) {
                     done = false;
                     break;
                 }
@@ -192,6 +198,11 @@ public:
     }
 
 private:
+    void visit(const std::vector<std::int64_t>& point) {
+        double& slot = (*target_.buffer->storage)[static_cast<std::size_t>(target_.offsetAt(point))];
+        accumulate(s_.update, slot, eval(root_, point));
+    }
+
     static void collectDims(const Access& a, std::set<std::string>& out) {
         for (const auto& idx : a.indices)
             for (const auto& t : idx.terms)
@@ -299,7 +310,10 @@ Buffers randomBuffers(const std::vector<TensorDecl>& tensors, const ParamValues&
 Buffers randomInputs(const Kernel& k, std::uint64_t seed) { return randomBuffers(k.tensors, k.paramValues(), seed); }
 Buffers randomInputs(const Graph& g, std::uint64_t seed) { return randomBuffers(g.tensors, g.paramValues(), seed); }
 
-std::optional<std::string> run(const Kernel& k, Buffers& buffers) {
+namespace {
+// The buffers a kernel runs on: the given ones (outputs allocated when absent, shapes checked) and its
+// temporaries. Views share storage, so writes land in the caller's buffers.
+std::optional<std::string> kernelBuffers(const Kernel& k, Buffers& buffers, Buffers& all) {
     const ParamValues params = k.paramValues();
     Buffers local; // the kernel's own temporaries
     for (const auto& t : k.tensors) {
@@ -321,22 +335,51 @@ std::optional<std::string> run(const Kernel& k, Buffers& buffers) {
             return "kernel '" + k.name + "': '" + t.name + "' should have shape " + shapeText(*expected) +
                    " but the values given have shape " + shapeText(it->second.shape);
     }
-    Buffers all = buffers; // views share storage, so writes land in the caller's buffers
+    all = buffers;
     for (auto& [name, b] : local)
         all[name] = b;
+    return std::nullopt;
+}
+
+// Runs kernels that differ only in their access constants (one kernel pinned at several outputs),
+// each on its own buffers, statement by statement, the statements' iteration points together.
+std::optional<std::string> runTogether(const std::vector<const Kernel*>& kernels, const std::vector<Buffers*>& buffers) {
+    std::vector<Buffers> all(kernels.size());
+    for (std::size_t i = 0; i < kernels.size(); ++i)
+        if (auto error = kernelBuffers(*kernels[i], *buffers[i], all[i]))
+            return error;
     // Outputs start at the identity of the first statement that writes them; inouts keep their values.
     std::set<std::string> initialised;
-    for (const auto& s : k.statements) {
-        const TensorDecl* t = k.findTensor(s.target.tensor);
-        if (t->role != TensorRole::InOut && initialised.insert(t->name).second) {
-            Buffer& b = all.at(t->name);
-            double init = identityOf(s.update);
-            b.forEachStored([&](std::int64_t at, std::int64_t) { (*b.storage)[static_cast<std::size_t>(at)] = init; });
+    const Kernel& first = *kernels.front();
+    for (std::size_t s = 0; s < first.statements.size(); ++s) {
+        const TensorDecl* t = first.findTensor(first.statements[s].target.tensor);
+        const bool initialise = t->role != TensorRole::InOut && initialised.insert(t->name).second;
+        std::vector<StatementRunner> runners;
+        runners.reserve(kernels.size());
+        for (std::size_t i = 0; i < kernels.size(); ++i) {
+            if (initialise) {
+                Buffer& b = all[i].at(t->name);
+                const double init = identityOf(first.statements[s].update);
+                b.forEachStored([&](std::int64_t at, std::int64_t) { (*b.storage)[static_cast<std::size_t>(at)] = init; });
+            }
+            runners.emplace_back(*kernels[i], kernels[i]->statements[s], all[i]);
         }
-        StatementRunner(k, s, all).run();
-        roundBuffer(all.at(t->name));
+        std::vector<StatementRunner*> together;
+        for (auto& r : runners) {
+            if (r.extents() != runners.front().extents())
+                return "kernel '" + first.name + "': the kernels run together iterate over different spaces";
+            together.push_back(&r);
+        }
+        StatementRunner::runTogether(together);
+        for (auto& a : all)
+            roundBuffer(a.at(t->name));
     }
     return std::nullopt;
+}
+} // namespace
+
+std::optional<std::string> run(const Kernel& k, Buffers& buffers) {
+    return runTogether({&k}, {&buffers});
 }
 
 namespace {
@@ -481,15 +524,29 @@ std::optional<std::string> valuesAt(const Kernel& k, const Buffers& inputs,
         }
     const std::string scratch = "__value";
     values.clear();
-    for (const auto& point : points) {
-        Kernel one = pinnedAt(k, *at, point, scratch);
-        Buffers buffers;
-        for (const auto& t : k.tensors)
-            if (t.role == TensorRole::In)
-                buffers[t.name] = inputs.at(t.name);
-        if (auto error = run(one, buffers))
+    // The points' reductions run side by side, a batch at a time: a 512 x 500000 GEMM's sampled
+    // outputs each swept their row of A alone, a page apart from one element to the next.
+    constexpr std::size_t kBatch = 512;
+    for (std::size_t from = 0; from < points.size(); from += kBatch) {
+        std::vector<Kernel> pinned;
+        std::vector<Buffers> buffers;
+        for (std::size_t p = from; p < std::min(points.size(), from + kBatch); ++p) {
+            pinned.push_back(pinnedAt(k, *at, points[p], scratch));
+            Buffers& b = buffers.emplace_back();
+            for (const auto& t : k.tensors)
+                if (t.role == TensorRole::In)
+                    b[t.name] = inputs.at(t.name);
+        }
+        std::vector<const Kernel*> kernels;
+        std::vector<Buffers*> views;
+        for (std::size_t i = 0; i < pinned.size(); ++i) {
+            kernels.push_back(&pinned[i]);
+            views.push_back(&buffers[i]);
+        }
+        if (auto error = runTogether(kernels, views))
             return error;
-        values.push_back(buffers.at(scratch).at({0}));
+        for (const auto& b : buffers)
+            values.push_back(b.at(scratch).at({0}));
     }
     return std::nullopt;
 }
