@@ -166,41 +166,53 @@ public:
         root_ = compile(s.value);
     }
 
-    void run() { runTogether({this}); }
+    void run() {
+        std::vector<std::int64_t> point;
+        if (!firstPoint(extents_, point))
+            return;
+        do {
+            const double v = eval(root_, point);
+            accumulate(s_.update, slotAt(point), v);
+        } while (nextPoint(extents_, point));
+    }
 
     const std::vector<std::int64_t>& extents() const { return extents_; }
 
     // Runs statements over the same iteration space point by point together: each point of the
     // space visits every runner before the next. Runners of one statement pinned at different
     // outputs (valuesAt) then read their inputs side by side instead of each sweeping them whole.
+    // (One runner alone takes run(): through the loop over runners the interpreter ran 20% slower.)
     static void runTogether(const std::vector<StatementRunner*>& runners) {
         const std::vector<std::int64_t>& extents = runners.front()->extents_;
-        for (auto e : extents)
-            if (e <= 0)
-                return;
-        std::vector<std::int64_t> point(extents.size(), 0);
-        while (true) {
-            for (StatementRunner* r : runners)
-                r->visit(point);
-            std::size_t d = point.size();
-            bool done = true;
-            while (d > 0) {
-                --d;
-                if (++point[d] < extents[d]) {
-                    done = false;
-                    break;
-                }
-                point[d] = 0;
+        std::vector<std::int64_t> point;
+        if (!firstPoint(extents, point))
+            return;
+        do {
+            for (StatementRunner* r : runners) {
+                const double v = r->eval(r->root_, point);
+                accumulate(r->s_.update, r->slotAt(point), v);
             }
-            if (done)
-                break;
-        }
+        } while (nextPoint(extents, point));
     }
 
 private:
-    void visit(const std::vector<std::int64_t>& point) {
-        double& slot = (*target_.buffer->storage)[static_cast<std::size_t>(target_.offsetAt(point))];
-        accumulate(s_.update, slot, eval(root_, point));
+    double& slotAt(const std::vector<std::int64_t>& point) {
+        return (*target_.buffer->storage)[static_cast<std::size_t>(target_.offsetAt(point))];
+    }
+
+    // The iteration space's first point (all zeros); false when the space is empty.
+    static bool firstPoint(const std::vector<std::int64_t>& extents, std::vector<std::int64_t>& point) {
+        point.assign(extents.size(), 0);
+        return std::all_of(extents.begin(), extents.end(), [](std::int64_t e) { return e > 0; });
+    }
+    // Steps `point` on in row-major order; false after the last point.
+    static bool nextPoint(const std::vector<std::int64_t>& extents, std::vector<std::int64_t>& point) {
+        for (std::size_t d = point.size(); d-- > 0;) {
+            if (++point[d] < extents[d])
+                return true;
+            point[d] = 0;
+        }
+        return false;
     }
 
     static void collectDims(const Access& a, std::set<std::string>& out) {
@@ -370,7 +382,10 @@ std::optional<std::string> runTogether(const std::vector<const Kernel*>& kernels
                 return "kernel '" + first.name + "': the kernels run together iterate over different spaces";
             together.push_back(&r);
         }
-        StatementRunner::runTogether(together);
+        if (together.size() == 1)
+            together.front()->run();
+        else
+            StatementRunner::runTogether(together);
         for (auto& a : all)
             roundBuffer(a.at(t->name));
     }
