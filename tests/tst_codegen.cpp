@@ -331,6 +331,25 @@ private slots:
         QCOMPARE(timed.peakFraction, timed.gflops / timed.peakGflops);
     }
 
+    // A node of more iteration points than a kernel is checked whole is checked on a sample of its
+    // output: here the input gates of the three steps (62208 points over a limit of 30000), 256 random
+    // elements and the two corners; the steps (20736 points each) whole.
+    void aLargeNodeIsCheckedOnASample() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 48}, {"B", 3}, {"T", 3}, {"wt", 3}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && host, error.c_str());
+        measure::GraphRunner runner(*module, defaultLowering(host->target));
+        measure::Options options = verifyOnly();
+        options.fullCheckPoints = 30000;
+        const auto r = runner.verify(module->graphs.front(), options);
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(r.sampled);
+        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(options.sampledOutputs + 2 + 27 * 48 + 9 * 48));
+        QVERIFY(r.largestError < 1e-5);
+        QVERIFY(!runner.verify(module->graphs.front(), verifyOnly()).sampled);
+    }
+
     // Fifty steps of a GRU with random weights amplify f32's rounding: H = 256 gives states of the
     // opposite sign to the interpreter's run of the whole graph at the end, every step being right.
     // Checked node by node, on the inputs the generated code gave each step, the graph passes with

@@ -270,9 +270,12 @@ int graphCommand(const std::vector<std::string>& args) {
         std::cerr << "isamap: " << checked.message << "\n";
         return 1;
     }
-    std::printf("verified node by node against the interpreter: %lld elements, largest difference %.3g%s%s (tolerance %.3g)\n",
-                static_cast<long long>(checked.checkedElements), checked.largestError, checked.worstAt.empty() ? "" : " at ",
-                checked.worstAt.c_str(), checked.tolerance);
+    std::printf("verified node by node against the interpreter: %lld elements%s, largest difference %.3g%s%s (tolerance %.3g)\n",
+                static_cast<long long>(checked.checkedElements),
+                checked.sampled ? (" (nodes of more than " + std::to_string(measure::Options{}.fullCheckPoints / 1'000'000) +
+                                   " million iteration points on a random sample of their output)").c_str()
+                                : "",
+                checked.largestError, checked.worstAt.empty() ? "" : " at ", checked.worstAt.c_str(), checked.tolerance);
     measure::Options timing;
     if (split.options.count("runs"))
         timing.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));

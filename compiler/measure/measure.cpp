@@ -72,13 +72,6 @@ using Clock = std::chrono::steady_clock;
 
 double secondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-std::int64_t iterationPoints(const ir::Kernel& k) {
-    std::int64_t n = 1;
-    for (const auto& d : k.dims)
-        n *= *ir::evaluate(d.extent, k.paramValues());
-    return n;
-}
-
 // Points one output element folds together: the extents of the dimensions the output does not use.
 std::int64_t reductionPoints(const ir::Kernel& k) {
     std::set<std::string> used;
@@ -144,21 +137,7 @@ std::optional<Comparison> verify(const ir::Kernel& kernel, const interp::Buffers
         expected.forEach([&](const std::vector<std::int64_t>& index) { compareAt(got, index, expected.at(index), c); });
         return c;
     }
-    const interp::Buffer& shape = inputs.at(output);
-    std::mt19937_64 random(options.seed * 7919 + 1);
-    std::vector<std::vector<std::int64_t>> points;
-    for (int i = 0; i < options.sampledOutputs; ++i) {
-        std::vector<std::int64_t> p;
-        for (auto extent : shape.shape)
-            p.push_back(static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(extent)));
-        points.push_back(std::move(p));
-    }
-    // The corners, where edge handling would go wrong first.
-    points.push_back(std::vector<std::int64_t>(shape.shape.size(), 0));
-    std::vector<std::int64_t> last;
-    for (auto extent : shape.shape)
-        last.push_back(extent - 1);
-    points.push_back(last);
+    const auto points = sampledPoints(inputs.at(output).shape, options);
     std::vector<double> values;
     if (auto why = interp::valuesAt(kernel, inputs, points, values)) {
         error = "the reference interpreter failed: " + *why;
@@ -187,6 +166,30 @@ std::string peakCachePath() {
 }
 
 } // namespace
+
+std::int64_t iterationPoints(const ir::Kernel& k) {
+    std::int64_t n = 1;
+    for (const auto& d : k.dims)
+        n *= *ir::evaluate(d.extent, k.paramValues());
+    return n;
+}
+
+std::vector<std::vector<std::int64_t>> sampledPoints(const std::vector<std::int64_t>& shape, const Options& options) {
+    std::mt19937_64 random(options.seed * 7919 + 1);
+    std::vector<std::vector<std::int64_t>> points;
+    for (int i = 0; i < options.sampledOutputs; ++i) {
+        std::vector<std::int64_t> p;
+        for (auto extent : shape)
+            p.push_back(static_cast<std::int64_t>(random() % static_cast<std::uint64_t>(extent)));
+        points.push_back(std::move(p));
+    }
+    points.push_back(std::vector<std::int64_t>(shape.size(), 0));
+    std::vector<std::int64_t> last;
+    for (auto extent : shape)
+        last.push_back(extent - 1);
+    points.push_back(last);
+    return points;
+}
 
 double peakGflopsPerThread() {
     const std::string path = peakCachePath();

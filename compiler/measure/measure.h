@@ -75,6 +75,13 @@ struct Result {
     std::string verification() const; // one line: "verified against the interpreter: ..."
 };
 
+// The iteration points of a kernel, the product of its dimensions' extents. A kernel of more than
+// Options::fullCheckPoints is checked on a sample of its outputs.
+std::int64_t iterationPoints(const ir::Kernel& k);
+// The outputs a sampled check compares: Options::sampledOutputs random indices of a tensor of `shape`
+// (drawn from the options' seed), then its two corners, where edge handling would go wrong first.
+std::vector<std::vector<std::int64_t>> sampledPoints(const std::vector<std::int64_t>& shape, const Options& options);
+
 // The FMA peak of one thread in GFLOP/s, measured once per machine and kept in the user's cache
 // directory (0 where it cannot be measured).
 double peakGflopsPerThread();
