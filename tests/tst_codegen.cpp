@@ -331,9 +331,9 @@ private slots:
         QCOMPARE(timed.peakFraction, timed.gflops / timed.peakGflops);
     }
 
-    // A node of more iteration points than a kernel is checked whole is checked on a sample of its
-    // output: here the input gates of the three steps (62208 points over a limit of 30000), 256 random
-    // elements and the two corners; the steps (20736 points each) whole.
+    // A node of more iteration points than Options::fullCheckPoints is checked on a sample of its
+    // output: here the input gates of the three steps (62208 points over a limit of 30000) at 256
+    // random elements and the two corners, the steps (20736 points each) whole.
     void aLargeNodeIsCheckedOnASample() {
         std::string error;
         auto module = frontend::generate("gru_sequence", {{"H", 48}, {"B", 3}, {"T", 3}, {"wt", 3}}, error);

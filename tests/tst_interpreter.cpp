@@ -8,10 +8,10 @@
 #include <QtTest>
 
 #include <algorithm>
-#include <set>
 #include <cmath>
 #include <functional>
 #include <map>
+#include <set>
 
 using namespace isamap;
 
