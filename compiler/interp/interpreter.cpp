@@ -81,7 +81,8 @@ struct CompiledAccess {
     std::vector<std::vector<std::int64_t>> indexCoeff;
     std::vector<std::int64_t> indexConstant;
 
-    double read(const std::vector<std::int64_t>& point) const {
+    // The value at storage offset `at`, which the point's indices reach (zero in a padded input's halo).
+    double read(const std::vector<std::int64_t>& point, std::int64_t at) const {
         if (checkBounds) {
             for (std::size_t d = 0; d < indexCoeff.size(); ++d) {
                 std::int64_t v = indexConstant[d];
@@ -91,13 +92,7 @@ struct CompiledAccess {
                     return 0.0; // the zero halo
             }
         }
-        return (*buffer->storage)[static_cast<std::size_t>(offsetAt(point))];
-    }
-    std::int64_t offsetAt(const std::vector<std::int64_t>& point) const {
-        std::int64_t off = base;
-        for (std::size_t j = 0; j < point.size(); ++j)
-            off += coeff[j] * point[j];
-        return off;
+        return (*buffer->storage)[static_cast<std::size_t>(at)];
     }
 };
 
@@ -170,10 +165,11 @@ public:
         std::vector<std::int64_t> point;
         if (!firstPoint(extents_, point))
             return;
+        startAtFirstPoint();
         do {
             const double v = eval(root_, point);
-            accumulate(s_.update, slotAt(point), v);
-        } while (nextPoint(extents_, point));
+            accumulate(s_.update, slot(), v);
+        } while (nextPoint(extents_, point, [this](std::size_t d, std::int64_t steps) { move(d, steps); }));
     }
 
     const std::vector<std::int64_t>& extents() const { return extents_; }
@@ -187,29 +183,51 @@ public:
         std::vector<std::int64_t> point;
         if (!firstPoint(extents, point))
             return;
+        for (StatementRunner* r : runners)
+            r->startAtFirstPoint();
+        auto moveAll = [&runners](std::size_t d, std::int64_t steps) {
+            for (StatementRunner* r : runners)
+                r->move(d, steps);
+        };
         do {
             for (StatementRunner* r : runners) {
                 const double v = r->eval(r->root_, point);
-                accumulate(r->s_.update, r->slotAt(point), v);
+                accumulate(r->s_.update, r->slot(), v);
             }
-        } while (nextPoint(extents, point));
+        } while (nextPoint(extents, point, moveAll));
     }
 
 private:
-    double& slotAt(const std::vector<std::int64_t>& point) {
-        return (*target_.buffer->storage)[static_cast<std::size_t>(target_.offsetAt(point))];
+    // The accesses' storage offsets follow the point as it steps, one addition per access and step,
+    // rather than each computed again from every index at every point.
+    void startAtFirstPoint() {
+        targetAt_ = target_.base;
+        at_.resize(accesses_.size());
+        for (std::size_t a = 0; a < accesses_.size(); ++a)
+            at_[a] = accesses_[a].base;
     }
+    void move(std::size_t d, std::int64_t steps) {
+        targetAt_ += target_.coeff[d] * steps;
+        for (std::size_t a = 0; a < accesses_.size(); ++a)
+            at_[a] += accesses_[a].coeff[d] * steps;
+    }
+    double& slot() { return (*target_.buffer->storage)[static_cast<std::size_t>(targetAt_)]; }
 
     // The iteration space's first point (all zeros); false when the space is empty.
     static bool firstPoint(const std::vector<std::int64_t>& extents, std::vector<std::int64_t>& point) {
         point.assign(extents.size(), 0);
         return std::all_of(extents.begin(), extents.end(), [](std::int64_t e) { return e > 0; });
     }
-    // Steps `point` on in row-major order; false after the last point.
-    static bool nextPoint(const std::vector<std::int64_t>& extents, std::vector<std::int64_t>& point) {
+    // Steps `point` on in row-major order, telling `moved` each dimension that changed and by how
+    // many steps; false after the last point.
+    template <typename Moved>
+    static bool nextPoint(const std::vector<std::int64_t>& extents, std::vector<std::int64_t>& point, Moved moved) {
         for (std::size_t d = point.size(); d-- > 0;) {
-            if (++point[d] < extents[d])
+            if (++point[d] < extents[d]) {
+                moved(d, 1);
                 return true;
+            }
+            moved(d, -(extents[d] - 1));
             point[d] = 0;
         }
         return false;
@@ -246,7 +264,10 @@ private:
     double eval(const Node& n, const std::vector<std::int64_t>& point) const {
         switch (n.kind) {
         case Expr::Kind::Constant: return n.constant;
-        case Expr::Kind::Access: return accesses_[static_cast<std::size_t>(n.access)].read(point);
+        case Expr::Kind::Access: {
+            const auto a = static_cast<std::size_t>(n.access);
+            return accesses_[a].read(point, at_[a]);
+        }
         case Expr::Kind::Call: break;
         }
         double a = eval(n.args[0], point);
@@ -264,6 +285,8 @@ private:
     CompiledAccess target_;
     std::vector<CompiledAccess> accesses_;
     Node root_;
+    std::int64_t targetAt_ = 0;     // the storage offsets of the current point (startAtFirstPoint, move)
+    std::vector<std::int64_t> at_;
 };
 
 void roundBuffer(Buffer& b) {
