@@ -249,7 +249,8 @@ int graphCommand(const std::vector<std::string>& args) {
                 target->target.name.c_str(), graph.nodes.size());
     // The interpreter's check of a long sequence takes a while (50 GRU steps of 2048 units: 25 s).
     int lastTenth = 0;
-    const auto checked = runner.verify(graph, measure::Options{}, [&](double fraction, const std::string& node) {
+    const measure::Options checking;
+    const auto checked = runner.verify(graph, checking, [&](double fraction, const std::string& node) {
         const int tenth = static_cast<int>(fraction * 10);
         if (tenth > lastTenth && fraction < 1) {
             lastTenth = tenth;
@@ -270,12 +271,12 @@ int graphCommand(const std::vector<std::string>& args) {
         std::cerr << "isamap: " << checked.message << "\n";
         return 1;
     }
+    const std::string sampling = checked.sampled ? " (nodes of more than " + std::to_string(checking.fullCheckPoints / 1'000'000) +
+                                                       " million iteration points on a random sample of their output)"
+                                                 : "";
     std::printf("verified node by node against the interpreter: %lld elements%s, largest difference %.3g%s%s (tolerance %.3g)\n",
-                static_cast<long long>(checked.checkedElements),
-                checked.sampled ? (" (nodes of more than " + std::to_string(measure::Options{}.fullCheckPoints / 1'000'000) +
-                                   " million iteration points on a random sample of their output)").c_str()
-                                : "",
-                checked.largestError, checked.worstAt.empty() ? "" : " at ", checked.worstAt.c_str(), checked.tolerance);
+                static_cast<long long>(checked.checkedElements), sampling.c_str(), checked.largestError,
+                checked.worstAt.empty() ? "" : " at ", checked.worstAt.c_str(), checked.tolerance);
     measure::Options timing;
     if (split.options.count("runs"))
         timing.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));

@@ -44,22 +44,18 @@ std::optional<Buffer> allocate(const TensorDecl& t, const ParamValues& params) {
 namespace {
 
 // splitmix64: small, fast and the same on every platform, so a seed means the same inputs everywhere.
+// It mixes a counter stepped by a constant, so its n-th value needs none before it: random inputs are
+// filled in storage order and keep each element's value at its row-major position.
 struct Random {
-    static constexpr std::uint64_t kStep = 0x9E3779B97F4A7C15ull;
-    std::uint64_t state;
-    std::uint64_t next() { return mix(state += kStep); }
-    // The value next() gives as its (n+1)-th, without the n before it (splitmix64 steps a counter):
-    // random inputs can then be filled in storage order and keep the values of the logical order.
-    std::uint64_t nth(std::uint64_t n) const { return mix(state + (n + 1) * kStep); }
-    static std::uint64_t mix(std::uint64_t z) {
+    std::uint64_t seed;
+    std::uint64_t nth(std::uint64_t n) const { // n from 0
+        std::uint64_t z = seed + (n + 1) * 0x9E3779B97F4A7C15ull;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         return z ^ (z >> 31);
     }
-    double uniform() { return uniformOf(next()); }
-    std::int64_t between(std::int64_t lo, std::int64_t hi) { return betweenOf(next(), lo, hi); }
-    static double uniformOf(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
-    static std::int64_t betweenOf(std::uint64_t bits, std::int64_t lo, std::int64_t hi) {
+    static double uniform(std::uint64_t bits) { return static_cast<double>(bits >> 11) * 0x1.0p-53; }
+    static std::int64_t between(std::uint64_t bits, std::int64_t lo, std::int64_t hi) {
         return lo + static_cast<std::int64_t>(bits % static_cast<std::uint64_t>(hi - lo + 1));
     }
 };
@@ -289,6 +285,12 @@ private:
     std::vector<std::int64_t> at_;
 };
 
+// Sets every element of `b` to `value`: an output's identity before a statement accumulates into it.
+void fillBuffer(Buffer& b, double value) {
+    std::vector<double>& values = *b.storage;
+    b.forEachStored([&](std::int64_t at, std::int64_t) { values[static_cast<std::size_t>(at)] = value; });
+}
+
 void roundBuffer(Buffer& b) {
     std::vector<double>& values = *b.storage;
     b.forEachStored([&](std::int64_t at, std::int64_t) {
@@ -309,17 +311,16 @@ std::string shapeText(const std::vector<std::int64_t>& s) {
 void fillRandom(Buffer& b, std::uint64_t seed) {
     const Random rng{seed};
     std::vector<double>& values = *b.storage;
-    // Each element takes the value of its row-major position in the generator's sequence.
     b.forEachStored([&](std::int64_t at, std::int64_t position) {
         const std::uint64_t bits = rng.nth(static_cast<std::uint64_t>(position));
         double v = 0;
         switch (b.type) {
         case ScalarType::f32:
         case ScalarType::f16:
-        case ScalarType::bf16: v = roundToType(Random::uniformOf(bits) * 2.0 - 1.0, b.type); break;
-        case ScalarType::i8: v = static_cast<double>(Random::betweenOf(bits, -128, 127)); break;
-        case ScalarType::u8: v = static_cast<double>(Random::betweenOf(bits, 0, 255)); break;
-        case ScalarType::i32: v = static_cast<double>(Random::betweenOf(bits, -1000, 1000)); break;
+        case ScalarType::bf16: v = roundToType(Random::uniform(bits) * 2.0 - 1.0, b.type); break;
+        case ScalarType::i8: v = static_cast<double>(Random::between(bits, -128, 127)); break;
+        case ScalarType::u8: v = static_cast<double>(Random::between(bits, 0, 255)); break;
+        case ScalarType::i32: v = static_cast<double>(Random::between(bits, -1000, 1000)); break;
         }
         values[static_cast<std::size_t>(at)] = v;
     });
@@ -392,11 +393,8 @@ std::optional<std::string> runTogether(const std::vector<const Kernel*>& kernels
         std::vector<StatementRunner> runners;
         runners.reserve(kernels.size());
         for (std::size_t i = 0; i < kernels.size(); ++i) {
-            if (initialise) {
-                Buffer& b = all[i].at(t->name);
-                const double init = identityOf(first.statements[s].update);
-                b.forEachStored([&](std::int64_t at, std::int64_t) { (*b.storage)[static_cast<std::size_t>(at)] = init; });
-            }
+            if (initialise)
+                fillBuffer(all[i].at(t->name), identityOf(first.statements[s].update));
             runners.emplace_back(*kernels[i], kernels[i]->statements[s], all[i]);
         }
         std::vector<StatementRunner*> together;
@@ -450,9 +448,7 @@ std::optional<std::string> runReplacing(const Kernel& k, Buffers& buffers, int r
         const Statement& st = k.statements[s];
         const TensorDecl* target = k.findTensor(st.target.tensor);
         if (target->role != TensorRole::InOut && initialised.insert(target->name).second) {
-            Buffer& b = buffers.at(target->name);
-            const double init = identityOf(st.update);
-            b.forEachStored([&](std::int64_t at, std::int64_t) { (*b.storage)[static_cast<std::size_t>(at)] = init; });
+            fillBuffer(buffers.at(target->name), identityOf(st.update));
         }
         if (static_cast<int>(s) != replaced) {
             if (auto error = run(singleStatement(k, st), buffers))
