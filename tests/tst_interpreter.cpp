@@ -611,6 +611,64 @@ private slots:
                     QVERIFY(Y.at({oh, ow}) < 0);
     }
 
+    // Sums of products as the interpreter runs them a row at a time, against loops written here:
+    // a window read backwards (a negative step along the row) through a strided, padded input, whose
+    // halo falls at the end of the first rows and at the start of the last; and a product whose output moves along the row (the
+    // reduction declared outermost), each element's terms still added in the reduction's order.
+    void rowsOfProductsMatchLoops() {
+        std::string error;
+        auto module = parsed(R"(kernel flipped(N = 6) {
+  dim c < 2, o < N
+  reduce r < 5
+  in X : f32[2, 2 * N - 1] padded(0, 3)
+  in F : f32[5]
+  out Y : f32[2, N]
+  Y[c, o] += X[c, 2*o - r + 1] * F[r]
+}
+kernel outer(M = 3, K = 4) {
+  reduce k < K
+  dim m < M
+  in A : f32[M, K]
+  in B : f32[K]
+  out C : f32[M]
+  C[m] += A[m, k] * B[k]
+}
+)",
+                             error);
+        QVERIFY2(module, error.c_str());
+        const ir::Kernel& flipped = *module->findKernel("flipped");
+        interp::Buffers b = interp::randomInputs(flipped, 5);
+        auto failure = interp::run(flipped, b);
+        QVERIFY2(!failure, why(failure));
+        const auto &X = b.at("X"), &F = b.at("F"), &Y = b.at("Y");
+        int halo = 0;
+        for (std::int64_t c = 0; c < 2; ++c)
+            for (std::int64_t o = 0; o < 6; ++o) {
+                double sum = 0;
+                for (std::int64_t r = 0; r < 5; ++r) {
+                    const std::int64_t i = 2 * o - r + 1;
+                    const bool outside = i < 0 || i >= 11;
+                    halo += outside;
+                    sum += (outside ? 0.0 : X.at({c, i})) * F.at({r});
+                }
+                QCOMPARE(Y.at({c, o}), static_cast<double>(static_cast<float>(sum)));
+            }
+        // The rows of o = 0 and 1 reach into it on the left, o = 5 on the right: in storage, the
+        // right halo of X's first row is where its second row begins, so a read there shows.
+        QCOMPARE(halo, 10);
+
+        const ir::Kernel& outer = *module->findKernel("outer");
+        interp::Buffers c = interp::randomInputs(outer, 6);
+        failure = interp::run(outer, c);
+        QVERIFY2(!failure, why(failure));
+        for (std::int64_t m = 0; m < 3; ++m) {
+            double sum = 0;
+            for (std::int64_t k = 0; k < 4; ++k)
+                sum += c.at("A").at({m, k}) * c.at("B").at({k});
+            QCOMPARE(c.at("C").at({m}), static_cast<double>(static_cast<float>(sum)));
+        }
+    }
+
     // i8 operands multiplied and summed in i32, then narrowed to i8 with wrap-around.
     void int8DotProductAccumulatesInInt32() {
         std::string error;
