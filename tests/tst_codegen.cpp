@@ -164,30 +164,34 @@ measure::LowerNode sweepLowering(const ir::Target& target) {
     };
 }
 
-// The verdict on one schedule, with what went wrong in the failure message.
+// The verdict on one schedule, with what went wrong in the failure message; checked against `shared`
+// when given (made with verifyOnly()), as a graph node's proposals are.
 void expectVerified(const Mapped& m, const mapping::Candidate& c, const schedule::Space& space,
-                    const schedule::Schedule& s, const measure::Options& options = verifyOnly()) {
+                    const schedule::Schedule& s, const measure::Options& options = verifyOnly(),
+                    measure::Reference* shared = nullptr) {
     const std::string where = m.kernel.name + " through " + c.key + ":\n" + schedule::printSchedule(space, s);
-    const auto r = measure::measureInProcess(m.kernel, m.target, c, space, s, options);
+    const auto r = shared ? measure::measureInProcess(m.kernel, m.target, c, space, s, options, *shared)
+                          : measure::measureInProcess(m.kernel, m.target, c, space, s, options);
     QVERIFY2(r.status == measure::Status::Ok, (where + "\n" + r.message).c_str());
     QVERIFY2(r.checkedElements > 0, where.c_str());
     QVERIFY(r.largestError <= r.tolerance);
 }
 
 // Every valid candidate's default schedule, plus schedules of spread quality from the search space
-// (different tiles, orders, placements, parallel loops).
+// (different tiles, orders, placements, parallel loops), all checked against one shared reference.
 void verifyKernel(const std::string& generator, const frontend::Args& args, std::size_t sampled) {
     const Mapped m = mapOnHost(generator, args);
     QVERIFY2(!m.candidates.empty(), generator.c_str());
+    measure::Reference reference(m.kernel, verifyOnly());
     for (const auto& c : m.candidates) {
         std::string error;
         auto space = schedule::makeSpace(m.kernel, m.target, c, error);
         QVERIFY2(space, error.c_str());
-        expectVerified(m, c, *space, schedule::defaultSchedule(*space));
+        expectVerified(m, c, *space, schedule::defaultSchedule(*space), verifyOnly(), &reference);
         if (QTest::currentTestFailed())
             return;
         for (const auto& e : search::spreadSample(*space, sampled, /*seed=*/7, /*evaluations=*/400)) {
-            expectVerified(m, c, *space, e.schedule);
+            expectVerified(m, c, *space, e.schedule, verifyOnly(), &reference);
             if (QTest::currentTestFailed())
                 return;
         }
@@ -447,6 +451,52 @@ private slots:
         QVERIFY2(forwards.status == 0, qPrintable(forwards.err));
         QVERIFY2(forwards.out.contains("recurrent0+tail0 .. recurrent3+tail3 (4 nodes)"), qPrintable(forwards.out));
         QVERIFY2(!forwards.out.contains("backwards"), qPrintable(forwards.out));
+    }
+
+    // Verified, timed and profiled, a graph is prepared once when the runner keeps it, and each time
+    // when it does not; a different graph is prepared anew.
+    void aKeptGraphIsPreparedOnce() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 32}, {"B", 2}, {"T", 3}, {"wt", 3}}, error);
+        auto shorter = frontend::generate("gru_sequence", {{"H", 32}, {"B", 2}, {"T", 2}, {"wt", 3}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && shorter && host, error.c_str());
+        for (const bool keep : {true, false}) {
+            measure::GraphRunner runner(*module, defaultLowering(host->target));
+            runner.keepPrepared(keep);
+            const ir::Graph& graph = module->graphs.front();
+            QCOMPARE(runner.verify(graph, verifyOnly()).status, measure::Status::Ok);
+            QCOMPARE(runner.time(graph, verifyOnly(), 1e6).status, measure::Status::Ok);
+            QVERIFY2(!runner.profile(graph, verifyOnly(), 2, error).empty(), error.c_str());
+            QCOMPARE(runner.preparations(), keep ? 1 : 3);
+            QCOMPARE(runner.time(shorter->graphs.front(), verifyOnly(), 1e6).status, measure::Status::Ok);
+            QCOMPARE(runner.preparations(), keep ? 2 : 4);
+        }
+    }
+
+    // Schedules checked against one shared reference each start from its inputs, whatever the ones
+    // before wrote: an accumulating (inout) output starts from its random values every time, not from
+    // the interpreter's result or another schedule's.
+    void aSharedReferenceKeepsItsInputs() {
+        const auto parsed = ir::parse(ir::SourceFile{"acc", R"(kernel gemm_acc(M = 40, N = 12, K = 24) {
+  dim m < M, n < N
+  reduce k < K
+  in A : f32[M, K] col_major
+  in B : f32[K, N] col_major
+  inout C : f32[M, N] col_major
+  C[m, n] += A[m, k] * B[k, n]
+}
+)"});
+        QVERIFY(parsed.diagnostics.empty());
+        const Mapped m = mapKernelOnHost(parsed.module.kernels.front());
+        QVERIFY(!m.candidates.empty());
+        std::string error;
+        auto space = schedule::makeSpace(m.kernel, m.target, m.candidates.front(), error);
+        QVERIFY2(space, error.c_str());
+        measure::Reference reference(m.kernel, verifyOnly());
+        expectVerified(m, m.candidates.front(), *space, schedule::defaultSchedule(*space), verifyOnly(), &reference);
+        for (const auto& e : search::spreadSample(*space, 3, /*seed=*/11, /*evaluations=*/200))
+            expectVerified(m, m.candidates.front(), *space, e.schedule, verifyOnly(), &reference);
     }
 
     // A node whose code computes something else (its sigmoids made tanh) is named, with the element

@@ -103,9 +103,10 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
         timing.codegen = options;
         const std::size_t count = std::min(proposals.size(), kTimedProposals);
         std::fprintf(stderr, "timing the model's %zu best schedules of %s\n", count, kernel.name.c_str());
+        measure::Reference reference(kernel, timing); // one set of inputs and one interpreter run for all
         for (std::size_t p = 0; p < count; ++p) {
             const auto& l = lowerable[proposals[p].lowerable];
-            const auto r = measure::measureInProcess(kernel, target, *l.candidate, l.space, proposals[p].schedule, timing);
+            const auto r = measure::measureInProcess(kernel, target, *l.candidate, l.space, proposals[p].schedule, timing, reference);
             if (r.status != measure::Status::Ok) {
                 error = "kernel " + kernel.name + ": a proposed schedule failed: " + r.message;
                 return nullptr;
@@ -244,6 +245,7 @@ int graphCommand(const std::vector<std::string>& args) {
             plans.push_back(plan);
         return code;
     }, !split.options.count("no-fuse"), !split.options.count("no-alternate"));
+    runner.keepPrepared(true); // verified, timed and profiled on the same tensors
 
     std::printf("graph %s (%s) on %s, %zu nodes\n", graph.name.c_str(), paramsText(graph.params).c_str(),
                 target->target.name.c_str(), graph.nodes.size());

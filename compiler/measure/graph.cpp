@@ -37,6 +37,13 @@ interp::Buffers graphValues(const ir::Graph& graph, std::uint64_t seed) {
     return values;
 }
 
+// Calls `f` when it goes out of scope: on every return of the function that holds it.
+template <typename F>
+struct AtExit {
+    F f;
+    ~AtExit() { f(); }
+};
+
 } // namespace
 
 struct GraphRunner::Prepared {
@@ -370,6 +377,32 @@ private:
 GraphRunner::GraphRunner(const ir::Module& module, LowerNode lower, bool fuse, bool alternate)
     : module_(module), lower_(std::move(lower)), fuse_(fuse), alternate_(alternate) {}
 
+GraphRunner::~GraphRunner() = default;
+
+// The graph prepared for a call: the one kept from the call before, when keepPrepared is on and that
+// call was on the same graph and seed; else one made on fresh random values, which `values` (when
+// given: verify checks against them) receives.
+GraphRunner::Prepared* GraphRunner::preparedFor(const ir::Graph& graph, const Options& options, interp::Buffers* values,
+                                                std::string& error) {
+    std::string key = std::to_string(options.seed) + "\n" + ir::print(graph);
+    if (keep_ && !values && prepared_ && key == preparedKey_)
+        return prepared_.get();
+    prepared_.reset(); // before the new one: two of a large graph's tensors at once would not fit as well
+    interp::Buffers fresh = graphValues(graph, options.seed);
+    prepared_ = prepare(graph, fresh, error);
+    ++preparations_;
+    preparedKey_ = std::move(key);
+    if (values)
+        *values = std::move(fresh);
+    return prepared_.get();
+}
+
+// Frees the prepared graph at the end of a call unless it is kept for the next.
+void GraphRunner::releaseUnlessKept() {
+    if (!keep_)
+        prepared_.reset();
+}
+
 std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepare(const ir::Graph& graph, const interp::Buffers& values,
                                                             std::string& error) {
     report_.clear();
@@ -498,9 +531,10 @@ void GraphRunner::alternateSweeps(Prepared& p) {
 
 Result GraphRunner::verify(const ir::Graph& graph, const Options& options,
                            const std::function<void(double, const std::string&)>& progress) {
+    const AtExit release{[this] { releaseUnlessKept(); }};
     Result r;
-    interp::Buffers values = graphValues(graph, options.seed);
-    auto prepared = prepare(graph, values, r.message);
+    interp::Buffers values;
+    Prepared* prepared = preparedFor(graph, options, &values, r.message);
     if (!prepared)
         return r;
     NodeChecker checker(*prepared, values, options);
@@ -521,9 +555,9 @@ Result GraphRunner::verify(const ir::Graph& graph, const Options& options,
 }
 
 Result GraphRunner::time(const ir::Graph& graph, const Options& options, double usefulFlops) {
+    const AtExit release{[this] { releaseUnlessKept(); }};
     Result r;
-    interp::Buffers values = graphValues(graph, options.seed);
-    auto prepared = prepare(graph, values, r.message);
+    Prepared* prepared = preparedFor(graph, options, nullptr, r.message);
     if (!prepared)
         return r;
     prepared->run(); // warm-up
@@ -543,8 +577,8 @@ Result GraphRunner::time(const ir::Graph& graph, const Options& options, double 
 
 std::vector<GraphRunner::StepTime> GraphRunner::profile(const ir::Graph& graph, const Options& options, int runs,
                                                         std::string& error) {
-    interp::Buffers values = graphValues(graph, options.seed);
-    auto prepared = prepare(graph, values, error);
+    const AtExit release{[this] { releaseUnlessKept(); }};
+    Prepared* prepared = preparedFor(graph, options, nullptr, error);
     if (!prepared)
         return {};
     std::vector<StepTime> steps;

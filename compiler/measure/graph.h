@@ -39,6 +39,7 @@ public:
     // `alternate`: a node repeating an earlier node's code over the same largest input (a recurrence's
     // steps over their weights) runs its parallel loop in the other direction (graph.cpp).
     GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true, bool alternate = true);
+    ~GraphRunner();
 
     // Runs the graph once on random inputs and compares everything each node writes with the
     // interpreter's run of that node on the same inputs; the first node that differs is named.
@@ -60,6 +61,12 @@ public:
     std::vector<StepTime> profile(const ir::Graph& graph, const Options& options, int runs, std::string& error);
 
     int compiledKernels() const { return static_cast<int>(kernels_.size()); }
+    // Keep the tensors and calls of the graph last prepared for the next call on the same graph and
+    // seed, instead of allocating and filling them again: the graph command verifies, times and
+    // profiles one graph. Off by default, so that a benchmark's rounds each start on fresh tensors.
+    void keepPrepared(bool keep) { keep_ = keep; }
+    // How many times this runner has allocated and filled a graph's tensors.
+    int preparations() const { return preparations_; }
     // What fusion did on the last graph prepared: pairs fused, or why not, and any fallback.
     const std::vector<std::string>& fusionReport() const { return report_; }
     int fusedPairs() const { return fusedPairs_; }
@@ -72,6 +79,8 @@ public:
     struct Prepared; // a graph ready to run: its tensors and compiled calls (graph.cpp)
 
 private:
+    Prepared* preparedFor(const ir::Graph& graph, const Options& options, interp::Buffers* values, std::string& error);
+    void releaseUnlessKept();
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
     void alternateSweeps(Prepared& p);
     std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
@@ -87,6 +96,10 @@ private:
     int alternatedSteps_ = 0;
     std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels_; // by the kernel's printed text
     double compileSeconds_ = 0;
+    bool keep_ = false;
+    int preparations_ = 0;
+    std::unique_ptr<Prepared> prepared_; // the graph last prepared, while a call runs it or when kept
+    std::string preparedKey_;            // its seed and printed graph
 };
 
 } // namespace isamap::measure

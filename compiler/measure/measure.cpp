@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <set>
@@ -122,29 +123,87 @@ std::size_t resultArgument(const ir::Kernel& kernel, const std::vector<codegen::
     return result;
 }
 
-// Compares the generated output with the interpreter's: all of it, or a random sample.
-std::optional<Comparison> verify(const ir::Kernel& kernel, const interp::Buffers& inputs, const std::string& output,
-                                 const NativeTensor& got, const Options& options, bool& sampled, std::string& error) {
-    Comparison c;
-    sampled = iterationPoints(kernel) > options.fullCheckPoints;
-    if (!sampled) {
-        interp::Buffers reference = inputs;
-        if (auto why = interp::run(kernel, reference)) {
+} // namespace
+
+struct Reference::Values {
+    ir::Kernel kernel;
+    Options options;
+    std::optional<interp::Buffers> inputs; // random inputs and zero outputs, once a check asks
+    // The interpreter's values of one output: the whole tensor, or at a sample of its indices.
+    struct Expected {
+        bool sampled = false;
+        std::optional<interp::Buffer> whole;
+        std::vector<std::vector<std::int64_t>> points;
+        std::vector<double> values;
+    };
+    std::map<std::string, Expected> expected; // by output
+
+    const interp::Buffers& randomInputs() {
+        if (!inputs)
+            inputs = interp::randomInputs(kernel, options.seed);
+        return *inputs;
+    }
+};
+
+Reference::Reference(const ir::Kernel& kernel, const Options& options) : values_(std::make_unique<Values>()) {
+    values_->kernel = kernel;
+    values_->options = options;
+}
+
+Reference::~Reference() = default;
+
+namespace {
+
+// The reference's inputs for a run of the interpreter, whose writes must not reach them: every tensor
+// the kernel writes gets storage of its own.
+interp::Buffers forTheInterpreter(const ir::Kernel& kernel, const interp::Buffers& inputs) {
+    interp::Buffers run = inputs;
+    for (auto& [name, buffer] : run)
+        if (kernel.findTensor(name)->role != ir::TensorRole::In)
+            buffer.storage = std::make_shared<std::vector<double>>(*buffer.storage);
+    return run;
+}
+
+// The interpreter's values of `output` (of shape `shape`): all of it for a kernel of up to
+// Options::fullCheckPoints iteration points, else at a random sample of its indices.
+const Reference::Values::Expected* expectedOutput(Reference::Values& ref, const std::string& output,
+                                                  const std::vector<std::int64_t>& shape, std::string& error) {
+    if (auto found = ref.expected.find(output); found != ref.expected.end())
+        return &found->second;
+    Reference::Values::Expected e;
+    e.sampled = iterationPoints(ref.kernel) > ref.options.fullCheckPoints;
+    if (!e.sampled) {
+        interp::Buffers run = forTheInterpreter(ref.kernel, ref.randomInputs());
+        if (auto why = interp::run(ref.kernel, run)) {
             error = "the reference interpreter failed: " + *why;
-            return std::nullopt;
+            return nullptr;
         }
-        const interp::Buffer& expected = reference.at(output);
-        expected.forEach([&](const std::vector<std::int64_t>& index) { compareAt(got, index, expected.at(index), c); });
+        e.whole = run.at(output);
+    } else {
+        e.points = sampledPoints(shape, ref.options);
+        if (auto why = interp::valuesAt(ref.kernel, ref.randomInputs(), e.points, e.values)) {
+            error = "the reference interpreter failed: " + *why;
+            return nullptr;
+        }
+    }
+    return &ref.expected.emplace(output, std::move(e)).first->second;
+}
+
+// Compares the generated output with the interpreter's: all of it, or a random sample.
+std::optional<Comparison> verify(Reference::Values& ref, const std::string& output, const std::vector<std::int64_t>& shape,
+                                 const NativeTensor& got, bool& sampled, std::string& error) {
+    const auto* expected = expectedOutput(ref, output, shape, error);
+    if (!expected)
+        return std::nullopt;
+    Comparison c;
+    sampled = expected->sampled;
+    if (!sampled) {
+        const interp::Buffer& whole = *expected->whole;
+        whole.forEach([&](const std::vector<std::int64_t>& index) { compareAt(got, index, whole.at(index), c); });
         return c;
     }
-    const auto points = sampledPoints(inputs.at(output).shape, options);
-    std::vector<double> values;
-    if (auto why = interp::valuesAt(kernel, inputs, points, values)) {
-        error = "the reference interpreter failed: " + *why;
-        return std::nullopt;
-    }
-    for (std::size_t i = 0; i < points.size(); ++i)
-        compareAt(got, points[i], values[i], c);
+    for (std::size_t i = 0; i < expected->points.size(); ++i)
+        compareAt(got, expected->points[i], expected->values[i], c);
     return c;
 }
 
@@ -239,8 +298,8 @@ struct Verified {
 // Generates, compiles and verifies one schedule, filling the compile and verification fields of `r`;
 // null, with `r` saying why, when any of it fails.
 std::unique_ptr<Verified> generateAndVerify(const ir::Kernel& kernel, const ir::Target& target, const Contender& c,
-                                            const Options& options, const std::function<void(const std::string&)>& say,
-                                            Result& r) {
+                                            const Options& options, Reference& reference,
+                                            const std::function<void(const std::string&)>& say, Result& r) {
     for (const auto& t : kernel.tensors)
         if (t.type == ir::ScalarType::f16) {
             r.message = "tensor " + t.name + " is f16, which has no host lowering";
@@ -264,17 +323,17 @@ std::unique_ptr<Verified> generateAndVerify(const ir::Kernel& kernel, const ir::
     r.compileSeconds = secondsSince(compileStart);
 
     say("verifying against the interpreter");
-    interp::Buffers inputs = interp::randomInputs(kernel, options.seed);
+    interp::Buffers arguments = reference.values().randomInputs(); // sharing the reference's storage
     for (const auto& a : v->jit->arguments()) {
-        if (!inputs.count(a.tensor)) // scratch for a temporary (a fused epilogue's intermediate)
-            inputs[a.tensor] = *interp::allocate(*kernel.findTensor(a.tensor), kernel.paramValues());
-        v->tensors.emplace_back(a, inputs.at(a.tensor), v->tensors.size());
+        if (!arguments.count(a.tensor)) // scratch for a temporary (a fused epilogue's intermediate)
+            arguments[a.tensor] = *interp::allocate(*kernel.findTensor(a.tensor), kernel.paramValues());
+        v->tensors.emplace_back(a, arguments.at(a.tensor), v->tensors.size());
         v->pointers.push_back(v->tensors.back().data());
     }
     const std::size_t outputIndex = resultArgument(kernel, v->jit->arguments());
     const std::string output = v->jit->arguments()[outputIndex].tensor;
     v->jit->run(v->pointers.data());
-    auto comparison = verify(kernel, inputs, output, v->tensors[outputIndex], options, r.sampled, error);
+    auto comparison = verify(reference.values(), output, arguments.at(output).shape, v->tensors[outputIndex], r.sampled, error);
     if (!comparison) {
         r.message = error;
         return nullptr;
@@ -325,12 +384,19 @@ void shareTensors(const Verified& first, Verified& second) {
 Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
                         const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
                         const std::function<void(const std::string&)>& progress) {
+    Reference reference(kernel, options);
+    return measureInProcess(kernel, target, candidate, space, schedule, options, reference, progress);
+}
+
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        Reference& reference, const std::function<void(const std::string&)>& progress) {
     Result r;
     auto say = [&](const std::string& what) {
         if (progress)
             progress(what);
     };
-    auto v = generateAndVerify(kernel, target, Contender{candidate, space, schedule}, options, say, r);
+    auto v = generateAndVerify(kernel, target, Contender{candidate, space, schedule}, options, reference, say, r);
     if (!v)
         return r;
     say("timing");
@@ -355,10 +421,11 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
                 progress(which + ": " + what);
         };
     };
-    auto a = generateAndVerify(kernel, target, first, options, say("first"), p.first);
+    Reference reference(kernel, options);
+    auto a = generateAndVerify(kernel, target, first, options, reference, say("first"), p.first);
     if (!a)
         return p;
-    auto b = generateAndVerify(kernel, target, second, options, say("second"), p.second);
+    auto b = generateAndVerify(kernel, target, second, options, reference, say("second"), p.second);
     if (!b)
         return p;
     shareTensors(*a, *b);

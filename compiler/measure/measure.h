@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,10 +91,28 @@ double peakGflopsPerThread();
 // peak of the `threads` it ran on (set before); marks it Ok. Kernels and whole graphs alike.
 void setTiming(Result& r, std::vector<double> times, double usefulFlops);
 
+// A kernel's random inputs and the interpreter's values of its output on them, made when a check first
+// needs them and then kept: schedules of one kernel checked against one Reference (a graph node's
+// proposals, the two of a comparison) share the inputs and the interpreter's run. Made with the options
+// of the measurements that use it (their seed and how much they check).
+class Reference {
+public:
+    Reference(const ir::Kernel& kernel, const Options& options);
+    ~Reference();
+    struct Values; // measure.cpp's
+    Values& values() { return *values_; }
+
+private:
+    std::unique_ptr<Values> values_;
+};
 // Generates, compiles, verifies and times in this process. `progress` (may be empty) hears the phases.
 Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
                         const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
                         const std::function<void(const std::string&)>& progress = {});
+// The same, checked against a reference shared with other schedules of the kernel.
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        Reference& reference, const std::function<void(const std::string&)>& progress = {});
 
 // One of two schedules compared: the mapping candidate it runs through, its space and the schedule.
 struct Contender {
