@@ -40,7 +40,7 @@ void copyPermuted(const interp::Buffer& src, interp::Buffer& dst, const std::vec
 // so an "expected" buffer made by plain copy would alias the result it is compared with.
 interp::Buffer detached(const interp::Buffer& b) {
     interp::Buffer copy = b;
-    copy.storage = std::make_shared<std::vector<double>>(*b.storage);
+    copy.storage = std::make_shared<interp::Values>(*b.storage);
     return copy;
 }
 
@@ -155,7 +155,7 @@ private slots:
         auto& B = b.at("B");
         A.at({0, 0}) = 1, A.at({0, 1}) = 2, A.at({1, 0}) = 3, A.at({1, 1}) = 4;
         B.at({0, 0}) = 5, B.at({0, 1}) = 6, B.at({1, 0}) = 7, B.at({1, 1}) = 8;
-        QCOMPARE(*A.storage, (std::vector<double>{1, 3, 2, 4})); // column-major storage
+        QCOMPARE(*A.storage, (interp::Values{1, 3, 2, 4})); // column-major storage
         auto failure = interp::run(gemm, b);
         QVERIFY2(!failure, why(failure));
         const auto& C = b.at("C");
@@ -669,6 +669,19 @@ kernel outer(M = 3, K = 4) {
         }
     }
 
+    // A large tensor's values start on a 2 MB boundary, where huge pages can back them; a small one's
+    // come from the heap. Both start at zero, as a vector's do.
+    void largeValuesLieOnLargePages() {
+        const interp::Values large(std::size_t{8} << 20, 0.0); // 64 MB
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(large.data()) % (std::uintptr_t{2} << 20), std::uintptr_t{0});
+        QCOMPARE(*std::max_element(large.begin(), large.end()), 0.0);
+        interp::Values small(16, 1.5);
+        small.resize(1 << 22, 2.0); // grows past the threshold: moved to the large pages, values kept
+        QCOMPARE(small[15], 1.5);
+        QCOMPARE(small.back(), 2.0);
+        QCOMPARE(reinterpret_cast<std::uintptr_t>(small.data()) % (std::uintptr_t{2} << 20), std::uintptr_t{0});
+    }
+
     // i8 operands multiplied and summed in i32, then narrowed to i8 with wrap-around.
     void int8DotProductAccumulatesInInt32() {
         std::string error;
@@ -863,11 +876,11 @@ kernel outer(M = 3, K = 4) {
         interp::Buffer whole;
         whole.shape = {3, 4, 5};
         whole.strides = {40, 8, 1}; // rows padded to 8
-        whole.storage = std::make_shared<std::vector<double>>(120, 0.0);
+        whole.storage = std::make_shared<interp::Values>(120, 0.0);
         interp::Buffer columnMajor;
         columnMajor.shape = {6, 7};
         columnMajor.strides = {1, 6};
-        columnMajor.storage = std::make_shared<std::vector<double>>(42, 0.0);
+        columnMajor.storage = std::make_shared<interp::Values>(42, 0.0);
         const interp::Buffer plane = interp::sliceOf(whole, {1});
         const interp::Buffer row = interp::sliceOf(whole, {2, 1});
         const interp::Buffer scalar = interp::sliceOf(whole, {1, 2, 3});
@@ -895,7 +908,7 @@ kernel outer(M = 3, K = 4) {
             interp::Buffer b;
             b.shape = {6, 7};
             b.strides = std::move(strides);
-            b.storage = std::make_shared<std::vector<double>>(42, 0.0);
+            b.storage = std::make_shared<interp::Values>(42, 0.0);
             interp::fillRandom(b, 11);
             return b;
         };

@@ -51,7 +51,7 @@ int proveAll(const ir::Kernel& kernel, const ir::Target& t) {
     auto reference = interp::randomInputs(kernel, 11);
     auto inputs = reference;
     for (auto& [name, b] : inputs) // detach: the reference run must not write into the mapped run's inputs
-        b.storage = std::make_shared<std::vector<double>>(*b.storage);
+        b.storage = std::make_shared<interp::Values>(*b.storage);
     if (auto error = interp::run(kernel, reference))
         qFatal("%s", error->c_str());
     int proved = 0;
@@ -60,7 +60,7 @@ int proveAll(const ir::Kernel& kernel, const ir::Target& t) {
             continue;
         auto buffers = inputs;
         for (auto& [name, b] : buffers)
-            b.storage = std::make_shared<std::vector<double>>(*b.storage);
+            b.storage = std::make_shared<interp::Values>(*b.storage);
         const ir::Instruction* ins = t.findInstruction(c.instruction);
         auto error = mapping::runMapped(kernel, *ins, c, buffers);
         if (error) {

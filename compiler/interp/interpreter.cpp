@@ -5,9 +5,32 @@
 #include <limits>
 #include <set>
 
+#include <sys/mman.h>
+
 namespace isamap::interp {
 
 using namespace ir;
+
+namespace {
+// Arrays from 8 MB up are worth their own huge pages; below, the heap's pages are shared and warm.
+constexpr std::size_t kLargePage = std::size_t{2} << 20;
+constexpr std::size_t kLargeArray = 4 * kLargePage;
+} // namespace
+
+void* allocateValues(std::size_t bytes) {
+    if (bytes < kLargeArray)
+        return ::operator new(bytes);
+    void* p = ::operator new(bytes, std::align_val_t{kLargePage});
+    madvise(p, bytes, MADV_HUGEPAGE); // a request: without transparent huge pages, 4 KB pages as before
+    return p;
+}
+
+void freeValues(void* p, std::size_t bytes) {
+    if (bytes < kLargeArray)
+        ::operator delete(p);
+    else
+        ::operator delete(p, std::align_val_t{kLargePage});
+}
 
 double identityOf(Update u) { return u == Update::Max ? -std::numeric_limits<double>::infinity() : 0.0; }
 
@@ -37,7 +60,7 @@ std::optional<Buffer> allocate(const TensorDecl& t, const ParamValues& params) {
     std::int64_t span = 1; // one past the largest offset
     for (std::size_t d = 0; d < dims->size(); ++d)
         span += ((*dims)[d] - 1) * std::max<std::int64_t>(0, (*st)[d]);
-    b.storage = std::make_shared<std::vector<double>>(static_cast<std::size_t>(std::max<std::int64_t>(1, span)), 0.0);
+    b.storage = std::make_shared<Values>(static_cast<std::size_t>(std::max<std::int64_t>(1, span)), 0.0);
     return b;
 }
 
@@ -435,12 +458,12 @@ private:
 
 // Sets every element of `b` to `value`: an output's identity before a statement accumulates into it.
 void fillBuffer(Buffer& b, double value) {
-    std::vector<double>& values = *b.storage;
+    Values& values = *b.storage;
     b.forEachStored([&](std::int64_t at, std::int64_t) { values[static_cast<std::size_t>(at)] = value; });
 }
 
 void roundBuffer(Buffer& b) {
-    std::vector<double>& values = *b.storage;
+    Values& values = *b.storage;
     b.forEachStored([&](std::int64_t at, std::int64_t) {
         double& v = values[static_cast<std::size_t>(at)];
         v = roundToType(v, b.type);
@@ -458,7 +481,7 @@ std::string shapeText(const std::vector<std::int64_t>& s) {
 
 void fillRandom(Buffer& b, std::uint64_t seed) {
     const Random rng{seed};
-    std::vector<double>& values = *b.storage;
+    Values& values = *b.storage;
     b.forEachStored([&](std::int64_t at, std::int64_t position) {
         const std::uint64_t bits = rng.nth(static_cast<std::uint64_t>(position));
         double v = 0;

@@ -160,7 +160,7 @@ interp::Buffers forTheInterpreter(const ir::Kernel& kernel, const interp::Buffer
     interp::Buffers run = inputs;
     for (auto& [name, buffer] : run)
         if (kernel.findTensor(name)->role != ir::TensorRole::In)
-            buffer.storage = std::make_shared<std::vector<double>>(*buffer.storage);
+            buffer.storage = std::make_shared<interp::Values>(*buffer.storage);
     return run;
 }
 

@@ -30,7 +30,7 @@ public:
         const std::size_t bytes = static_cast<std::size_t>(a.storageElements) * static_cast<std::size_t>(ir::byteSize(a.type));
         memory_.reset(static_cast<unsigned char*>(std::aligned_alloc(kPage, (skew_ + bytes + kPage - 1) / kPage * kPage)));
         std::memset(data(), 0, bytes);
-        const std::vector<double>& v = *values.storage;
+        const interp::Values& v = *values.storage;
         values.forEachStored([&](std::int64_t at, std::int64_t) { set(at, v[static_cast<std::size_t>(at)]); });
     }
     void* data() { return memory_.get() + skew_; }

@@ -105,7 +105,7 @@ interp::Buffers deepCopy(const interp::Buffers& buffers) {
     interp::Buffers out;
     for (const auto& [name, b] : buffers) {
         interp::Buffer c = b;
-        c.storage = std::make_shared<std::vector<double>>(*b.storage);
+        c.storage = std::make_shared<interp::Values>(*b.storage);
         out[name] = c;
     }
     return out;
