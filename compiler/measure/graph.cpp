@@ -172,24 +172,6 @@ std::string bandable(const GraphRunner::Prepared::Call& p, const GraphRunner::Pr
     return {};
 }
 
-// The most terms any statement of the kernel sums into one element: how many roundings its f32
-// result may gather.
-std::int64_t longestReduction(const ir::Kernel& kernel) {
-    std::int64_t longest = 1;
-    for (const auto& s : kernel.statements) {
-        std::set<std::string> used;
-        for (const auto& idx : s.target.indices)
-            for (const auto& t : idx.terms)
-                used.insert(t.dim);
-        std::int64_t n = 1;
-        for (const auto& d : kernel.dims)
-            if (d.reduction && !used.count(d.name))
-                n *= *ir::evaluate(d.extent, kernel.paramValues());
-        longest = std::max(longest, n);
-    }
-    return longest;
-}
-
 // Whether two bindings may share elements: the same graph tensor, and one's fixed indices begin the
 // other's (`HS[3]` and `HS[4]` do not; `HS` and `HS[4]` do).
 bool overlap(const ir::Binding& a, const ir::Binding& b) {

@@ -76,6 +76,9 @@ struct Result {
     std::string verification() const; // one line: "verified against the interpreter: ..."
 };
 
+// The longest reduction any of a kernel's statements performs: the product of the extents of its
+// reduction dimensions that do not index its target. Tolerances grow with it.
+std::int64_t longestReduction(const ir::Kernel& kernel);
 // The iteration points of a kernel, the product of its dimensions' extents. A kernel of more than
 // Options::fullCheckPoints is checked on a sample of its outputs.
 std::int64_t iterationPoints(const ir::Kernel& k);
