@@ -165,7 +165,12 @@ const Reference::Values::Expected* expectedOutput(Reference::Values& ref, const 
             error = "the reference interpreter failed: " + *why;
             return nullptr;
         }
-        e.whole = run.at(output);
+        const auto result = run.find(output);
+        if (result == run.end()) {
+            error = "the reference interpreter keeps no values of " + output + ", a temporary of the kernel";
+            return nullptr;
+        }
+        e.whole = result->second;
     } else {
         e.points = sampledPoints(shape, ref.options);
         if (auto why = interp::valuesAt(ref.kernel, ref.randomInputs(), e.points, e.values)) {
