@@ -139,6 +139,11 @@ Reference::Reference(const ir::Kernel& kernel, const Options& options) : values_
 
 Reference::~Reference() = default;
 
+void Reference::forget() {
+    values_->inputs.reset();
+    values_->expected.clear();
+}
+
 namespace {
 
 // The reference's inputs for a run of the interpreter, whose writes must not reach them: every tensor
@@ -389,24 +394,23 @@ void shareTensors(const Verified& first, Verified& second) {
 
 } // namespace
 
-Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
-                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
-                        const std::function<void(const std::string&)>& progress) {
-    Reference reference(kernel, options);
-    return measureInProcess(kernel, target, candidate, space, schedule, options, reference, progress);
-}
+namespace {
 
-Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
-                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
-                        Reference& reference, const std::function<void(const std::string&)>& progress) {
+// Checks and times one schedule. `forgetBeforeTiming`: the reference serves this schedule alone, and
+// its inputs and values are freed before the timed runs, which then run with no more of the
+// machine's memory held than the kernel's own.
+Result checkAndTime(const ir::Kernel& kernel, const ir::Target& target, const Contender& contender, const Options& options,
+                    Reference& reference, bool forgetBeforeTiming, const std::function<void(const std::string&)>& progress) {
     Result r;
     auto say = [&](const std::string& what) {
         if (progress)
             progress(what);
     };
-    auto v = generateAndVerify(kernel, target, Contender{candidate, space, schedule}, options, reference, say, r);
+    auto v = generateAndVerify(kernel, target, contender, options, reference, say, r);
     if (!v)
         return r;
+    if (forgetBeforeTiming)
+        reference.forget();
     say("timing");
     r.alternated = options.alternateSweeps && v->jit->canRunBackwards();
     std::vector<double> times;
@@ -416,8 +420,23 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
         if (times.size() >= kMostRuns)
             break;
     }
-    setTiming(r, std::move(times), space.usefulFlops);
+    setTiming(r, std::move(times), contender.space.usefulFlops);
     return r;
+}
+
+} // namespace
+
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        const std::function<void(const std::string&)>& progress) {
+    Reference reference(kernel, options);
+    return checkAndTime(kernel, target, Contender{candidate, space, schedule}, options, reference, true, progress);
+}
+
+Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, const mapping::Candidate& candidate,
+                        const schedule::Space& space, const schedule::Schedule& schedule, const Options& options,
+                        Reference& reference, const std::function<void(const std::string&)>& progress) {
+    return checkAndTime(kernel, target, Contender{candidate, space, schedule}, options, reference, false, progress);
 }
 
 Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
@@ -436,6 +455,7 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
     auto b = generateAndVerify(kernel, target, second, options, reference, say("second"), p.second);
     if (!b)
         return p;
+    reference.forget(); // both checked: the timed pairs hold only the kernels' own memory
     shareTensors(*a, *b);
     if (progress)
         progress("timing the two in turn");

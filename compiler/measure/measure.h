@@ -102,6 +102,8 @@ class Reference {
 public:
     Reference(const ir::Kernel& kernel, const Options& options);
     ~Reference();
+    // Frees the inputs and values; a later check makes them again.
+    void forget();
     struct Values; // measure.cpp's
     Values& values() { return *values_; }
 
