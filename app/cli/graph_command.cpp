@@ -249,7 +249,7 @@ int graphCommand(const std::vector<std::string>& args) {
 
     std::printf("graph %s (%s) on %s, %zu nodes\n", graph.name.c_str(), paramsText(graph.params).c_str(),
                 target->target.name.c_str(), graph.nodes.size());
-    // The interpreter's check of a long sequence takes a while (50 GRU steps of 2048 units: 25 s).
+    // The interpreter's check of a long sequence takes seconds: say how far it has come.
     int lastTenth = 0;
     const measure::Options checking;
     const auto checked = runner.verify(graph, checking, [&](double fraction, const std::string& node) {

@@ -163,7 +163,7 @@ const Reference::Values::Expected* expectedOutput(Reference::Values& ref, const 
     if (auto found = ref.expected.find(output); found != ref.expected.end())
         return &found->second;
     Reference::Values::Expected e;
-    e.sampled = iterationPoints(ref.kernel) > ref.options.fullCheckPoints;
+    e.sampled = checkedOnASample(ref.kernel, ref.options);
     if (!e.sampled) {
         interp::Buffers run = forTheInterpreter(ref.kernel, ref.randomInputs());
         if (auto why = interp::run(ref.kernel, run)) {
@@ -245,6 +245,8 @@ std::int64_t iterationPoints(const ir::Kernel& k) {
         n *= *ir::evaluate(d.extent, k.paramValues());
     return n;
 }
+
+bool checkedOnASample(const ir::Kernel& k, const Options& options) { return iterationPoints(k) > options.fullCheckPoints; }
 
 std::vector<std::vector<std::int64_t>> sampledPoints(const std::vector<std::int64_t>& shape, const Options& options) {
     std::mt19937_64 random(options.seed * 7919 + 1);

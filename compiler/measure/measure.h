@@ -79,9 +79,11 @@ struct Result {
 // The longest reduction any of a kernel's statements performs: the product of the extents of its
 // reduction dimensions that do not index its target. Tolerances grow with it.
 std::int64_t longestReduction(const ir::Kernel& kernel);
-// The iteration points of a kernel, the product of its dimensions' extents. A kernel of more than
-// Options::fullCheckPoints is checked on a sample of its outputs.
+// The iteration points of a kernel, the product of its dimensions' extents.
 std::int64_t iterationPoints(const ir::Kernel& k);
+// Whether a check of the kernel compares a sample of its output (sampledPoints) rather than all of
+// it: more than Options::fullCheckPoints iteration points.
+bool checkedOnASample(const ir::Kernel& k, const Options& options);
 // The outputs a sampled check compares: Options::sampledOutputs random indices of a tensor of `shape`
 // (drawn from the options' seed), then its two corners, where edge handling would go wrong first.
 std::vector<std::vector<std::int64_t>> sampledPoints(const std::vector<std::int64_t>& shape, const Options& options);
