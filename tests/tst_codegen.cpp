@@ -497,6 +497,15 @@ private slots:
         expectVerified(m, m.candidates.front(), *space, schedule::defaultSchedule(*space), verifyOnly(), &reference);
         for (const auto& e : search::spreadSample(*space, 3, /*seed=*/11, /*evaluations=*/200))
             expectVerified(m, m.candidates.front(), *space, e.schedule, verifyOnly(), &reference);
+        // Above Options::fullCheckPoints the sampled reference refuses an inout accumulation (its
+        // output starts from its own values); the check then runs the kernel whole instead.
+        measure::Options sampling = verifyOnly();
+        sampling.fullCheckPoints = 1000;
+        const auto r = measure::measureInProcess(m.kernel, m.target, m.candidates.front(), *space,
+                                                 schedule::defaultSchedule(*space), sampling);
+        QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
+        QVERIFY(!r.sampled);
+        QCOMPARE(r.checkedElements, static_cast<std::int64_t>(40 * 12));
     }
 
     // A node whose code computes something else (its sigmoids made tanh) is named, with the element
