@@ -4,6 +4,7 @@
 #include "codegen/math.h"
 
 #include "ir/types.h"
+#include "support/integers.h"
 
 #include <llvm/IR/Function.h>
 #include <llvm/IR/IRBuilder.h>
@@ -21,8 +22,6 @@ namespace isamap::codegen {
 using namespace llvm;
 
 namespace {
-
-std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 std::vector<std::string> words(const std::string& step) {
     std::istringstream in(step);

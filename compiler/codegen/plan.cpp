@@ -3,6 +3,7 @@
 #include "codegen/llvm_support.h"
 
 #include "ir/types.h"
+#include "support/integers.h"
 #include "targets/host.h"
 
 #include <algorithm>
@@ -14,8 +15,6 @@ namespace isamap::codegen {
 using namespace ir;
 
 namespace {
-
-std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 std::string joined(const std::vector<std::string>& parts, const char* separator) {
     std::string out;

@@ -1,5 +1,7 @@
 #include "interp/interpreter.h"
 
+#include "support/integers.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -335,11 +337,6 @@ private:
             end = std::min(end, beyond);
         }
     }
-    static std::int64_t floorDiv(std::int64_t n, std::int64_t d) { // d > 0
-        return n >= 0 ? n / d : -((-n + d - 1) / d);
-    }
-    static std::int64_t ceilDiv(std::int64_t n, std::int64_t d) { return -floorDiv(-n, d); } // d > 0
-
     double value() {
         double* stack = stack_.data();
         std::size_t top = 0;

@@ -1,6 +1,7 @@
 #include "schedule/schedule.h"
 
 #include "ir/types.h"
+#include "support/integers.h"
 
 #include <algorithm>
 #include <charconv>
@@ -32,8 +33,6 @@ std::string loopName(const mapping::DimBinding& b) {
         name += (name.empty() ? "" : ".") + d;
     return name;
 }
-
-std::int64_t ceilDiv(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // "m=4" -> value 4; false on anything else.
 bool parseAssignment(const std::string& word, std::string& name, std::int64_t& value) {
