@@ -476,7 +476,7 @@ private slots:
 
     // Schedules checked against one shared reference each start from its inputs, whatever the ones
     // before wrote: an accumulating (inout) output starts from its random values every time, not from
-    // the interpreter's result or another schedule's.
+    // the interpreter's result or another schedule's, though they run on the same refilled memory.
     void aSharedReferenceKeepsItsInputs() {
         const auto parsed = ir::parse(ir::SourceFile{"acc", R"(kernel gemm_acc(M = 40, N = 12, K = 24) {
   dim m < M, n < N
@@ -497,6 +497,7 @@ private slots:
         expectVerified(m, m.candidates.front(), *space, schedule::defaultSchedule(*space), verifyOnly(), &reference);
         for (const auto& e : search::spreadSample(*space, 3, /*seed=*/11, /*evaluations=*/200))
             expectVerified(m, m.candidates.front(), *space, e.schedule, verifyOnly(), &reference);
+        QCOMPARE(reference.tensorsMade(), std::size_t{3}); // A, B and C, refilled for each schedule after the first
         // Above Options::fullCheckPoints the sampled reference refuses an inout accumulation (its
         // output starts from its own values); the check then runs the kernel whole instead.
         measure::Options sampling = verifyOnly();

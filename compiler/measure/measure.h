@@ -106,6 +106,9 @@ public:
     ~Reference();
     // Frees the inputs and values; a later check makes them again.
     void forget();
+    // The generated code's tensors made for its checks so far. The schedules checked after the first
+    // refill the tensors the one before used, where they fit (same tensor, type, size, placement).
+    std::size_t tensorsMade() const;
     struct Values; // measure.cpp's
     Values& values() { return *values_; }
 

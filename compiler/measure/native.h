@@ -27,16 +27,35 @@ class NativeTensor {
 public:
     NativeTensor(const codegen::Argument& a, const interp::Buffer& values, std::size_t placement)
         : arg_(a), layout_(values), skew_(placement * kStagger % kPage) {
-        const std::size_t bytes = static_cast<std::size_t>(a.storageElements) * static_cast<std::size_t>(ir::byteSize(a.type));
-        memory_.reset(static_cast<unsigned char*>(std::aligned_alloc(kPage, (skew_ + bytes + kPage - 1) / kPage * kPage)));
-        std::memset(data(), 0, bytes);
-        const interp::Values& v = *values.storage;
-        values.forEachStored([&](std::int64_t at, std::int64_t) { set(at, v[static_cast<std::size_t>(at)]); });
+        memory_.reset(static_cast<unsigned char*>(std::aligned_alloc(kPage, (skew_ + bytes() + kPage - 1) / kPage * kPage)));
+        fill(values);
+    }
+    // Whether this tensor's memory can serve as argument `a` numbered `placement`: same tensor, type,
+    // size and offset within its page.
+    bool fits(const codegen::Argument& a, std::size_t placement) const {
+        return a.tensor == arg_.tensor && a.type == arg_.type && a.storageElements == arg_.storageElements &&
+               placement * kStagger % kPage == skew_;
+    }
+    // Serves as argument `a` (which it fits) again, holding `values`: memory already touched, where a
+    // new tensor's first touch of each page is what its making costs on a virtual machine.
+    void refill(const codegen::Argument& a, const interp::Buffer& values) {
+        arg_ = a;
+        layout_ = values;
+        fill(values);
     }
     void* data() { return memory_.get() + skew_; }
     double get(const std::vector<std::int64_t>& index) const { return getAt(layout_.offsetOf(index)); }
 
 private:
+    std::size_t bytes() const {
+        return static_cast<std::size_t>(arg_.storageElements) * static_cast<std::size_t>(ir::byteSize(arg_.type));
+    }
+    // Elements no index reaches (a layout's gaps) are zero.
+    void fill(const interp::Buffer& values) {
+        std::memset(data(), 0, bytes());
+        const interp::Values& v = *values.storage;
+        values.forEachStored([&](std::int64_t at, std::int64_t) { set(at, v[static_cast<std::size_t>(at)]); });
+    }
     void set(std::int64_t at, double v) {
         unsigned char* p = memory_.get() + skew_;
         const auto i = static_cast<std::size_t>(at);
