@@ -1421,11 +1421,17 @@ int main(void) {
                                          "--threads", "1", "--runs", "3"});
         QVERIFY2(again.status == 0, qPrintable(again.err + again.out));
         QVERIFY2(again.out.contains("checked all 2880 output elements"), qPrintable(again.out));
+        // Beside the measurement, the model's view of the same schedule.
+        QVERIFY2(again.out.contains(QRegularExpression("\\nmodeled [0-9.]+ us, [a-z-]+-bound[^\\n]*; measured over modeled [0-9.]+\\n")),
+                 qPrintable(again.out));
+        QVERIFY2(again.out.contains("where the time goes ("), qPrintable(again.out));
         auto paired = testing::isamapCli({"measure", "gemm", "--target", "host", "--schedule", file, "--against", file, "M=96",
                                           "N=30", "K=40", "--threads", "1", "--runs", "20"});
         QVERIFY2(paired.status == 0, qPrintable(paired.err + paired.out));
         QVERIFY2(paired.out.contains("two schedules timed in turn on the same inputs, "), qPrintable(paired.out));
         QVERIFY2(paired.out.contains("second over first, time per pair: median"), qPrintable(paired.out));
+        QVERIFY2(paired.out.contains(QRegularExpression("modeled: first ([0-9.]+ us), second \\1; second over first 1.000\\n")),
+                 qPrintable(paired.out));
     }
 
     void tuneEmitsAssembly() {

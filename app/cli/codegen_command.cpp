@@ -4,6 +4,7 @@
 #include "cli/support.h"
 
 #include "codegen/codegen.h"
+#include "cost/cost.h"
 #include "measure/measure.h"
 #include "support/resources.h"
 #include "targets/catalog.h"
@@ -219,6 +220,10 @@ int comparePair(const ir::Kernel& kernel, const ir::Target& target, const measur
     std::printf("  second over first, time per pair: median %.3f (middle half of the pairs %.3f-%.3f): the second is %s\n",
                 p.ratioMedian, p.ratioLow, p.ratioHigh, verdict);
     std::printf("  first: %s\n  second: %s\n", p.first.verification().c_str(), p.second.verification().c_str());
+    const double firstModeled = cost::modeledSeconds(first.space, first.schedule);
+    const double secondModeled = cost::modeledSeconds(second.space, second.schedule);
+    std::printf("  modeled: first %s, second %s; second over first %.3f\n", timeText(firstModeled).c_str(),
+                timeText(secondModeled).c_str(), secondModeled / firstModeled);
     return 0;
 }
 
@@ -274,6 +279,10 @@ int measureCommand(const std::vector<std::string>& args) {
     }
     printTiming(("kernel " + kernel->name + " on " + target->target.name + ": ").c_str(), r);
     std::printf("%s\n", r.verification().c_str());
+    const auto b = cost::explain(first->space, first->schedule);
+    std::printf("modeled %s, %s; measured over modeled %.2f\n", timeText(b.seconds).c_str(), b.bound.c_str(),
+                r.secondsMedian / b.seconds);
+    printWhereTheTimeGoes(b);
     return 0;
 }
 

@@ -93,6 +93,17 @@ std::string timeText(double seconds) {
     return buf;
 }
 
+void printWhereTheTimeGoes(const cost::Breakdown& b) {
+    std::printf("where the time goes (%s):\n", timeText(b.seconds).c_str());
+    auto terms = b.terms;
+    std::sort(terms.begin(), terms.end(), [](const cost::Term& x, const cost::Term& y) { return x.seconds > y.seconds; });
+    for (std::size_t i = 0; i < terms.size() && i < 6; ++i)
+        std::printf("  %5.1f%%  %s%s\n", 100 * terms[i].seconds / b.seconds, terms[i].what.c_str(),
+                    terms[i].overlapped ? " (overlapped)" : "");
+    if (!b.held.empty())
+        std::printf("  warm: %s\n", b.held.c_str());
+}
+
 std::string paramsText(const std::vector<ir::Param>& params) {
     std::string out;
     for (const auto& p : params)

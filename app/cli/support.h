@@ -5,6 +5,7 @@
 #include "ir/ir.h"
 #include "ir/diagnostics.h"
 #include "codegen/codegen.h"
+#include "cost/cost.h"
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
 #include "store/project.h"
@@ -42,6 +43,8 @@ std::string shapeText(const std::vector<std::int64_t>& s);
 std::string paramsText(const std::vector<ir::Param>& params);
 // "1.234 s", "7.150 ms", "166.00 us".
 std::string timeText(double seconds);
+// The cost model's largest terms of a schedule, "where the time goes", and the cache it finds warm.
+void printWhereTheTimeGoes(const cost::Breakdown& b);
 void printChecksums(const std::vector<ir::TensorDecl>& tensors, const interp::Buffers& buffers);
 // A JSON string literal, escaped.
 std::string jsonString(const std::string& s);

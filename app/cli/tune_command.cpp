@@ -587,14 +587,8 @@ int tuneCommand(const std::vector<std::string>& args) {
     noteAnalyticalBelow(spaces, constraintSet, bestFound.result.seconds);
     const auto b = cost::explain(spaces[bestFound.spaceIndex], bestFound.result.schedule);
     std::printf("\nbest schedule:\n%s", schedule::printLoopNest(spaces[bestFound.spaceIndex], bestFound.result.schedule).c_str());
-    std::printf("\nwhere the time goes (%s):\n", timeText(b.seconds).c_str());
-    auto terms = b.terms;
-    std::sort(terms.begin(), terms.end(), [](const cost::Term& x, const cost::Term& y) { return x.seconds > y.seconds; });
-    for (std::size_t i = 0; i < terms.size() && i < 6; ++i)
-        std::printf("  %5.1f%%  %s%s\n", 100 * terms[i].seconds / b.seconds, terms[i].what.c_str(),
-                    terms[i].overlapped ? " (overlapped)" : "");
-    if (!b.held.empty())
-        std::printf("  warm: %s\n", b.held.c_str());
+    std::printf("\n");
+    printWhereTheTimeGoes(b);
     if (project)
         std::printf("\nstored in %s as run %lld; show one with: isamap schedule show ID --project %s\n",
                     project->path().c_str(), static_cast<long long>(runId), project->path().c_str());
