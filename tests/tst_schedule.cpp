@@ -431,6 +431,26 @@ private slots:
         QVERIFY(termSeconds(br, "store instructions from zmm for C") > 10 * termSeconds(bk, "store instructions from zmm for C"));
     }
 
+    // A register tile of the output loaded right after the one before it was stored, a multiple of
+    // 4 KiB away, waits for those stores (the core matches a load to a store by the low 12 bits of the
+    // address first): here the next tile is 4 columns of 2 KiB on, at every step of the reduction.
+    // Stepping along m instead (2 vectors, 128 bytes) or keeping C across the reduction costs nothing.
+    void aReloadFourKibibytesOnWaitsForTheStores() {
+        auto f = gemmOn("host-avx512", 512, 512, 512);
+        const std::string waits = "reloads of C waiting on the stores before them, a multiple of 4 KiB away";
+        const auto alongN = scheduleOf(f.space, gemmText("i=m; c=C, a=A, b=B", "k=512 m=4 n=32", "n=4 m=2 k=1", "n=4 m=2 k=1"));
+        const auto alongM = scheduleOf(f.space, gemmText("i=m; c=C, a=A, b=B", "k=512 n=32 m=4", "n=4 m=2 k=1", "n=4 m=2 k=1"));
+        const auto kept = scheduleOf(f.space, gemmText("i=m; c=C, a=A, b=B", "m=4 n=32 k=512", "n=4 m=2 k=1", "n=4 m=2 k=1"));
+        const auto b = cost::explain(f.space, alongN);
+        const double tiles = (512.0 / 32) * (512.0 / 4), vectors = 2 * 4;
+        const double expected = tiles * 511 * vectors * 7 / f.space.clock;
+        QVERIFY2(std::abs(termSeconds(b, waits) - expected) < 1e-9 * expected,
+                 qPrintable(QString::number(termSeconds(b, waits)) + " against " + QString::number(expected)));
+        QCOMPARE(termSeconds(cost::explain(f.space, alongM), waits), 0.0);
+        QCOMPARE(termSeconds(cost::explain(f.space, kept), waits), 0.0);
+        QVERIFY(b.seconds > cost::modeledSeconds(f.space, alongM) + 0.9 * expected);
+    }
+
     // The same loop nest through the candidate that runs the vector along n, where C and B are stored
     // 512 elements apart: C is gathered and scattered lane by lane at every visit, B is packed first.
     void anOutputSeenScatteredIsGatheredAndAnInputPacked() {
