@@ -47,7 +47,8 @@ const Command kCommands[] = {
      "measure KERNEL_FILE_OR_NAME --target T --schedule FILE [--against FILE] [KEY=VALUE...] [--threads N]\n"
      "            [--runs N] [--alternate] [--emit llvm|asm]",
      "generate a schedule written by hand (the text `isamap schedule show` and tune --json give) for this CPU,\n"
-     "      verify it against the interpreter and time it in a worker process; or print its code;\n"
+     "      verify it against the interpreter and time it in a worker process, beside its modeled time and\n"
+     "      where the model says the time goes; or print its code;\n"
      "      --against: verify a second schedule too, time the two in turn on the same inputs, and compare them\n"
      "      by the median of the pairs' ratios (which a machine whose speed drifts does not sway);\n"
      "      --alternate: every other run takes the parallel loop backwards, as a graph runs a recurrence's steps",
