@@ -9,11 +9,11 @@
 // input-major, `--wt 0` output-major (wt = 1 where no block divides the hidden size).
 //
 //   build/bench/bench_gru [--threads "1 2"] [--limit N] [--max-steps S] [--wt 0|1|2|3] [--rounds R] [--fuse 0|1]
-//                         [--alternate 0|1] [--batch B]
+//                         [--alternate 0|1|faster] [--batch B]
 //
-// `--alternate 0` runs every step's sweep over the weights in the same order; by default each step
-// takes them in the opposite order to the step before (measure/graph.h). `--batch B` keeps the shapes
-// of that batch size.
+// `--alternate 0` runs every step's sweep over the weights in the same order; `1`, each step in the
+// opposite order to the step before; `faster` (the default), whichever of the two whole runs of the
+// sequence measure faster, in pairs (measure/graph.h). `--batch B` keeps the shapes of that batch size.
 //
 // Flops as DeepBench counts them: 2 * (2 * 3H * H * B) per step. `--max-steps` (default 100; 0 keeps
 // DeepBench's lengths of up to 1500) shortens every sequence for both sides alike, which keeps the run
@@ -21,7 +21,9 @@
 // (tuning ours once) and ends with each shape's median ratio. Last lines:
 // `geomean_ratio_vs_onednn=<x> batch=<b> threads=<t>` (of the medians with several rounds). The `picks`
 // column names the schedule that won each kernel, in the order they were tuned: the input product
-// appears twice, tuned for the two-step check and for the full length.
+// appears twice, tuned for the two-step check and for the full length; then which way the steps ran
+// (`steps:alternating(0.93)` or `steps:forwards(1.21)`, with the pairs' median of alternating over
+// all forwards) where `--alternate faster` timed both.
 //
 // At one thread each shape also gets a floor (floorSeconds below) from how fast this thread reads a
 // buffer the size of the recurrent weights right before the shape is timed: `ours_over_floor` is our
@@ -94,13 +96,16 @@ std::map<long, bench::Ratios> ceilingsByBatch(const std::map<std::string, FloorS
 } // namespace
 
 int main(int argc, char** argv) {
-    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}, {"wt", "3"}, {"rounds", "1"}, {"fuse", "1"}, {"alternate", "1"}, {"batch", "0"}});
+    const auto run = bench::parseRun(argc, argv, {{"max-steps", "100"}, {"wt", "3"}, {"rounds", "1"}, {"fuse", "1"}, {"alternate", "faster"}, {"batch", "0"}});
     // --fuse 0 runs each step's recurrent gates and tail as two kernels, for comparison.
     const bool fuse = run.values.at("fuse") != "0";
     const long wanted = std::atol(run.values.at("wt").c_str());
     const int rounds = std::max(1, std::atoi(run.values.at("rounds").c_str()));
     const auto host = bench::hostOrExit("bench_gru");
-    const bool alternate = run.values.at("alternate") != "0";
+    const std::string& alternate = run.values.at("alternate");
+    const auto sweeps = alternate == "0" ? measure::Sweeps::Forwards
+                        : alternate == "1" ? measure::Sweeps::Alternating
+                                           : measure::Sweeps::Faster;
     auto all = shapes(std::atol(run.values.at("max-steps").c_str()));
     if (const long batch = std::atol(run.values.at("batch").c_str()); batch > 0)
         all.erase(std::remove_if(all.begin(), all.end(), [batch](const Shape& s) { return s.batch != batch; }), all.end());
@@ -139,7 +144,7 @@ int main(int argc, char** argv) {
                                        (tuned.analytical.empty() ? "model" : tuned.analytical);
                     };
                     runners[pair] = std::make_unique<measure::GraphRunner>(modules[pair],
-                                                                           bench::tunedLowering(host.target, threads, {}, noteWinner), fuse, alternate);
+                                                                           bench::tunedLowering(host.target, threads, {}, noteWinner), fuse, sweeps);
                     auto small = frontend::generate("gru_sequence", {{"H", s.hidden}, {"B", s.batch}, {"T", 2}, {"wt", wt}}, error);
                     checks[pair] = runners[pair]->verify(small->graphs.front(), measure::Options{});
                 }
@@ -160,8 +165,12 @@ int main(int argc, char** argv) {
                     std::printf("failed: %s\n", timed.message.c_str());
                     continue;
                 }
-                std::printf("%.1f,%.4g,largest difference %.2g,%s", timed.gflops, timed.secondsMedian, check.largestError,
-                            picks[pair].c_str());
+                // Which way the steps ran, and the pairs' median of alternating over all forwards.
+                char sweepsText[64] = "";
+                if (const double r = runners[pair]->alternatingOverForwards(); r > 0)
+                    std::snprintf(sweepsText, sizeof sweepsText, " steps:%s(%.2f)", r < 1 ? "alternating" : "forwards", r);
+                std::printf("%.1f,%.4g,largest difference %.2g,%s%s", timed.gflops, timed.secondsMedian, check.largestError,
+                            picks[pair].c_str(), sweepsText);
                 const double ratio = bench::printPeers(peers, s.key(), timed.gflops);
                 ratios[s.batch].add(ratio);
                 byShape.add(s.key(), ratio);

@@ -390,7 +390,8 @@ private slots:
         QVERIFY2(module && host, error.c_str());
         for (int cores : {1, 2}) {
             for (bool alternate : {true, false}) {
-                measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, cores)), true, alternate);
+                measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, cores)), true,
+                                            alternate ? measure::Sweeps::Alternating : measure::Sweeps::Forwards);
                 const auto r = runner.verify(module->graphs.front(), verifyOnly());
                 QVERIFY2(r.status == measure::Status::Ok, r.message.c_str());
                 QCOMPARE(runner.fusedPairs(), 5);
@@ -403,6 +404,35 @@ private slots:
         }
     }
 
+    // By default the runner times whole runs both ways, in pairs, and alternates only where that is
+    // faster: the steps it then profiles go the way it chose, and its report says which, with both times.
+    void recurrentStepsAlternateWhereThatIsFaster() {
+        std::string error;
+        auto module = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
+        auto host = targets::hostTarget(error);
+        QVERIFY2(module && host, error.c_str());
+        measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, 1)));
+        const auto steps = runner.profile(module->graphs.front(), verifyOnly(), 3, error);
+        QVERIFY2(steps.size() == 6, error.c_str());
+        const double ratio = runner.alternatingOverForwards();
+        QVERIFY(ratio > 0);
+        const bool alternated = ratio < 1;
+        QCOMPARE(runner.alternatedSteps(), alternated ? 2 : 0);
+        for (int t = 0; t < 5; ++t)
+            QCOMPARE(steps[static_cast<std::size_t>(t + 1)].backwards, alternated && t % 2 == 1);
+        std::string report;
+        for (const auto& line : runner.fusionReport())
+            report += line + "\n";
+        const std::string said = alternated ? "ran 2 node(s) backwards" : "ran every node forwards: taking 2 node(s) backwards";
+        QVERIFY2(report.find(said) != std::string::npos, report.c_str());
+        QVERIFY2(report.find(" all forwards (medians of ") != std::string::npos, report.c_str());
+        // Nothing to decide where no step repeats another's code over the same input.
+        auto single = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 1}, {"wt", 3}}, error);
+        measure::GraphRunner one(*single, sweepLowering(targets::withCores(host->target, 1)));
+        QCOMPARE(one.verify(single->graphs.front(), verifyOnly()).status, measure::Status::Ok);
+        QCOMPARE(one.alternatingOverForwards(), 0.0);
+    }
+
     // Where a run's time goes: each step timed on its own inside whole runs, in the order they ran. The
     // recurrence's steps share one code and take turns in direction, and together the steps take about
     // what a whole run takes (had each step's figure been a whole run's, they would add up to six).
@@ -411,7 +441,7 @@ private slots:
         auto module = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 5}, {"wt", 3}}, error);
         auto host = targets::hostTarget(error);
         QVERIFY2(module && host, error.c_str());
-        measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, 1)));
+        measure::GraphRunner runner(*module, sweepLowering(targets::withCores(host->target, 1)), true, measure::Sweeps::Alternating);
         const auto steps = runner.profile(module->graphs.front(), measure::Options{}, 20, error);
         QVERIFY2(steps.size() == 6, error.c_str()); // the input product, then 5 steps with their tails fused
         QCOMPARE(steps[0].nodes, std::string("input_gates"));
@@ -437,11 +467,16 @@ private slots:
     }
 
     // `isamap graph` on a recurrence puts its steps on one line where the time goes, with each direction's
-    // median; --no-alternate runs them all forwards and says nothing of directions.
+    // median; --no-alternate runs them all forwards and says nothing of directions; by default it says
+    // which way it found faster.
     void graphCommandProfilesARecurrence() {
         const QStringList args{"graph", "gru_sequence", "H=256", "B=1", "T=4", "wt=3", "--target", "host", "--threads", "1",
                                "--budget", "100", "--runs", "1", "--pick", "model"};
-        auto alternating = testing::isamapCli(args);
+        auto chosen = testing::isamapCli(args);
+        QVERIFY2(chosen.status == 0, qPrintable(chosen.err));
+        QVERIFY2(chosen.out.contains(QRegularExpression("ran (2 node\\(s\\) backwards|every node forwards).* all forwards \\(medians of [0-9]+ pairs")),
+                 qPrintable(chosen.out));
+        auto alternating = testing::isamapCli(args + QStringList{"--alternate"});
         QVERIFY2(alternating.status == 0, qPrintable(alternating.err));
         QVERIFY2(alternating.out.contains("(the column sweep)"), qPrintable(alternating.out));
         QVERIFY2(alternating.out.contains("ran 2 node(s) backwards"), qPrintable(alternating.out));

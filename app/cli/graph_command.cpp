@@ -183,7 +183,8 @@ void printProfile(const std::vector<measure::GraphRunner::StepTime>& steps, int 
 
 int graphCommand(const std::vector<std::string>& args) {
     const char* line = "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
-                       "       [--constraints FILE] [--pick measured|model] [--no-fuse] [--no-alternate] [--runs N]";
+                       "       [--constraints FILE] [--pick measured|model] [--no-fuse] [--alternate|--no-alternate]\n"
+                       "       [--runs N]";
     auto split = splitArgs(args, {"target", "graph", "threads", "budget", "constraints", "pick", "runs"});
     if (!split.error.empty())
         return usage(split.error, line);
@@ -191,8 +192,13 @@ int graphCommand(const std::vector<std::string>& args) {
         return usage("graph takes a graph file or library name and --target", line);
     for (const auto& [name, value] : split.options)
         if (name != "target" && name != "graph" && name != "threads" && name != "budget" && name != "constraints" &&
-            name != "pick" && name != "runs" && name != "no-fuse" && name != "no-alternate")
+            name != "pick" && name != "runs" && name != "no-fuse" && name != "no-alternate" && name != "alternate")
             return usage("unknown option --" + name, line);
+    if (split.options.count("alternate") && split.options.count("no-alternate"))
+        return usage("--alternate and --no-alternate contradict each other", line);
+    const auto sweeps = split.options.count("no-alternate") ? measure::Sweeps::Forwards
+                        : split.options.count("alternate")  ? measure::Sweeps::Alternating
+                                                            : measure::Sweeps::Faster;
     std::map<std::string, std::int64_t> overrides;
     auto module = loadInput(split.positional[0], split.values, overrides);
     if (!module)
@@ -244,7 +250,7 @@ int graphCommand(const std::vector<std::string>& args) {
         if (code)
             plans.push_back(plan);
         return code;
-    }, !split.options.count("no-fuse"), !split.options.count("no-alternate"));
+    }, !split.options.count("no-fuse"), sweeps);
     runner.keepPrepared(true); // verified, timed and profiled on the same tensors
 
     std::printf("graph %s (%s) on %s, %zu nodes\n", graph.name.c_str(), paramsText(graph.params).c_str(),

@@ -34,11 +34,17 @@ namespace isamap::measure {
 // Generates one node's kernel; empty with `error` when it cannot.
 using LowerNode = std::function<std::unique_ptr<codegen::Code>(const ir::Node&, const ir::Kernel&, std::string& error)>;
 
+// Which way a node repeating an earlier node's code over the same largest input (a recurrence's steps
+// over their weights) runs its parallel loop (graph.cpp, alternateSweeps).
+enum class Sweeps {
+    Forwards,    // every node forwards
+    Alternating, // each such node the other way from the one before it
+    Faster,      // alternating if whole runs of the graph, timed both ways in pairs, are faster so
+};
+
 class GraphRunner {
 public:
-    // `alternate`: a node repeating an earlier node's code over the same largest input (a recurrence's
-    // steps over their weights) runs its parallel loop in the other direction (graph.cpp).
-    GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true, bool alternate = true);
+    GraphRunner(const ir::Module& module, LowerNode lower, bool fuse = true, Sweeps sweeps = Sweeps::Faster);
     ~GraphRunner();
 
     // Runs the graph once on random inputs and compares everything each node writes with the
@@ -75,6 +81,9 @@ public:
     int bandPairs() const { return bandPairs_; }
     // Nodes of the last graph prepared that ran their parallel loop backwards.
     int alternatedSteps() const { return alternatedSteps_; }
+    // With Sweeps::Faster, the median over the pairs of whole runs of the alternating run's time over the
+    // all-forwards run's (alternating is kept below 1); 0 where nothing was timed.
+    double alternatingOverForwards() const { return alternatingOverForwards_; }
 
     struct Prepared; // a graph ready to run: its tensors and compiled calls (graph.cpp)
 
@@ -83,13 +92,15 @@ private:
     void releaseUnlessKept();
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
     void alternateSweeps(Prepared& p);
+    void chooseDirections(Prepared& p, const Options& options);
     std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
                                            const interp::Buffers& values, std::string& error);
 
     const ir::Module& module_;
     LowerNode lower_;
     bool fuse_ = true;
-    bool alternate_ = true;
+    Sweeps sweeps_ = Sweeps::Faster;
+    double alternatingOverForwards_ = 0;
     std::vector<std::string> report_;
     int fusedPairs_ = 0;
     int bandPairs_ = 0;
