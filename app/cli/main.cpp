@@ -55,12 +55,13 @@ const Command kCommands[] = {
      isamap::cli::measureCommand},
     {"graph",
      "graph GRAPH_FILE_OR_NAME --target T [KEY=VALUE...] [--graph NAME] [--threads N] [--budget N]\n"
-     "            [--constraints FILE] [--pick measured|model] [--no-fuse] [--no-alternate] [--runs N]",
+     "            [--constraints FILE] [--pick measured|model] [--no-fuse] [--alternate|--no-alternate] [--runs N]",
      "run an op graph through generated code on this CPU: each node at the fastest, timed here, of the cost\n"
      "      model's 4 best proposals (the search's best and the analytical schedules, within the constraints\n"
      "      that name its loops; --pick model: the model's best), element-wise nodes fused into their producers\n"
      "      and consecutive nodes run band by band where they can (--no-fuse: node by node), every other step of\n"
-     "      a recurrence backwards over its weights (--no-alternate: all forwards); verified node by node against\n"
+     "      a recurrence backwards over its weights where whole runs, timed both ways in pairs, are faster so\n"
+     "      (--alternate: always; --no-alternate: all forwards); verified node by node against\n"
      "      the interpreter, timed, and where the time goes: each node timed on its own inside\n"
      "      whole runs (a recurrence's steps on one line: their median, the slowest, each direction's median)",
      isamap::cli::graphCommand},
