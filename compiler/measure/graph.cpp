@@ -520,8 +520,8 @@ void GraphRunner::alternateSweeps(Prepared& p) {
 
 namespace {
 
-// Pairs of whole runs that decide whether alternating pays: at least the first, and more until a fifth of
-// a second (or Options::minSeconds) has passed, up to the second.
+// Pairs of whole runs that decide whether alternating pays: at least kLeastDirectionPairs, more until a
+// fifth of a second (or Options::minSeconds) has passed, at most kMostDirectionPairs.
 constexpr int kLeastDirectionPairs = 3;
 constexpr int kMostDirectionPairs = 15;
 
@@ -541,10 +541,9 @@ double medianRatio(const std::vector<double>& numerators, const std::vector<doub
 } // namespace
 
 // Whether alternating pays depends on the machine: on a Zen 4 workstation a GRU's steps at hidden 2816
-// ran 1.1x as fast so, while on a Zen 5 virtual machine, whose last cache kept nothing of the weights
-// from one step to the next, the sequence at hidden 2048 ran 1.04-1.31x as fast all forwards (four
-// pairs of `isamap graph` runs). So the graph is run both ways, in pairs whose order turns each time,
-// and alternates only where that measures faster.
+// ran 1.1x as fast so, while on a Zen 5 virtual machine the sequence at hidden 2048 ran 1.04-1.31x as
+// fast all forwards (four pairs of `isamap graph` runs). So the graph is run both ways, in pairs whose
+// order turns each time, and alternates only where that measures faster.
 void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
     if (alternatedSteps_ == 0)
         return;
@@ -552,8 +551,8 @@ void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
         for (auto& step : p.steps)
             step.backwards = alternate && step.mayGoBackwards;
     };
-    auto timedRun = [&p](bool alternate, auto& set) {
-        set(alternate);
+    auto timedRun = [&](bool alternate) {
+        setBackwards(alternate);
         const auto t0 = Clock::now();
         p.run();
         return secondsSince(t0);
@@ -565,8 +564,8 @@ void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
     const double enough = std::max(0.2, options.minSeconds);
     for (int pair = 0; pair < kMostDirectionPairs && (pair < kLeastDirectionPairs || secondsSince(start) < enough); ++pair) {
         const bool alternateFirst = pair % 2 == 0;
-        const double first = timedRun(alternateFirst, setBackwards);
-        const double second = timedRun(!alternateFirst, setBackwards);
+        const double first = timedRun(alternateFirst);
+        const double second = timedRun(!alternateFirst);
         alternating.push_back(alternateFirst ? first : second);
         forwards.push_back(alternateFirst ? second : first);
     }
