@@ -73,6 +73,7 @@ Fetches fetchCounts(const Space& space, const Schedule& s, const Trips& trips, s
 // Per operand on a CPU core: how often its register tile is visited, and the vectors it takes there.
 struct RegisterTiles {
     std::array<double, kMaxOperands> visits{}, vectors{};
+    double outputTiles = 1; // the output's distinct tiles (outputTiles below)
 };
 
 RegisterTiles registerTiles(const Space& space, const Schedule& s, const Fetches& fetches) {
@@ -171,9 +172,11 @@ std::int64_t nextOutputTileBytes(const Space& space, const Schedule& s) {
 constexpr double kAliasedReloadCyclesPerVector = 7.0;
 
 double aliasedReloadSeconds(const Space& space, const Schedule& s, const RegisterTiles& t, double perWorker) {
-    const double reloads = t.visits[0] - outputTiles(space, s);
+    const double reloads = t.visits[0] - t.outputTiles;
+    if (reloads <= 0) // every search evaluation passes here: the step only where it can matter
+        return 0;
     const std::int64_t step = nextOutputTileBytes(space, s);
-    if (reloads <= 0 || step == 0 || step % 4096 != 0)
+    if (step == 0 || step % 4096 != 0)
         return 0;
     return reloads * t.vectors[0] * kAliasedReloadCyclesPerVector * perWorker / space.clock;
 }
@@ -184,7 +187,7 @@ double aliasedReloadSeconds(const Space& space, const Schedule& s, const Registe
 // chain, and sets `independent` to the number of chains the instruction stream interleaves.
 double cpuChainLatency(const Space& space, const Schedule& s, const RegisterTiles& t, double calls, double& independent) {
     independent = std::max(1.0, t.vectors[0]);
-    const double tiles = outputTiles(space, s);
+    const double tiles = t.outputTiles;
     const double visits = t.visits[0];
     const double reloaded = visits > tiles ? 1.0 - tiles / visits : 0.0;
     const double callsPerVisit = std::max(1.0, calls / visits / independent);
@@ -295,6 +298,7 @@ Figures compute(const Space& space, const Schedule& s) {
     RegisterTiles registers;
     if (space.registerLevel >= 0) {
         registers = registerTiles(space, s, fetchesInto);
+        registers.outputTiles = outputTiles(space, s);
         latency = cpuChainLatency(space, s, registers, calls, independent);
     }
     const double needed = latency * space.throughput;
