@@ -1,6 +1,7 @@
 #include "measure/graph.h"
 
 #include "measure/native.h"
+#include "measure/pairs.h"
 
 #include "codegen/runtime.h"
 
@@ -523,19 +524,12 @@ namespace {
 // Pairs of whole runs that decide whether alternating pays: at least kLeastDirectionPairs, more until a
 // fifth of a second (or Options::minSeconds) has passed, at most kMostDirectionPairs.
 constexpr int kLeastDirectionPairs = 3;
-constexpr int kMostDirectionPairs = 15;
+constexpr std::size_t kMostDirectionPairs = 15;
 
 std::string milliseconds(double seconds) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f ms", seconds * 1e3);
     return buf;
-}
-
-double medianRatio(const std::vector<double>& numerators, const std::vector<double>& denominators) {
-    std::vector<double> ratios;
-    for (std::size_t i = 0; i < numerators.size() && i < denominators.size(); ++i)
-        ratios.push_back(numerators[i] / denominators[i]);
-    return median(ratios).value_or(1.0);
 }
 
 } // namespace
@@ -551,29 +545,22 @@ void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
         for (auto& step : p.steps)
             step.backwards = alternate && step.mayGoBackwards;
     };
-    auto timedRun = [&](bool alternate) {
-        setBackwards(alternate);
-        const auto t0 = Clock::now();
-        p.run();
-        return secondsSince(t0);
-    };
-    std::vector<double> alternating, forwards;
     setBackwards(true);
     p.run(); // warm-up
-    const auto start = Clock::now();
-    const double enough = std::max(0.2, options.minSeconds);
-    for (int pair = 0; pair < kMostDirectionPairs && (pair < kLeastDirectionPairs || secondsSince(start) < enough); ++pair) {
-        const bool alternateFirst = pair % 2 == 0;
-        const double first = timedRun(alternateFirst);
-        const double second = timedRun(!alternateFirst);
-        alternating.push_back(alternateFirst ? first : second);
-        forwards.push_back(alternateFirst ? second : first);
-    }
-    alternatingOverForwards_ = medianRatio(alternating, forwards);
+    // The first of each pair all forwards, the second alternating.
+    const auto t = timeInPairs(
+        [&](int which, bool) {
+            setBackwards(which == 1);
+            const auto t0 = Clock::now();
+            p.run();
+            return secondsSince(t0);
+        },
+        kLeastDirectionPairs, std::max(0.2, options.minSeconds), kMostDirectionPairs);
+    alternatingOverForwards_ = t.ratioMedian();
     const bool alternate = alternatingOverForwards_ < 1;
     setBackwards(alternate);
-    const std::string measured = milliseconds(*median(alternating)) + " a run alternating against " + milliseconds(*median(forwards)) +
-                                 " all forwards (medians of " + std::to_string(alternating.size()) + " pairs of runs in turn)";
+    const std::string measured = milliseconds(*median(t.second)) + " a run alternating against " + milliseconds(*median(t.first)) +
+                                 " all forwards (medians of " + std::to_string(t.ratios.size()) + " pairs of runs in turn)";
     const std::string nodes = std::to_string(alternatedSteps_) + " node(s)";
     if (alternate)
         report_.push_back("ran " + nodes + " backwards over their parallel loop, each after a node running the same code " +

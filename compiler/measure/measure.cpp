@@ -1,6 +1,7 @@
 #include "measure/measure.h"
 
 #include "measure/native.h"
+#include "measure/pairs.h"
 
 #include "codegen/jit.h"
 #include "interp/interpreter.h"
@@ -486,28 +487,21 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
         progress("timing the two in turn");
     p.first.alternated = options.alternateSweeps && a->jit->canRunBackwards();
     p.second.alternated = options.alternateSweeps && b->jit->canRunBackwards();
-    std::vector<double> timesA, timesB, ratios;
-    const auto start = Clock::now();
-    // Each pair runs one of them right after the other, the order swapped every pair, so that neither
-    // always follows the other's run (which leaves the caches holding what it used). Alternating, the
-    // second run of each pair goes backwards: the runs then go forwards and backwards in turn (A B, B A,
-    // ...), each starting where the one before it ended, and each schedule alternates too.
-    while (static_cast<int>(ratios.size()) < options.minRuns || secondsSince(start) < options.minSeconds) {
-        const bool firstFirst = ratios.size() % 2 == 0;
-        const bool followerAlternates = firstFirst ? p.second.alternated : p.first.alternated;
-        const double one = timedRun(firstFirst ? *a : *b, options.flushCaches);
-        const double other = timedRun(firstFirst ? *b : *a, options.flushCaches, followerAlternates);
-        timesA.push_back(firstFirst ? one : other);
-        timesB.push_back(firstFirst ? other : one);
-        ratios.push_back(timesB.back() / timesA.back());
-        if (ratios.size() >= kMostRuns)
-            break;
-    }
-    setTiming(p.first, std::move(timesA), first.space.usefulFlops);
-    setTiming(p.second, std::move(timesB), second.space.usefulFlops);
+    // Alternating, the second run of each pair goes backwards: the runs then go forwards and backwards
+    // in turn (A B, B A, ...), each starting where the one before it ended, and each schedule
+    // alternates too.
+    auto t = timeInPairs(
+        [&](int which, bool follows) {
+            const bool alternates = which == 0 ? p.first.alternated : p.second.alternated;
+            return timedRun(which == 0 ? *a : *b, options.flushCaches, follows && alternates);
+        },
+        options.minRuns, options.minSeconds, kMostRuns);
+    setTiming(p.first, std::move(t.first), first.space.usefulFlops);
+    setTiming(p.second, std::move(t.second), second.space.usefulFlops);
+    p.ratioMedian = t.ratioMedian();
+    auto& ratios = t.ratios;
     std::sort(ratios.begin(), ratios.end());
     p.pairs = static_cast<int>(ratios.size());
-    p.ratioMedian = *median(ratios);
     p.ratioLow = quantile(ratios, 0.25);
     p.ratioHigh = quantile(ratios, 0.75);
     return p;

@@ -3,8 +3,8 @@
 // Takes a kernel, a host target, a mapping candidate and a schedule. Generates the code (codegen.h),
 // runs it on random inputs and compares the result with the reference interpreter — the whole output
 // for kernels of up to `Options::fullCheckPoints` iteration points, else a random sample of output
-// elements where the interpreter can compute one (not an inout accumulation) — with a tolerance by data type. A mismatch is an error naming the largest difference and
-// its index, never a data point. Then times it: a warm-up call, then calls until both `minRuns` and
+// elements where the interpreter can compute one (not an inout accumulation) — with a tolerance by
+// data type. A mismatch is an error naming the largest difference and its index, never a data point. Then times it: a warm-up call, then calls until both `minRuns` and
 // `minSeconds` are reached (optionally flushing the caches between calls); median, minimum, maximum.
 //
 // In a worker process (`measureInWorker`), a kernel that crashes or hangs is reported as such: the
@@ -81,8 +81,9 @@ struct Result {
 std::int64_t longestReduction(const ir::Kernel& kernel);
 // The iteration points of a kernel, the product of its dimensions' extents.
 std::int64_t iterationPoints(const ir::Kernel& k);
-// Whether a check of the kernel compares a sample of its output (sampledPoints) rather than all of
-// it, where the interpreter can compute a sample: more than Options::fullCheckPoints iteration points.
+// Whether a check of the kernel tries a sample of its output (sampledPoints) rather than all of it:
+// more than Options::fullCheckPoints iteration points. Where the interpreter cannot compute a sample
+// (interp::valuesAt refuses), the check compares all of it.
 bool checkedOnASample(const ir::Kernel& k, const Options& options);
 // The outputs a sampled check compares: Options::sampledOutputs random indices of a tensor of `shape`
 // (drawn from the options' seed), then its two corners, where edge handling would go wrong first.
