@@ -426,6 +426,13 @@ private slots:
         const std::string said = alternated ? "ran 2 node(s) backwards" : "ran every node forwards: taking 2 node(s) backwards";
         QVERIFY2(report.find(said) != std::string::npos, report.c_str());
         QVERIFY2(report.find(" all forwards (medians of ") != std::string::npos, report.c_str());
+        // A graph only checked is not timed either way: its steps alternate, and its report says so.
+        measure::GraphRunner checker(*module, sweepLowering(targets::withCores(host->target, 1)));
+        QCOMPARE(checker.verify(module->graphs.front(), verifyOnly()).status, measure::Status::Ok);
+        QCOMPARE(checker.alternatingOverForwards(), 0.0);
+        QCOMPARE(checker.alternatedSteps(), 2);
+        QVERIFY(!checker.fusionReport().empty());
+        QVERIFY2(checker.fusionReport().back().rfind("checked 2 node(s) backwards", 0) == 0, checker.fusionReport().back().c_str());
         // Nothing to decide where no step repeats another's code over the same input.
         auto single = frontend::generate("gru_sequence", {{"H", 256}, {"B", 1}, {"T", 1}, {"wt", 3}}, error);
         measure::GraphRunner one(*single, sweepLowering(targets::withCores(host->target, 1)));

@@ -366,9 +366,10 @@ GraphRunner::~GraphRunner() = default;
 
 // The graph prepared for a call: the one kept from the call before, when keepPrepared is on and that
 // call was on the same graph and seed; else one made on fresh random values, which `values` (when
-// given: verify checks against them) receives.
+// given: verify checks against them) receives. With Sweeps::Faster the directions of its steps are
+// measured where they matter: for a call that times the graph (`timed`) or a graph kept for one.
 GraphRunner::Prepared* GraphRunner::preparedFor(const ir::Graph& graph, const Options& options, interp::Buffers* values,
-                                                std::string& error) {
+                                                bool timed, std::string& error) {
     // Printing a graph of many nodes is work only a kept graph needs.
     std::string key = keep_ ? std::to_string(options.seed) + "\n" + ir::print(graph) : "";
     if (keep_ && !values && prepared_ && key == preparedKey_)
@@ -377,8 +378,12 @@ GraphRunner::Prepared* GraphRunner::preparedFor(const ir::Graph& graph, const Op
     interp::Buffers fresh = graphValues(graph, options.seed);
     prepared_ = prepare(graph, fresh, error);
     ++preparations_;
-    if (prepared_ && sweeps_ == Sweeps::Faster)
-        chooseDirections(*prepared_, options);
+    if (prepared_ && sweeps_ == Sweeps::Faster) {
+        if (timed || keep_)
+            chooseDirections(*prepared_, options);
+        else
+            leaveDirectionsUntimed();
+    }
     preparedKey_ = std::move(key);
     if (values)
         *values = std::move(fresh);
@@ -571,12 +576,21 @@ void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
     alternatedSteps_ = alternate ? alternatedSteps_ : 0;
 }
 
+// A graph only checked, and not kept, is never timed: its steps keep alternating, so that the check
+// runs the code both ways, and the report says that the choice was not made.
+void GraphRunner::leaveDirectionsUntimed() {
+    if (alternatedSteps_ > 0)
+        report_.push_back("checked " + std::to_string(alternatedSteps_) + " node(s) backwards over their parallel loop, " +
+                          "each after a node running the same code forwards over the same largest input; which way " +
+                          "runs faster is measured where the graph is timed");
+}
+
 Result GraphRunner::verify(const ir::Graph& graph, const Options& options,
                            const std::function<void(double, const std::string&)>& progress) {
     const AtExit release{[this] { releaseUnlessKept(); }};
     Result r;
     interp::Buffers values;
-    Prepared* prepared = preparedFor(graph, options, &values, r.message);
+    Prepared* prepared = preparedFor(graph, options, &values, false, r.message);
     if (!prepared)
         return r;
     NodeChecker checker(*prepared, values, options);
@@ -599,7 +613,7 @@ Result GraphRunner::verify(const ir::Graph& graph, const Options& options,
 Result GraphRunner::time(const ir::Graph& graph, const Options& options, double usefulFlops) {
     const AtExit release{[this] { releaseUnlessKept(); }};
     Result r;
-    Prepared* prepared = preparedFor(graph, options, nullptr, r.message);
+    Prepared* prepared = preparedFor(graph, options, nullptr, true, r.message);
     if (!prepared)
         return r;
     prepared->run(); // warm-up
@@ -620,7 +634,7 @@ Result GraphRunner::time(const ir::Graph& graph, const Options& options, double 
 std::vector<GraphRunner::StepTime> GraphRunner::profile(const ir::Graph& graph, const Options& options, int runs,
                                                         std::string& error) {
     const AtExit release{[this] { releaseUnlessKept(); }};
-    Prepared* prepared = preparedFor(graph, options, nullptr, error);
+    Prepared* prepared = preparedFor(graph, options, nullptr, true, error);
     if (!prepared)
         return {};
     std::vector<StepTime> steps;

@@ -88,11 +88,13 @@ public:
     struct Prepared; // a graph ready to run: its tensors and compiled calls (graph.cpp)
 
 private:
-    Prepared* preparedFor(const ir::Graph& graph, const Options& options, interp::Buffers* values, std::string& error);
+    Prepared* preparedFor(const ir::Graph& graph, const Options& options, interp::Buffers* values, bool timed,
+                          std::string& error);
     void releaseUnlessKept();
     std::unique_ptr<Prepared> prepare(const ir::Graph& graph, const interp::Buffers& values, std::string& error);
     void alternateSweeps(Prepared& p);
     void chooseDirections(Prepared& p, const Options& options);
+    void leaveDirectionsUntimed();
     std::unique_ptr<Prepared> prepareNodes(const ir::Module& module, const ir::Graph& graph,
                                            const interp::Buffers& values, std::string& error);
 
