@@ -345,7 +345,7 @@ private:
     std::int64_t sweepSteps() const {
         std::int64_t steps = 1;
         for (std::size_t i = p_.sweepBegin; i < p_.loops.size(); ++i)
-            steps *= (p_.loops[i].tile + p_.loops[i].step - 1) / p_.loops[i].step;
+            steps *= ceilDiv(p_.loops[i].tile, p_.loops[i].step);
         return steps;
     }
 

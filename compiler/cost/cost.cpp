@@ -1,5 +1,7 @@
 #include "cost/cost.h"
 
+#include "support/integers.h"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -109,7 +111,7 @@ double interleavedChains(const Space& space, const Schedule& s, double accumulat
     for (auto it = level.order.rbegin(); it != level.order.rend() && !insideReduction; ++it) {
         const auto d = static_cast<std::size_t>(*it);
         const std::int64_t child = r + 1 < s.levels.size() ? s.levels[r + 1].tiles[d] : 1;
-        const double trips = static_cast<double>((level.tiles[d] + child - 1) / child);
+        const double trips = static_cast<double>(ceilDiv(level.tiles[d], child));
         if (trips <= 1)
             continue;
         if (space.operands[0].dependsOn[d]) {
@@ -157,7 +159,7 @@ std::int64_t nextOutputTileBytes(const Space& space, const Schedule& s) {
         for (auto it = s.levels[l].order.rbegin(); it != s.levels[l].order.rend(); ++it) {
             const auto d = static_cast<std::size_t>(*it);
             const std::int64_t child = s.levels[l + 1].tiles[d];
-            if ((s.levels[l].tiles[d] + child - 1) / child > 1 && out.dependsOn[d])
+            if (ceilDiv(s.levels[l].tiles[d], child) > 1 && out.dependsOn[d])
                 return storageOffset(space, out, d, child) * out.bytesPerElement;
         }
     return 0;
@@ -273,7 +275,7 @@ Figures compute(const Space& space, const Schedule& s) {
     for (std::size_t l = 0; l < nl; ++l)
         for (std::size_t d = 0; d < nd; ++d) {
             const std::int64_t child = l + 1 < nl ? s.levels[l + 1].tiles[d] : 1;
-            trips[l][d] = (s.levels[l].tiles[d] + child - 1) / child;
+            trips[l][d] = ceilDiv(s.levels[l].tiles[d], child);
             calls *= static_cast<double>(trips[l][d]);
         }
     f.calls = calls;

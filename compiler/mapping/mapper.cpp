@@ -1,6 +1,7 @@
 #include "mapping/mapping.h"
 
 #include "ir/printer.h"
+#include "support/integers.h"
 
 #include <algorithm>
 #include <map>
@@ -254,7 +255,7 @@ private:
         b.reduction = e.reduction;
         b.instructionExtent = *evaluate(e.extent, {});
         b.kernelExtent = extentOf(dims);
-        b.tiles = (b.kernelExtent + b.instructionExtent - 1) / b.instructionExtent;
+        b.tiles = ceilDiv(b.kernelExtent, b.instructionExtent);
         b.padding = dims.empty() ? 0.0
                                  : 1.0 - static_cast<double>(b.kernelExtent) /
                                              static_cast<double>(b.tiles * b.instructionExtent);

@@ -7,6 +7,7 @@
 
 #include "fusion/fusion.h"
 #include "ir/printer.h"
+#include "support/integers.h"
 #include "support/statistics.h"
 
 #include <algorithm>
@@ -74,8 +75,8 @@ struct GraphRunner::Prepared {
         const auto& q = *s.second->kernel->parallelLoop();
         for (std::int64_t band = begin; band < end; ++band) {
             const std::int64_t lo = band * s.rows, hi = std::min(lo + s.rows, s.extent);
-            s.first.kernel->runRange(s.first.pointers.data(), lo / p.step, (hi + p.step - 1) / p.step);
-            s.second->kernel->runRange(s.second->pointers.data(), lo / q.step, (hi + q.step - 1) / q.step);
+            s.first.kernel->runRange(s.first.pointers.data(), lo / p.step, ceilDiv(hi, p.step));
+            s.second->kernel->runRange(s.second->pointers.data(), lo / q.step, ceilDiv(hi, q.step));
         }
     }
     static void runStep(const Step& s) {
@@ -87,7 +88,7 @@ struct GraphRunner::Prepared {
             s.first.kernel->run(s.first.pointers.data());
             return;
         }
-        const std::int64_t bands = (s.extent + s.rows - 1) / s.rows;
+        const std::int64_t bands = ceilDiv(s.extent, s.rows);
         if (s.threads > 1)
             isamap_parallel_for(&runBands, const_cast<Step*>(&s), bands, s.threads);
         else

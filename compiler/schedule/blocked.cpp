@@ -1,5 +1,6 @@
 // The analytical blocking of GEMM-like spaces (see blockedSchedule in schedule.h).
 #include "schedule/schedule.h"
+#include "support/integers.h"
 
 #include <algorithm>
 #include <tuple>
@@ -135,9 +136,9 @@ std::int64_t largestFitting(const Space& space, int o, std::vector<std::int64_t>
 std::int64_t balanced(std::int64_t extent, std::int64_t block, std::int64_t unit = 1) {
     if (block >= extent)
         return extent;
-    const std::int64_t blocks = (extent + block - 1) / block;
-    const std::int64_t even = (extent + blocks - 1) / blocks;
-    return std::min(extent, (even + unit - 1) / unit * unit);
+    const std::int64_t blocks = ceilDiv(extent, block);
+    const std::int64_t even = ceilDiv(extent, blocks);
+    return std::min(extent, ceilDiv(even, unit) * unit);
 }
 
 // A block that fits, in whole register tiles unless it covers the whole extent.
@@ -152,7 +153,7 @@ bool splitsBroadcast(const Space& space, std::int64_t B, std::int64_t tile) {
 }
 std::int64_t broadcastShare(const Space& space, std::int64_t B, std::int64_t tile) {
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
-    return splitsBroadcast(space, B, tile) ? (B + units - 1) / units : B;
+    return splitsBroadcast(space, B, tile) ? ceilDiv(B, units) : B;
 }
 
 // The register tile's width along the broadcast dimension: as many tiles as the widest would make, of
@@ -219,7 +220,7 @@ Blocks chooseBlocks(const Space& space, const Roles& r, const std::vector<std::i
     if (!x.splitBroadcast && units > 1)
         x.outerParallel = outerParallelDim(space, r, vectorCalls, base);
     const std::int64_t bShare = broadcastShare(space, B, broadcastTile);
-    x.vShare = x.splitBroadcast || x.outerParallel >= 0 ? V : (V + units - 1) / units;
+    x.vShare = x.splitBroadcast || x.outerParallel >= 0 ? V : ceilDiv(V, units);
     const std::int64_t mcFits = largestFitting(space, r.vectorInput, tiles, r.vector, x.vShare,
                                                0.5 * static_cast<double>(space.levels[l2].bytes));
     x.mc = balanced(x.vShare, roundedDown(mcFits, x.vShare, vectorCalls), vectorCalls);
@@ -284,7 +285,7 @@ std::int64_t widenAlongRun(const Space& space, const Roles& r, std::int64_t want
         if (!in.dependsOn[du] || base[du] != 1)
             continue;
         const std::int64_t extent = space.dims[du].extent;
-        std::int64_t share = (wanted + V - 1) / V;
+        std::int64_t share = ceilDiv(wanted, V);
         while (share < extent && extent % share != 0)
             ++share;
         std::vector<std::int64_t> tiles = base;
@@ -482,7 +483,7 @@ std::optional<Schedule> streamedSchedule(const Space& space, const Roles& r, std
     const bool oneRun = readsOneRun(space, r, registerTiles);
     const std::int64_t kc = oneRun ? balanced(K, kLongestReductionBlock) : std::min(K, kStreams);
     const std::int64_t units = std::max<std::int64_t>(1, space.units);
-    const std::int64_t share = std::max(vectorCalls, (V + units - 1) / units);
+    const std::int64_t share = std::max(vectorCalls, ceilDiv(V, units));
     // The units' shares of the vector dimension, then the reduction blocks, then the sweep over the
     // share in register tiles, each running through its block of the reduction.
     const int iv = r.vector, ib = r.broadcast, ik = r.reduction;

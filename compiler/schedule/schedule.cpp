@@ -539,7 +539,7 @@ Schedule defaultSchedule(const Space& space) {
             if (space.operands.front().dependsOn[d] && space.dims[d].extent > 1 && !wholeInRegisters(space, d)) {
                 s.parallel[d] = true;
                 const std::int64_t chunks = std::min(space.units, space.dims[d].extent);
-                const std::int64_t chunk = (space.dims[d].extent + chunks - 1) / chunks;
+                const std::int64_t chunk = ceilDiv(space.dims[d].extent, chunks);
                 for (std::size_t l = 1; l < s.levels.size(); ++l)
                     s.levels[l].tiles[d] = std::min(s.levels[l].tiles[d], chunk);
                 break;
@@ -660,7 +660,7 @@ std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles,
 // Trips of the loop over dimension d at level l: the level's tile in tiles of the level below.
 std::int64_t tripsAt(const Schedule& s, std::size_t l, std::size_t d) {
     const std::int64_t child = l + 1 < s.levels.size() ? s.levels[l + 1].tiles[d] : 1;
-    return (s.levels[l].tiles[d] + child - 1) / child;
+    return ceilDiv(s.levels[l].tiles[d], child);
 }
 
 // How a tile reaches a level in the printed nest.

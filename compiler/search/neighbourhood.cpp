@@ -1,5 +1,7 @@
 #include "search/neighbourhood.h"
 
+#include "support/integers.h"
+
 #include <algorithm>
 #include <set>
 
@@ -26,7 +28,7 @@ std::vector<std::int64_t> tileSizes(const Space& space, std::size_t d, const con
             sizes.insert(extent / i);
         }
     const std::int64_t chunks = std::min(space.units, extent);
-    sizes.insert((extent + chunks - 1) / chunks);
+    sizes.insert(ceilDiv(extent, chunks));
     if (constraints)
         for (const auto& c : constraints->items) {
             using Kind = constraints::Constraint::Kind;

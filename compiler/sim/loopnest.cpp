@@ -1,5 +1,7 @@
 #include "sim/loopnest.h"
 
+#include "support/integers.h"
+
 #include <algorithm>
 
 namespace isamap::sim {
@@ -14,7 +16,7 @@ LoopNest::LoopNest(const schedule::Space& space, const schedule::Schedule& s)
     for (int d : s.levels[0].order) {
         const auto dd = static_cast<std::size_t>(d);
         const std::int64_t step = s.levels[1].tiles[dd];
-        const std::int64_t trips = (space.dims[dd].extent + step - 1) / step;
+        const std::int64_t trips = ceilDiv(space.dims[dd].extent, step);
         outerTrips_.push_back(trips);
         outerCount_ *= trips;
         if (s.parallel[dd])

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "schedule/schedule.h"
+#include "support/integers.h"
 
 #include <cstdint>
 #include <vector>
@@ -64,7 +65,7 @@ private:
         std::vector<std::int64_t> trips(order.size());
         for (std::size_t i = 0; i < order.size(); ++i) {
             const auto d = static_cast<std::size_t>(order[i]);
-            trips[i] = (tile[d].hi - tile[d].lo + step[d] - 1) / step[d];
+            trips[i] = ceilDiv(tile[d].hi - tile[d].lo, step[d]);
         }
         std::vector<std::int64_t> counter(order.size(), 0);
         Ranges child = tile;
