@@ -39,7 +39,8 @@ using LowerNode = std::function<std::unique_ptr<codegen::Code>(const ir::Node&, 
 enum class Sweeps {
     Forwards,    // every node forwards
     Alternating, // each such node the other way from the one before it
-    Faster,      // alternating if whole runs of the graph, timed both ways in pairs, are faster so
+    Faster,      // alternating if whole runs of the graph, timed both ways in pairs, are faster so;
+                 // a graph only verified, and not kept, alternates (its check runs the code both ways)
 };
 
 class GraphRunner {
