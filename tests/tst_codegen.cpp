@@ -884,6 +884,10 @@ private slots:
         QVERIFY2(timed.status == 0, qPrintable(timed.err));
         QCOMPARE(timed.out.count(", the fastest of the model's 4 best"), 2);
         QVERIFY2(timed.out.contains("measured "), qPrintable(timed.out));
+        // Under each node, every proposal timed, in the model's order, and which was taken.
+        const QRegularExpression proposal("\\n      [1-4]\\. .+ \\(.+\\): modeled [0-9.e+]+ us, measured [0-9.e+]+ us( \\(taken\\))?(?=\\n)");
+        QCOMPARE(timed.out.count(proposal), 8);
+        QCOMPARE(timed.out.count(" us (taken)\n"), 2);
         QVERIFY(testing::isamapCli({"graph", "dwsep", "--target", "host", "--pick", "fastest"}).status != 0);
         auto apart = testing::isamapCli(args + QStringList{"--no-fuse"});
         QVERIFY2(apart.status == 0, qPrintable(apart.err));

@@ -28,6 +28,7 @@ struct NodePlan {
     double modeledSeconds = 0;
     double measuredSeconds = 0; // of the schedule taken, when the proposals were timed
     int timedProposals = 0;
+    std::vector<std::string> timings; // each timed proposal, modeled against measured, in the model's order
 };
 
 // The constraints that name only loops, levels and operands the space has: one file can then steer
@@ -115,7 +116,13 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
                 plan.measuredSeconds = r.secondsMedian;
                 taken = p;
             }
+            char figures[96];
+            std::snprintf(figures, sizeof figures, ": modeled %.3g us, measured %.3g us", proposals[p].rank.seconds * 1e6,
+                          r.secondsMedian * 1e6);
+            plan.timings.push_back((proposals[p].label.empty() ? "the search's best" : proposals[p].label) + " (" +
+                                   l.candidate->key + ")" + figures);
         }
+        plan.timings[taken] += " (taken)";
         plan.timedProposals = static_cast<int>(count);
     }
     const Proposal& best = proposals[taken];
@@ -272,6 +279,8 @@ int graphCommand(const std::vector<std::string>& args) {
         if (p.timedProposals > 0)
             std::printf(", measured %.3g us, the fastest of the model's %d best", p.measuredSeconds * 1e6, p.timedProposals);
         std::printf("\n");
+        for (std::size_t t = 0; t < p.timings.size(); ++t)
+            std::printf("      %zu. %s\n", t + 1, p.timings[t].c_str());
     }
     for (const auto& r : runner.fusionReport())
         std::printf("  %s\n", r.c_str());
