@@ -491,6 +491,13 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
     return p;
 }
 
+namespace {
+
+// Which nodes may run backwards, as every report line on directions names them.
+constexpr const char* kAfterTheSameCode = "each after a node running the same code forwards over the same largest input";
+
+} // namespace
+
 // A lone call that runs the same code over the same largest input as an earlier one (each step of a
 // recurrence, over its weights) takes its parallel iterations in the opposite order to that call: it
 // starts on the part of the input the other read last, which is still in the cache. In the same order
@@ -521,8 +528,8 @@ void GraphRunner::alternateSweeps(Prepared& p) {
     }
     alternatedSteps_ = alternated;
     if (alternated > 0 && sweeps_ == Sweeps::Alternating)
-        report_.push_back("ran " + std::to_string(alternated) + " node(s) backwards over their parallel loop, each after a node " +
-                          "running the same code forwards over the same largest input: they start on what it read last");
+        report_.push_back("ran " + std::to_string(alternated) + " node(s) backwards over their parallel loop, " + kAfterTheSameCode +
+                          ": they start on what it read last");
 }
 
 namespace {
@@ -569,11 +576,10 @@ void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
                                  " all forwards (medians of " + std::to_string(t.ratios.size()) + " pairs of runs in turn)";
     const std::string nodes = std::to_string(alternatedSteps_) + " node(s)";
     if (alternate)
-        report_.push_back("ran " + nodes + " backwards over their parallel loop, each after a node running the same code " +
-                          "forwards over the same largest input, so that they start on what it read last: " + measured);
+        report_.push_back("ran " + nodes + " backwards over their parallel loop, " + kAfterTheSameCode +
+                          ", so that they start on what it read last: " + measured);
     else
-        report_.push_back("ran every node forwards: taking " + nodes + " backwards, each after a node running the same " +
-                          "code forwards over the same largest input, measured " + measured);
+        report_.push_back("ran every node forwards: taking " + nodes + " backwards, " + kAfterTheSameCode + ", measured " + measured);
     alternatedSteps_ = alternate ? alternatedSteps_ : 0;
 }
 
@@ -582,8 +588,7 @@ void GraphRunner::chooseDirections(Prepared& p, const Options& options) {
 void GraphRunner::leaveDirectionsUntimed() {
     if (alternatedSteps_ > 0)
         report_.push_back("checked " + std::to_string(alternatedSteps_) + " node(s) backwards over their parallel loop, " +
-                          "each after a node running the same code forwards over the same largest input; which way " +
-                          "runs faster is measured where the graph is timed");
+                          kAfterTheSameCode + "; which way runs faster is measured where the graph is timed");
 }
 
 Result GraphRunner::verify(const ir::Graph& graph, const Options& options,

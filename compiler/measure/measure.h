@@ -4,8 +4,9 @@
 // runs it on random inputs and compares the result with the reference interpreter — the whole output
 // for kernels of up to `Options::fullCheckPoints` iteration points, else a random sample of output
 // elements where the interpreter can compute one (not an inout accumulation) — with a tolerance by
-// data type. A mismatch is an error naming the largest difference and its index, never a data point. Then times it: a warm-up call, then calls until both `minRuns` and
-// `minSeconds` are reached (optionally flushing the caches between calls); median, minimum, maximum.
+// data type. A mismatch is an error naming the largest difference and its index, never a data point.
+// Then times it: a warm-up call, then calls until both `minRuns` and `minSeconds` are reached
+// (optionally flushing the caches between calls); median, minimum, maximum.
 //
 // In a worker process (`measureInWorker`), a kernel that crashes or hangs is reported as such: the
 // worker is the command-line tool's `isamap worker`, spoken to over its standard input and output.
