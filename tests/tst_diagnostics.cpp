@@ -179,6 +179,15 @@ private slots:
         QTest::newRow("undeclared parent")
             << targetWithLine(3, "  memory sram { bytes = 1 MiB, bandwidth = 1 GB/s, latency = 1 ns, parent = hbm }") << 3
             << "sram" << "memory 'sram' names parent 'hbm', which is not declared";
+        QTest::newRow("streams without their bandwidth")
+            << targetWithLine(3, "  memory sram { bytes = 1 MiB, bandwidth = 1 GB/s, latency = 1 ns, parent = dram, streams = 4 }")
+            << 3 << "sram" << "memory 'sram': streams must be at least 2, with a positive streams_bandwidth";
+        QTest::newRow("one stream")
+            << targetWithLine(3, "  memory sram { bytes = 1 MiB, bandwidth = 1 GB/s, parent = dram, streams = 1, streams_bandwidth = 2 GB/s }")
+            << 3 << "sram" << "memory 'sram': streams must be at least 2, with a positive streams_bandwidth";
+        QTest::newRow("streams' bandwidth without streams")
+            << targetWithLine(3, "  memory sram { bytes = 1 MiB, bandwidth = 1 GB/s, parent = dram, streams_bandwidth = 2 GB/s }")
+            << 3 << "sram" << "memory 'sram': streams_bandwidth needs streams = N, how many streams reach it";
         QTest::newRow("move within one memory")
             << targetWithLine(12, "  }\n  move copy on mme (throughput = 1, latency = 1) {\n    dim i < 4\n"
                                   "    in s : f32[4] @ sram\n    out d : f32[4] @ sram\n    d[i] = s[i]\n  }")

@@ -47,6 +47,10 @@ public:
             m.latency = std::uniform_real_distribution<double>(0, 1e-6)(rng_);
             m.parent = i > 0 ? "m" + std::to_string(i - 1) : "";
             m.registers = chance(0.3) ? 32 : 0;
+            if (chance(0.3)) {
+                m.streams = pick(2, 16);
+                m.streamsBandwidth = std::uniform_real_distribution<double>(1e6, 1e13)(rng_);
+            }
             t.memories.push_back(m);
         }
         t.units.push_back({"u", std::uniform_real_distribution<double>(1e8, 5e9)(rng_), pick(1, 128), {}});

@@ -35,12 +35,13 @@ std::optional<schedule::Space> hostSpace(const std::string& generator, const fro
     return schedule::makeSpace(m->kernels[0], targets::withCores(host->target, units), mapped.candidates.front(), error);
 }
 
-// The space of a fused GRU step (gates and tail, hidden 1024, weights in blocks with the gates inside,
-// wt = 3) at batch `batch` on host-avx512 with `units` cores, for its first mapping candidate.
-std::optional<schedule::Space> fusedGruStepSpace(std::int64_t batch, int units) {
+// The space of a fused GRU step (gates and tail, weights in blocks with the gates inside, wt = 3) at
+// batch `batch` on a host target with `units` cores, for its first mapping candidate.
+std::optional<schedule::Space> fusedGruStepSpace(std::int64_t batch, int units, std::int64_t hidden = 1024,
+                                                 const std::string& target = "host-avx512") {
     std::string error;
-    auto host = targets::loadTarget("host-avx512", error);
-    auto m = frontend::generate("gru_cell", {{"H", 1024}, {"B", batch}, {"I", 1024}, {"wt", 3}}, error);
+    auto host = targets::loadTarget(target, error);
+    auto m = frontend::generate("gru_cell", {{"H", hidden}, {"B", batch}, {"I", hidden}, {"wt", 3}}, error);
     if (!host || !m)
         qFatal("%s", error.c_str());
     const auto fused = fusion::fuseEpilogues(*m, m->graphs.front());
@@ -435,6 +436,95 @@ private slots:
     // 4 KiB away, waits for those stores (the core matches a load to a store by the low 12 bits of the
     // address first): here the next tile is 4 columns of 2 KiB on, at every step of the reduction.
     // Stepping along m instead (2 vectors, 128 bytes) or keeping C across the reduction costs nothing.
+    // A core's prefetchers follow a few sequential streams at once. The column sweep's register tile
+    // reads four blocks of a GRU step's weights side by side (50 MB at hidden 2048, beyond the caches):
+    // they fill l3 at its streams_bandwidth. A tile that reads one block at a time, or two whose loops
+    // visit sixteen blocks in pieces shorter than a page, fill it at its one-stream bandwidth; so does
+    // the sweep on a target that gives no streams.
+    // One core's reads from memory and from its own caches take their times one after the other, not
+    // in overlap.
+    void readsFromTwoLevelsAddUp() {
+        const auto space = fusedGruStepSpace(2, 1, 2048, "host-avx512-zen5");
+        QVERIFY(space);
+        // Blocks of 393 KB of weights kept in l2 and read from there once per batch row.
+        const auto rereads = scheduleOf(*space, "schedule gru_gates_gru_tail on host-avx512-zen5\n"
+                                                "candidate vfmadd_bcast_f32: i=ji; c=G, a=W, b=X\n"
+                                                "level dram tiles ji=1 jb=128 g=3 b=2 i=2048 keeps G W X\n"
+                                                "level l3 tiles ji=1 g=3 i=128 jb=128 b=2 keeps G W X double_buffered\n"
+                                                "level l2 tiles ji=1 b=1 i=128 jb=16 g=3 keeps G W X\n"
+                                                "level l1 tiles ji=1 b=1 g=3 jb=8 i=8 keeps G W X double_buffered\n"
+                                                "level zmm tiles ji=1 i=4 g=3 b=1 jb=2 keeps G W\n"
+                                                "parallel none\nunroll ji=1 b=1 g=1 jb=1 i=2\n");
+        const auto b = cost::explain(*space, rereads);
+        const auto bytesOf = [&](const std::string& what) {
+            for (const auto& t : b.terms)
+                if (t.what == what)
+                    return t.bytes;
+            return 0.0;
+        };
+        const double weights = 2048.0 * 2048 * 3 * 4;
+        const std::string fromMemory = "bandwidth on dram -> l3 for W", fromL2 = "bandwidth on l2 -> l1 for W";
+        QCOMPARE(bytesOf(fromMemory), weights);
+        QCOMPARE(bytesOf("bandwidth on l3 -> l2 for W"), weights);
+        QCOMPARE(bytesOf(fromL2), 2 * weights); // once per batch row
+        // The second read hits in l2: half of l2 -> l1's bytes add their time to memory's.
+        const double sum = termSeconds(b, fromMemory) + termSeconds(b, fromL2) / 2;
+        QVERIFY2(b.seconds >= sum * (1 - 1e-9), qPrintable(QString::number(b.seconds) + " against " + QString::number(sum)));
+        QVERIFY2(b.bound.rfind("bandwidth-bound on one core's reads from dram, ", 0) == 0, qPrintable(QString::fromStdString(b.bound)));
+        // The column sweep reads every byte of the weights from memory once, through the caches: the
+        // caches on the way add nothing.
+        const auto sweep = schedule::streamedSchedule(*space);
+        QVERIFY(sweep);
+        const auto s = cost::explain(*space, *sweep);
+        const double memory = termSeconds(s, fromMemory + " (read through, not kept)");
+        QVERIFY(memory > 0);
+        QVERIFY2(s.seconds < memory * 1.02, qPrintable(QString::number(s.seconds) + " against " + QString::number(memory)));
+        QVERIFY(s.bound.find("one core's reads") == std::string::npos);
+    }
+
+    void weightsReadAlongAFewStreamsFillFaster() {
+        const auto space = fusedGruStepSpace(2, 1, 2048, "host-avx512-zen5");
+        QVERIFY(space);
+        const auto& l3 = space->levels[1];
+        QCOMPARE(QString::fromStdString(l3.memory), QString("l3"));
+        QVERIFY(l3.streams >= 4 && l3.streamsBandwidth > l3.bandwidth);
+        const std::string fill = "bandwidth on dram -> l3 for W";
+        const double weights = 2048.0 * 2048 * 3 * 4;
+        // The sweep reads the weights through the caches, the others keep tiles of them.
+        auto fillSeconds = [&](const schedule::Space& sp, const schedule::Schedule& s) {
+            const auto b = cost::explain(sp, s);
+            return termSeconds(b, fill) + termSeconds(b, fill + " (read through, not kept)");
+        };
+        auto near = [](double seconds, double expected) { return std::abs(seconds - expected) < 1e-6 * expected; };
+        const auto sweep = schedule::streamedSchedule(*space);
+        QVERIFY(sweep);
+        // Each of the 128 blocks is read whole: one restart of a stream each, at the memory's latency.
+        const double streamed = weights / l3.streamsBandwidth + 128 * space->levels[0].latency;
+        QVERIFY2(near(fillSeconds(*space, *sweep), streamed), qPrintable(QString::number(fillSeconds(*space, *sweep))));
+        auto text = [](const std::string& l3Tiles, const std::string& l2Tiles, const std::string& l1Tiles, const std::string& registers) {
+            return "schedule gru_gates_gru_tail on host-avx512-zen5\ncandidate vfmadd_bcast_f32: i=ji; c=G, a=W, b=X\n"
+                   "level dram tiles ji=1 b=2 jb=128 g=3 i=2048 keeps G W X\n"
+                   "level l3 tiles " + l3Tiles + " keeps G W X double_buffered\n"
+                   "level l2 tiles " + l2Tiles + " keeps G W X double_buffered\n"
+                   "level l1 tiles " + l1Tiles + " keeps G W X\n"
+                   "level zmm tiles " + registers + " keeps G W\nparallel none\nunroll ji=1 b=1 g=1 jb=1 i=1\n";
+        };
+        const auto oneBlock = scheduleOf(*space, text("ji=1 i=1024 b=2 jb=4 g=3", "ji=1 i=32 b=2 jb=4 g=3", "ji=1 b=2 i=16 g=3 jb=4",
+                                                      "ji=1 i=8 g=3 b=2 jb=1"));
+        const auto sixteen = scheduleOf(*space, text("ji=1 b=2 i=128 jb=128 g=3", "ji=1 g=3 i=64 b=2 jb=16", "ji=1 jb=16 g=3 i=4 b=2",
+                                                     "ji=1 jb=2 b=2 i=2 g=3"));
+        const auto twoWhole = scheduleOf(*space, text("ji=1 b=2 jb=2 i=2048 g=3", "ji=1 jb=2 g=3 b=2 i=8", "ji=1 i=2 jb=2 g=3 b=2",
+                                                      "ji=1 jb=2 g=3 b=2 i=1"));
+        QVERIFY2(near(fillSeconds(*space, oneBlock), weights / l3.bandwidth), qPrintable(QString::number(fillSeconds(*space, oneBlock))));
+        QVERIFY2(near(fillSeconds(*space, sixteen), weights / l3.bandwidth), qPrintable(QString::number(fillSeconds(*space, sixteen))));
+        QVERIFY2(near(fillSeconds(*space, twoWhole), streamed), qPrintable(QString::number(fillSeconds(*space, twoWhole))));
+        const auto plain = fusedGruStepSpace(2, 1, 2048, "host-avx512");
+        QVERIFY(plain && plain->levels[1].streams == 0);
+        const auto plainSweep = schedule::streamedSchedule(*plain);
+        QVERIFY(plainSweep);
+        QVERIFY(near(fillSeconds(*plain, *plainSweep), weights / plain->levels[1].bandwidth));
+    }
+
     void aReloadFourKibibytesOnWaitsForTheStores() {
         auto f = gemmOn("host-avx512", 512, 512, 512);
         const std::string waits = "reloads of C waiting on the stores before them, a multiple of 4 KiB away";

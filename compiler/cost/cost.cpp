@@ -42,6 +42,9 @@ struct Figures {
     int packLevel[kMaxOperands] = {};
     // The output's reloads that wait on the stores of the visit before, a multiple of 4 KiB away.
     double aliasedReloads = 0;
+    // A core's reads from every level it fetches from, one level's after another's (coreReadSeconds).
+    double coreReads = 0;
+    std::array<bool, kMaxLevels> servesCore{}; // per level: some of those reads hit in it
 };
 
 using Trips = std::array<std::array<std::int64_t, kMaxDims>, kMaxLevels>;
@@ -228,6 +231,124 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetc
     }
 }
 
+// The sequential streams a CPU core's loads advance together along operand `o`: the runs of storage its
+// register tile reads side by side, and how long a piece of each the loops around it read before they
+// move on to other runs (a stream the prefetchers must pick up again later). No runs when the storage is
+// not known per dimension.
+struct Streams {
+    std::int64_t runs = 0;
+    double pieceBytes = 0;
+};
+
+// Elements of operand `o`'s storage that one step of loop `d` over tiles of `tile` steps moves it by; 0
+// when the loop runs along several kernel dimensions (a fused loop), whose step is not one stride.
+std::int64_t storageStep(const Space& space, std::size_t o, std::size_t d, std::int64_t tile) {
+    const auto& op = space.operands[o];
+    std::int64_t step = 0;
+    int along = 0;
+    for (std::size_t k = 0; k < space.kernelDims.size() && k < op.storageStride.size(); ++k)
+        if (space.kernelDims[k].loopDim == static_cast<int>(d) && op.storageStride[k] != 0) {
+            ++along;
+            step = op.storageStride[k] * tile * space.dims[d].elementsPerStep / space.kernelDims[k].innerProduct;
+        }
+    return along == 1 ? step : 0;
+}
+
+Streams sequentialStreams(const Space& space, const Schedule& s, std::size_t o) {
+    const auto r = static_cast<std::size_t>(space.registerLevel);
+    const std::size_t nd = std::min(space.dims.size(), kMaxDims);
+    const auto first = schedule::storageRuns(space, o, s.levels[r].tiles.data());
+    const double bytes = space.operands[o].bytesPerElement;
+    Streams out{first.runs, static_cast<double>(first.length) * bytes};
+    if (first.runs < 2)
+        return out;
+    // The loops from the innermost out: each that steps every run on from where its piece ends
+    // lengthens the pieces; the first that does not starts new ones.
+    // A loop that reads the pieces again from the caches (over a dimension the operand does not depend
+    // on, a batch's rows) inside one that carries the streams on leaves the memory idle meanwhile, and
+    // the streams start over: one stream's rate (a GRU step's two blocks side by side, each read whole
+    // but in pieces of 12 KB read twice, once per row: 1.23-1.31 ms against the sweep's 0.85).
+    std::int64_t piece = first.length;
+    bool rereads = false;
+    for (std::size_t l = r; l-- > 0;)
+        for (auto d = s.levels[l].order.rbegin(); d != s.levels[l].order.rend(); ++d) {
+            const auto dd = static_cast<std::size_t>(*d);
+            if (dd >= nd)
+                continue;
+            const std::int64_t inner = s.levels[l + 1].tiles[dd], trips = (s.levels[l].tiles[dd] + inner - 1) / inner;
+            if (trips <= 1)
+                continue;
+            if (!space.operands[o].dependsOn[dd]) {
+                rereads = true;
+                continue;
+            }
+            if (storageStep(space, o, dd, inner) != piece)
+                return out;
+            if (rereads)
+                return Streams{1, out.pieceBytes};
+            piece *= trips;
+            out.pieceBytes = static_cast<double>(piece) * bytes;
+        }
+    return out;
+}
+
+// The time to fill level `m` with `bytes` of operand `o`, at the level's bandwidth shared `share` ways.
+// A CPU core's prefetchers follow a few sequential streams at once, when its loads advance them together,
+// and each stream the loops leave and come back to is picked up again after about one access of the
+// parent's latency. So where the register tile reads 2 to `streams` runs side by side, the bytes move at
+// `streamsBandwidth` plus a parent latency per piece, never slower than along one stream. A GRU step's
+// weights at hidden 2048, batch 2 (50 MB from memory, Zen 5), each timed against the column sweep
+// (`isamap measure --against`), which the model had tied at 1.44 ms:
+// - the sweep, four blocks side by side, each read whole: 0.85-0.93 ms;
+// - two blocks side by side, the loops reading 393, 192, 48 and 12 KB of each before the next two:
+//   1.05, 1.10, 1.30 and 1.47 times the sweep's time (0.2-0.35 us more per piece);
+// - two side by side across 16 blocks, 768 bytes of each in turn: 2.04 times;
+// - one block at a time: 1.56-1.60 times (35 GB/s, the one-stream rate).
+// One thread's reads of a 384 MB buffer: 35 GB/s along one stream, 44-45 along 2 to 8, 38 along 12,
+// 27-28 along 16. A packed operand is read by its copy, whose reads this does not follow.
+double fillSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share) {
+    const auto& level = space.levels[m];
+    const double alongOne = bytes / (level.bandwidth * share);
+    if (level.streams < 2 || space.registerLevel < 0 || schedule::isPacked(s, o) || bytes <= 0)
+        return alongOne;
+    const Streams streams = sequentialStreams(space, s, o);
+    if (streams.runs < 2 || streams.runs > level.streams || streams.pieceBytes <= 0)
+        return alongOne;
+    const double restart = level.parent >= 0 ? space.levels[static_cast<std::size_t>(level.parent)].latency : level.latency;
+    const double alongSeveral = bytes / (level.streamsBandwidth * share) + bytes / streams.pieceBytes * restart / share;
+    return std::min(alongOne, alongSeveral);
+}
+
+// One CPU core's loads wait on the same few outstanding requests whichever level answers them, so the
+// bytes it reads from different levels take their times one after another, each at the rate of the
+// level it comes from; the levels overlap only the same bytes passing through them. Each level's fills
+// count only the bytes its parent held (what the parent did not itself fetch from above). A GRU step's
+// weights at hidden 2048, batch 2 (50 MB from memory, Zen 5), in a tile that keeps blocks of 393 KB in
+// l2 and reads them from there once per batch row: modeled at 1.44 ms as the larger of memory's time
+// and l2's, measured 1.86-2.07 ms; the sum is 1.85. Gives the sum, and marks the levels it came from.
+double coreReadSeconds(const Space& space, const Schedule& s, Figures& f) {
+    const std::size_t nl = std::min(space.levels.size(), kMaxLevels);
+    const std::size_t no = std::min(space.operands.size(), kMaxOperands);
+    double seconds = 0;
+    for (std::size_t o = 0; o < no; ++o) {
+        double parentFilled = 0; // bytes of o the level above fetched from further up
+        for (std::size_t m = 1; m < nl; ++m) {
+            if (static_cast<int>(m) == space.registerLevel || !(s.levels[m].keeps[o] || f.readThrough[m][o]))
+                continue;
+            const double bytes = f.bytes[m][o];
+            if (bytes <= 0)
+                continue;
+            const double held = std::max(0.0, bytes - parentFilled);
+            const double time = f.moveSeconds[m][o] * held / bytes;
+            if (time > 0)
+                f.servesCore[static_cast<std::size_t>(std::max(0, space.levels[m].parent))] = true;
+            seconds += time;
+            parentFilled = bytes;
+        }
+    }
+    return seconds;
+}
+
 // A level that does not keep an operand still carries what a level below it fetches of it from above:
 // a matrix-vector sweep reads its matrix from memory straight into registers, every byte through each
 // cache on the way. Sets those transfers in `f` and gives their time at level m. They count as
@@ -258,7 +379,7 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
         // A warm level (compute(), below) already holds what passes through it, as it holds what it
         // keeps: a depthwise layer's window sweep (its input and output 100-200 KB, read through) was
         // modeled at 8-10 us with them charged to memory, against 0.9 measured.
-        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : f.bytes[m][o] / (space.levels[m].bandwidth * share);
+        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, f.bytes[m][o], share);
         f.readThrough[m][o] = true;
         seconds += f.moveSeconds[m][o];
     }
@@ -343,7 +464,7 @@ Figures compute(const Space& space, const Schedule& s) {
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[m].tiles.data()));
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;
-            f.moveSeconds[m][o] = f.warm[m] ? 0.0 : bytes / (space.levels[m].bandwidth * share);
+            f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, bytes, share);
             f.latencySeconds[m][o] = s.levels[m].doubleBuffered || f.warm[m] ? 0.0 : fetches * source.latency / workers;
             levelTime += f.moveSeconds[m][o];
             if (!s.levels[m].doubleBuffered)
@@ -358,6 +479,10 @@ Figures compute(const Space& space, const Schedule& s) {
         if (slowestRequest != kMaxOperands)
             serial += f.latencySeconds[m][slowestRequest];
         overlapped = std::max(overlapped, streamed + (s.levels[m].doubleBuffered ? levelTime : 0.0));
+    }
+    if (space.registerLevel >= 0) {
+        f.coreReads = coreReadSeconds(space, s, f);
+        overlapped = std::max(overlapped, f.coreReads);
     }
     f.total = std::max(serial, overlapped);
     return f;
@@ -429,6 +554,7 @@ Breakdown explain(const Space& space, const Schedule& s) {
     }
     // Issued moves run beside the calls (the busiest issue path bounds the time); packing runs in line.
     std::vector<Term> paths; // the issue paths as wholes: what bounds the time, not listed per operand
+    Term coreReads;          // the core's reads from several levels, summed
     if (space.registerLevel >= 0) {
         const std::string file = space.levels[static_cast<std::size_t>(space.registerLevel)].memory;
         for (std::size_t o = 0; o < no; ++o) {
@@ -447,6 +573,12 @@ Breakdown explain(const Space& space, const Schedule& s) {
                                f.aliasedReloads, 0, false});
         paths.push_back({"load instructions into " + file, f.loads, 0, true});
         paths.push_back({"store instructions from " + file, f.stores, 0, true});
+        std::string sources;
+        for (std::size_t m = 0; m < space.levels.size() && m < kMaxLevels; ++m)
+            if (f.servesCore[m])
+                sources += (sources.empty() ? "" : ", ") + space.levels[m].memory;
+        if (sources.find(", ") != std::string::npos)
+            coreReads = {"bandwidth on one core's reads from " + sources + ", one level's after another's", f.coreReads, 0, true};
     }
     // What bounds it: the largest of the compute, the transfers, the packing and the issue paths (the
     // first of equals, so the compute wins a tie).
@@ -458,6 +590,10 @@ Breakdown explain(const Space& space, const Schedule& s) {
         for (const auto& t : *list)
             if ((list == &paths || !issuedMove(t)) && t.seconds > bound->seconds)
                 bound = &t;
+    // Every level adds a little to the core's reads; their sum is named only where it says more than
+    // the largest single term does.
+    if (coreReads.seconds > bound->seconds * 1.1)
+        bound = &coreReads;
     double useful = 1;
     for (const auto& kd : space.kernelDims)
         useful *= static_cast<double>(kd.extent);

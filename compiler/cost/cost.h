@@ -17,6 +17,10 @@
 //     accumulators are the register tile's output vectors, as many as run side by side in the order
 //     the tile's loops emit the calls (a reduction loop inside the tile chains them), and an output
 //     stored and loaded again between visits of its tile puts that round trip on their chains;
+//   - on a CPU core, memory read along 2 to a level's `streams` runs side by side at once fills it at
+//     the level's `streams_bandwidth`, plus the parent's latency for each piece the loops leave and
+//     come back to; and the bytes the core reads from different levels add their times (the same
+//     bytes passing through several levels overlap);
 //   - overlap: double-buffered transfers run under the compute, the others add to it.
 // The breakdown names what bounds the schedule ("bandwidth-bound on l2 -> l1 for B: 61% of the time").
 //

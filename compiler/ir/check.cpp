@@ -400,6 +400,10 @@ void checkTarget(DiagnosticSink& sink, const Target& t) {
             sink.error(m.loc, "memory '" + m.name + "' needs a positive bandwidth");
         if (m.registers < 0 || (m.registers > 0 && m.bytes % static_cast<std::uint64_t>(m.registers) != 0))
             sink.error(m.loc, "memory '" + m.name + "': its bytes must divide evenly among its registers");
+        if (m.streams != 0 && (m.streams < 2 || !(m.streamsBandwidth > 0)))
+            sink.error(m.loc, "memory '" + m.name + "': streams must be at least 2, with a positive streams_bandwidth");
+        if (m.streams == 0 && m.streamsBandwidth != 0)
+            sink.error(m.loc, "memory '" + m.name + "': streams_bandwidth needs streams = N, how many streams reach it");
         if (!m.parent.empty() && !t.findMemory(m.parent))
             sink.error(m.loc, "memory '" + m.name + "' names parent '" + m.parent + "', which is not declared",
                        "the target's memories are " + listNames(namesOf(t.memories)));

@@ -222,6 +222,10 @@ struct Memory {
     double latency = 0;        // seconds for an access that hits this level
     std::string parent;        // the next level out; empty for the outermost
     std::int64_t registers = 0; // > 0 when the level is a register file of that many registers
+    // A CPU core's prefetchers follow several sequential streams at once: reading along 2 to `streams`
+    // of them, one unit fills this level at `streamsBandwidth` rather than `bandwidth` (0: no such gain).
+    std::int64_t streams = 0;
+    double streamsBandwidth = 0;
     SourceLoc loc;
     bool operator==(const Memory&) const = default;
 };

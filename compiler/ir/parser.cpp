@@ -861,7 +861,7 @@ private:
         Memory m;
         m.loc = here();
         m.name = expectName("a memory name");
-        parseFields("a memory", "bytes, bandwidth, latency, parent, registers", [&](const std::string& f) {
+        parseFields("a memory", "bytes, bandwidth, latency, parent, registers, streams, streams_bandwidth", [&](const std::string& f) {
             if (f == "bytes")
                 m.bytes = static_cast<std::uint64_t>(parseQuantity(Quantity::Bytes));
             else if (f == "bandwidth")
@@ -872,6 +872,10 @@ private:
                 m.parent = expectName("the name of the parent memory");
             else if (f == "registers")
                 m.registers = expectInteger("a register count");
+            else if (f == "streams")
+                m.streams = expectInteger("a count of sequential streams");
+            else if (f == "streams_bandwidth")
+                m.streamsBandwidth = parseQuantity(Quantity::Bandwidth);
             else
                 return false;
             return true;

@@ -220,6 +220,10 @@ std::string print(const Target& t) {
             fields.push_back("registers = " + std::to_string(m.registers));
         if (!m.parent.empty())
             fields.push_back("parent = " + m.parent);
+        if (m.streams) {
+            fields.push_back("streams = " + std::to_string(m.streams));
+            fields.push_back("streams_bandwidth = " + formatQuantity(Quantity::Bandwidth, m.streamsBandwidth));
+        }
         out += "  memory " + m.name + " { " + joined(fields, [](const std::string& s) { return s; }) + " }\n";
     }
     for (const auto& u : t.units)

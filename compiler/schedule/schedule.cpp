@@ -245,6 +245,8 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
     for (const auto& [d, name] : ordered) {
         const Memory* m = target.findMemory(name);
         space.levels.push_back({m->name, m->bytes, m->bandwidth, m->latency, m->registers});
+        space.levels.back().streams = m->streams;
+        space.levels.back().streamsBandwidth = m->streamsBandwidth;
     }
     if (space.levels.empty()) {
         error = "instruction " + ins->name + " names no memory of target " + target.name;
@@ -280,6 +282,11 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
         for (std::size_t t = 0; tensorStrides && t < access.indices.size(); ++t)
             for (std::size_t k = 0; k < space.kernelDims.size(); ++k)
                 op.storageStride[k] += std::abs(access.indices[t].coeffOf(space.kernelDims[k].name) * (*tensorStrides)[t]);
+        for (std::size_t k = 0; k < op.storageStride.size(); ++k)
+            if (op.storageStride[k] != 0)
+                op.byStorageStride.push_back(static_cast<int>(k));
+        std::stable_sort(op.byStorageStride.begin(), op.byStorageStride.end(),
+                         [&](int a, int b) { return op.storageStride[static_cast<std::size_t>(a)] < op.storageStride[static_cast<std::size_t>(b)]; });
         for (const auto& index : access.indices) {
             std::vector<std::int64_t> row;
             for (const auto& kd : space.kernelDims) {
@@ -684,30 +691,33 @@ bool packedTileIsOneRun(const Space& space, const Schedule& s, std::size_t o) {
     const int level = packLevel(s, o);
     if (level < 0)
         return false;
-    const Operand& op = space.operands[o];
     const std::int64_t* tiles = s.levels[static_cast<std::size_t>(level)].tiles.data();
     // Idle lanes (35 rows in vectors of 16) are read whole from a copy padded with zeros, and would be
     // masked in place.
     if (registerSlots(space, o, tiles) != footprint(space, o, tiles))
         return false;
+    return storageRuns(space, o, tiles).runs == 1;
+}
+
+StorageRuns storageRuns(const Space& space, std::size_t o, const std::int64_t* tiles) {
+    const Operand& op = space.operands[o];
     std::int64_t covered[16];
     const std::size_t nk = coveredElements(space, tiles, covered);
     if (op.storageStride.size() < nk)
-        return false;
-    // The kernel dimensions the tile spans, by their storage stride: each must start where the ones
-    // inside it end.
-    std::vector<std::size_t> spanned;
-    for (std::size_t k = 0; k < nk; ++k)
-        if (covered[k] > 1 && op.storageStride[k] != 0)
-            spanned.push_back(k);
-    std::sort(spanned.begin(), spanned.end(), [&](std::size_t a, std::size_t b) { return op.storageStride[a] < op.storageStride[b]; });
-    std::int64_t run = 1;
-    for (std::size_t k : spanned) {
-        if (op.storageStride[k] != run)
-            return false;
-        run *= covered[k];
+        return {};
+    // The kernel dimensions the tile spans, by their storage stride: each that starts where the ones
+    // inside it end lengthens the run; the first that does not, and all outside it, repeat it.
+    StorageRuns r{1, 1};
+    for (int k : op.byStorageStride) {
+        const auto kk = static_cast<std::size_t>(k);
+        if (kk >= nk || covered[kk] <= 1)
+            continue;
+        if (r.runs == 1 && op.storageStride[kk] == r.length)
+            r.length *= covered[kk];
+        else
+            r.runs *= covered[kk];
     }
-    return true;
+    return r;
 }
 
 std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::size_t o) {

@@ -54,6 +54,7 @@ struct Operand {
     std::vector<bool> onPath;              // per level: the level lies between the outermost memory and requiredMemory
     std::vector<std::vector<std::int64_t>> indexCoeff; // [tensor index][kernel dim]: |coefficient|
     std::vector<std::int64_t> storageStride; // per kernel dim: elements apart in storage for one step of it
+    std::vector<int> byStorageStride;        // the kernel dims with a storage stride, the smallest first
     // On a CPU core, crossing into the register file costs load and store instructions (see makeSpace).
     std::int64_t lanes = 1;         // elements of the instruction operand
     bool contiguous = true;         // they are consecutive in the kernel tensor's storage
@@ -72,6 +73,8 @@ struct Level {
     std::int64_t registers = 0;
     int parent = -1;        // index of the level data comes from (the memory's parent); -1 for the outermost
     bool perUnit = false;   // below the first level under the outermost: each unit has its own
+    std::int64_t streams = 0;      // the memory's `streams`: a unit's reads fill it at streamsBandwidth
+    double streamsBandwidth = 0;   // along 2 to this many sequential streams at once (0: bandwidth always)
 };
 
 // Everything a schedule of one candidate may choose among, and the facts the cost model needs.
@@ -144,6 +147,14 @@ std::int64_t readsOfPackedElement(const Space& space, const Schedule& s, std::si
 // Whether operand o's tile at packLevel is one run of consecutive elements in storage (a pre-packed
 // weight's block: pointwise packed=1's F[kb, c, ki] for one block of output channels).
 bool packedTileIsOneRun(const Space& space, const Schedule& s, std::size_t o);
+
+// Operand o's tile of `tiles` as runs of consecutive elements in storage (a GRU step's register tile of
+// four blocks of weights: four runs of 48); no runs when its storage is not known per kernel dimension.
+struct StorageRuns {
+    std::int64_t runs = 0;
+    std::int64_t length = 0; // elements in each
+};
+StorageRuns storageRuns(const Space& space, std::size_t o, const std::int64_t* tiles);
 
 // Builds the space of one valid candidate; empty with `error` when the target cannot hold the
 // instruction's operands (an operand memory outside the hierarchy), or when the kernel's epilogue
