@@ -888,6 +888,22 @@ private slots:
         const QRegularExpression proposal("\\n      [1-4]\\. .+ \\(.+\\): modeled [0-9.e+]+ us, measured [0-9.e+]+ us( \\(taken\\))?(?=\\n)");
         QCOMPARE(timed.out.count(proposal), 8);
         QCOMPARE(timed.out.count(" us (taken)\n"), 2);
+        // The two fastest of each node timed again in turn, and the faster over the pairs taken.
+        const QRegularExpression pairing("^      timed in turn, [0-9]+ pairs: ([1-4])\\. takes ([0-9.]+) times as long as ([1-4])\\. "
+                                         "\\(middle half of the pairs [0-9.]+-[0-9.]+\\)$");
+        int pairings = 0;
+        QString taken;
+        for (const QString& line : timed.out.split('\n')) {
+            if (line.endsWith(" us (taken)"))
+                taken = line.trimmed().section('.', 0, 0);
+            const auto m = pairing.match(line);
+            if (!m.hasMatch())
+                continue;
+            ++pairings;
+            const QString faster = m.captured(2).toDouble() < 1 ? m.captured(1) : m.captured(3);
+            QVERIFY2(taken == faster, qPrintable(line + " but " + taken + ". was taken"));
+        }
+        QCOMPARE(pairings, 2);
         QVERIFY(testing::isamapCli({"graph", "dwsep", "--target", "host", "--pick", "fastest"}).status != 0);
         auto apart = testing::isamapCli(args + QStringList{"--no-fuse"});
         QVERIFY2(apart.status == 0, qPrintable(apart.err));

@@ -58,8 +58,8 @@ const Command kCommands[] = {
      "            [--constraints FILE] [--pick measured|model] [--no-fuse] [--alternate|--no-alternate] [--runs N]",
      "run an op graph through generated code on this CPU: each node at the fastest, timed here, of the cost\n"
      "      model's 4 best proposals (the search's best and the analytical schedules, within the constraints\n"
-     "      that name its loops, each listed with its modeled and measured time; --pick model: the model's\n"
-     "      best), element-wise nodes fused into their producers\n"
+     "      that name its loops, each listed with its modeled and measured time, the two fastest timed again in\n"
+     "      turn; --pick model: the model's best), element-wise nodes fused into their producers\n"
      "      and consecutive nodes run band by band where they can (--no-fuse: node by node), every other step of\n"
      "      a recurrence backwards over its weights where whole runs, timed both ways in pairs, are faster so\n"
      "      (--alternate: always; --no-alternate: all forwards); verified node by node against\n"
