@@ -19,6 +19,15 @@ constexpr std::size_t kMaxOperands = 8;
 constexpr std::size_t kMaxDims = 16;
 
 // The model's figures without words: the hot path of every search, so no allocation.
+// The sequential streams a CPU core's loads advance together along operand `o`: the runs of storage its
+// register tile reads side by side, and how long a piece of each the loops around it read before they
+// move on to other runs (a stream the prefetchers must pick up again later). No runs when the storage is
+// not known per dimension.
+struct Streams {
+    std::int64_t runs = 0;
+    double pieceBytes = 0;
+};
+
 struct Figures {
     double compute = 0;
     double total = 0;
@@ -45,6 +54,9 @@ struct Figures {
     // A core's reads from every level it fetches from, one level's after another's (coreReadSeconds).
     double coreReads = 0;
     std::array<bool, kMaxLevels> servesCore{}; // per level: some of those reads hit in it
+    // Per operand, found when first asked for (streamsOf): several levels' fills look at them.
+    std::array<Streams, kMaxOperands> streams;
+    std::array<bool, kMaxOperands> streamsKnown{};
 };
 
 using Trips = std::array<std::array<std::int64_t, kMaxDims>, kMaxLevels>;
@@ -231,14 +243,6 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetc
     }
 }
 
-// The sequential streams a CPU core's loads advance together along operand `o`: the runs of storage its
-// register tile reads side by side, and how long a piece of each the loops around it read before they
-// move on to other runs (a stream the prefetchers must pick up again later). No runs when the storage is
-// not known per dimension.
-struct Streams {
-    std::int64_t runs = 0;
-    double pieceBytes = 0;
-};
 
 // Elements of operand `o`'s storage that one step of loop `d` over tiles of `tile` steps moves it by; 0
 // when the loop runs along several kernel dimensions (a fused loop), whose step is not one stride.
@@ -260,7 +264,7 @@ Streams sequentialStreams(const Space& space, const Schedule& s, std::size_t o) 
     const auto first = schedule::storageRuns(space, o, s.levels[r].tiles.data());
     const double bytes = space.operands[o].bytesPerElement;
     Streams out{first.runs, static_cast<double>(first.length) * bytes};
-    if (first.runs < 2)
+    if (first.runs < 1)
         return out;
     // The loops from the innermost out: each that steps every run on from where its piece ends
     // lengthens the pieces; the first that does not starts new ones.
@@ -292,6 +296,14 @@ Streams sequentialStreams(const Space& space, const Schedule& s, std::size_t o) 
     return out;
 }
 
+const Streams& streamsOf(const Space& space, const Schedule& s, std::size_t o, Figures& f) {
+    if (!f.streamsKnown[o]) {
+        f.streams[o] = sequentialStreams(space, s, o);
+        f.streamsKnown[o] = true;
+    }
+    return f.streams[o];
+}
+
 // The time to fill level `m` with `bytes` of operand `o`, at the level's bandwidth shared `share` ways.
 // A CPU core's prefetchers follow a few sequential streams at once, when its loads advance them together,
 // and each stream the loops leave and come back to is picked up again after about one access of the
@@ -306,12 +318,38 @@ Streams sequentialStreams(const Space& space, const Schedule& s, std::size_t o) 
 // - one block at a time: 1.56-1.60 times (35 GB/s, the one-stream rate).
 // One thread's reads of a 384 MB buffer: 35 GB/s along one stream, 44-45 along 2 to 8, 38 along 12,
 // 27-28 along 16. A packed operand is read by its copy, whose reads this does not follow.
-double fillSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share) {
+// Level m's parent is the last cache before the outermost memory, and it holds the kernel's whole data.
+bool parentWarm(const Space& space, const Figures& f, std::size_t m) {
+    const int parent = space.levels[m].parent;
+    return parent >= 1 && space.levels[static_cast<std::size_t>(parent)].parent == 0 && f.warm[static_cast<std::size_t>(parent)];
+}
+
+// Reading from a last cache that holds the kernel's data, the prefetchers follow an operand's reads only
+// along a run the loops continue; each piece they leave for another run is a miss of its own, and a
+// core keeps about four such misses in flight. A 2560x2560 matrix-vector product from l3 (Zen 5), its
+// register tile reading 1, 2 and 4 vectors of a column before the next column 10 KB on: 1.72, 1.10
+// and 0.84 ms, 0.55 ms plus 2.9 ns per piece (l3's latency is 13 ns); 3072x2x1024, two vectors a
+// column: 0.34-0.41 ms, against 0.19 for the column sweep's 512 bytes a column.
+constexpr double kMissesInFlight = 4;
+
+double piecesFromWarmCacheSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share,
+                                  Figures& f) {
+    const int parent = space.levels[m].parent;
+    if (space.registerLevel < 0 || parent < 1 || schedule::isPacked(s, o) || bytes <= 0)
+        return 0;
+    const Streams& streams = streamsOf(space, s, o, f);
+    if (streams.pieceBytes <= 0)
+        return 0;
+    return bytes / streams.pieceBytes * space.levels[static_cast<std::size_t>(parent)].latency / kMissesInFlight / share;
+}
+
+double fillSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share,
+                   bool parentWarm, Figures& f) {
     const auto& level = space.levels[m];
-    const double alongOne = bytes / (level.bandwidth * share);
+    const double alongOne = bytes / (level.bandwidth * share) + (parentWarm ? piecesFromWarmCacheSeconds(space, s, m, o, bytes, share, f) : 0.0);
     if (level.streams < 2 || space.registerLevel < 0 || schedule::isPacked(s, o) || bytes <= 0)
         return alongOne;
-    const Streams streams = sequentialStreams(space, s, o);
+    const Streams& streams = streamsOf(space, s, o, f);
     if (streams.runs < 2 || streams.runs > level.streams || streams.pieceBytes <= 0)
         return alongOne;
     const double restart = level.parent >= 0 ? space.levels[static_cast<std::size_t>(level.parent)].latency : level.latency;
@@ -379,7 +417,7 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
         // A warm level (compute(), below) already holds what passes through it, as it holds what it
         // keeps: a depthwise layer's window sweep (its input and output 100-200 KB, read through) was
         // modeled at 8-10 us with them charged to memory, against 0.9 measured.
-        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, f.bytes[m][o], share);
+        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, f.bytes[m][o], share, parentWarm(space, f, m), f);
         f.readThrough[m][o] = true;
         seconds += f.moveSeconds[m][o];
     }
@@ -464,7 +502,7 @@ Figures compute(const Space& space, const Schedule& s) {
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[m].tiles.data()));
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;
-            f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, bytes, share);
+            f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, bytes, share, parentWarm(space, f, m), f);
             f.latencySeconds[m][o] = s.levels[m].doubleBuffered || f.warm[m] ? 0.0 : fetches * source.latency / workers;
             levelTime += f.moveSeconds[m][o];
             if (!s.levels[m].doubleBuffered)

@@ -20,7 +20,8 @@
 //   - on a CPU core, memory read along 2 to a level's `streams` runs side by side at once fills it at
 //     the level's `streams_bandwidth`, plus the parent's latency for each piece the loops leave and
 //     come back to; and the bytes the core reads from different levels add their times (the same
-//     bytes passing through several levels overlap);
+//     bytes passing through several levels overlap); from a last cache that holds the kernel's data,
+//     each piece of a run the loops leave for another costs a quarter of that cache's latency;
 //   - overlap: double-buffered transfers run under the compute, the others add to it.
 // The breakdown names what bounds the schedule ("bandwidth-bound on l2 -> l1 for B: 61% of the time").
 //
