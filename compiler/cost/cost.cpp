@@ -18,7 +18,6 @@ constexpr std::size_t kMaxLevels = 8;
 constexpr std::size_t kMaxOperands = 8;
 constexpr std::size_t kMaxDims = 16;
 
-// The model's figures without words: the hot path of every search, so no allocation.
 // The sequential streams a CPU core's loads advance together along operand `o`: the runs of storage its
 // register tile reads side by side, and how long a piece of each the loops around it read before they
 // move on to other runs (a stream the prefetchers must pick up again later). No runs when the storage is
@@ -28,6 +27,7 @@ struct Streams {
     double pieceBytes = 0;
 };
 
+// The model's figures without words: the hot path of every search, so no allocation.
 struct Figures {
     double compute = 0;
     double total = 0;
@@ -243,7 +243,6 @@ void countIssuedMoves(const Space& space, const Schedule& s, const Fetches& fetc
     }
 }
 
-
 // Elements of operand `o`'s storage that one step of loop `d` over tiles of `tile` steps moves it by; 0
 // when the loop runs along several kernel dimensions (a fused loop), whose step is not one stride.
 std::int64_t storageStep(const Space& space, std::size_t o, std::size_t d, std::int64_t tile) {
@@ -279,7 +278,7 @@ Streams sequentialStreams(const Space& space, const Schedule& s, std::size_t o) 
             const auto dd = static_cast<std::size_t>(*d);
             if (dd >= nd)
                 continue;
-            const std::int64_t inner = s.levels[l + 1].tiles[dd], trips = (s.levels[l].tiles[dd] + inner - 1) / inner;
+            const std::int64_t inner = s.levels[l + 1].tiles[dd], trips = ceilDiv(s.levels[l].tiles[dd], inner);
             if (trips <= 1)
                 continue;
             if (!space.operands[o].dependsOn[dd]) {
@@ -304,20 +303,6 @@ const Streams& streamsOf(const Space& space, const Schedule& s, std::size_t o, F
     return f.streams[o];
 }
 
-// The time to fill level `m` with `bytes` of operand `o`, at the level's bandwidth shared `share` ways.
-// A CPU core's prefetchers follow a few sequential streams at once, when its loads advance them together,
-// and each stream the loops leave and come back to is picked up again after about one access of the
-// parent's latency. So where the register tile reads 2 to `streams` runs side by side, the bytes move at
-// `streamsBandwidth` plus a parent latency per piece, never slower than along one stream. A GRU step's
-// weights at hidden 2048, batch 2 (50 MB from memory, Zen 5), each timed against the column sweep
-// (`isamap measure --against`), which the model had tied at 1.44 ms:
-// - the sweep, four blocks side by side, each read whole: 0.85-0.93 ms;
-// - two blocks side by side, the loops reading 393, 192, 48 and 12 KB of each before the next two:
-//   1.05, 1.10, 1.30 and 1.47 times the sweep's time (0.2-0.35 us more per piece);
-// - two side by side across 16 blocks, 768 bytes of each in turn: 2.04 times;
-// - one block at a time: 1.56-1.60 times (35 GB/s, the one-stream rate).
-// One thread's reads of a 384 MB buffer: 35 GB/s along one stream, 44-45 along 2 to 8, 38 along 12,
-// 27-28 along 16. A packed operand is read by its copy, whose reads this does not follow.
 // Level m's parent is the last cache before the outermost memory, and it holds the kernel's whole data.
 bool parentWarm(const Space& space, const Figures& f, std::size_t m) {
     const int parent = space.levels[m].parent;
@@ -343,10 +328,26 @@ double piecesFromWarmCacheSeconds(const Space& space, const Schedule& s, std::si
     return bytes / streams.pieceBytes * space.levels[static_cast<std::size_t>(parent)].latency / kMissesInFlight / share;
 }
 
+// The time to fill level `m` with `bytes` of operand `o`, at the level's bandwidth shared `share` ways.
+// A CPU core's prefetchers follow a few sequential streams at once, when its loads advance them together,
+// and each stream the loops leave and come back to is picked up again after about one access of the
+// parent's latency. So where the register tile reads 2 to `streams` runs side by side, the bytes move at
+// `streamsBandwidth` plus a parent latency per piece, never slower than along one stream. A GRU step's
+// weights at hidden 2048, batch 2 (50 MB from memory, Zen 5), each timed against the column sweep
+// (`isamap measure --against`), which the model had tied at 1.44 ms:
+// - the sweep, four blocks side by side, each read whole: 0.85-0.93 ms;
+// - two blocks side by side, the loops reading 393, 192, 48 and 12 KB of each before the next two:
+//   1.05, 1.10, 1.30 and 1.47 times the sweep's time (0.2-0.35 us more per piece);
+// - two side by side across 16 blocks, 768 bytes of each in turn: 2.04 times;
+// - one block at a time: 1.56-1.60 times (35 GB/s, the one-stream rate).
+// One thread's reads of a 384 MB buffer: 35 GB/s along one stream, 44-45 along 2 to 8, 38 along 12,
+// 27-28 along 16. A packed operand is read by its copy, whose reads this does not follow. From a warm
+// last cache, each piece also costs a miss (piecesFromWarmCacheSeconds).
 double fillSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share,
                    bool parentWarm, Figures& f) {
     const auto& level = space.levels[m];
-    const double alongOne = bytes / (level.bandwidth * share) + (parentWarm ? piecesFromWarmCacheSeconds(space, s, m, o, bytes, share, f) : 0.0);
+    const double pieces = parentWarm ? piecesFromWarmCacheSeconds(space, s, m, o, bytes, share, f) : 0.0;
+    const double alongOne = bytes / (level.bandwidth * share) + pieces;
     if (level.streams < 2 || space.registerLevel < 0 || schedule::isPacked(s, o) || bytes <= 0)
         return alongOne;
     const Streams& streams = streamsOf(space, s, o, f);
