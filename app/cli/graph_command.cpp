@@ -66,7 +66,7 @@ std::string proposalName(const Proposal& p) { return p.label.empty() ? "the sear
 
 // Runs of a few hundredths of a second each, one after the other, can land in different moments of a
 // machine whose speed drifts (a GRU step's search pick measured 1.55 ms against the column sweep's
-// 1.64 in a slow minute, where the sweep is 10-20% faster in pairs). So the two fastest are timed
+// 1.64 in a slow minute, where the sweep is 5-20% faster in pairs). So the two fastest are timed
 // again in turn, and the one faster over the pairs is taken. Says how they compared in `plan`.
 bool decideInPairs(const ir::Kernel& kernel, const ir::Target& target, const std::vector<codegen::Lowerable>& lowerable,
                    const std::vector<Proposal>& proposals, measure::Options timing, std::size_t& taken, std::size_t runnerUp,
@@ -101,9 +101,9 @@ bool decideInPairs(const ir::Kernel& kernel, const ir::Target& target, const std
 // analytical schedules, which the search's budget does not always reach (a depthwise layer's best
 // found was modeled at 41 us, its window sweep at 15, and measured 45 against 20-24). The best is the
 // model's, or with `timed` the fastest of the model's first few timed on this CPU (the two fastest
-// timed again in turn, decideInPairs): the model can miss
-// by far (a pointwise layer's search pick on two cores, modeled 439 us, measured 0.63 ms, 1.5 ms
-// before its sweep was kept rolled, against 0.44 ms for a Goto blocking it modeled at 573).
+// timed again in turn, decideInPairs): the model can miss by far (a pointwise layer's search pick on
+// two cores, modeled 439 us, measured 0.63 ms, 1.5 ms before its sweep was kept rolled, against
+// 0.44 ms for a Goto blocking it modeled at 573).
 std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Target& target, const constraints::Set& required,
                                          std::int64_t evaluations, const codegen::Options& options, bool timed,
                                          NodePlan& plan, std::string& error) {
