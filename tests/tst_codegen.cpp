@@ -1496,6 +1496,29 @@ int main(void) {
                  qPrintable(paired.out));
     }
 
+    // `measure --threads N` models the schedule for the N cores it runs on, as `tune` does: a schedule
+    // with parallel loops is modeled at twice the time on one core as on two.
+    void measureModelsTheThreadsItRunsOn() {
+        auto tuned = testing::isamapCli({"tune", "gemm", "--target", "host", "M=256", "N=64", "K=64", "--budget", "300",
+                                         "--threads", "2", "--top", "1", "--json"});
+        QVERIFY2(tuned.status == 0, qPrintable(tuned.err));
+        const QString text = QJsonDocument::fromJson(tuned.out.toUtf8()).object()["schedules"].toArray()[0].toObject()["schedule"].toString();
+        QVERIFY2(text.contains(QRegularExpression("\nparallel [a-z]")) && !text.contains("parallel none"), qPrintable(text));
+        QTemporaryDir dir;
+        const QString file = testing::writeFile(dir, "parallel.schedule", text.toUtf8());
+        const QRegularExpression modeled("\nmodeled ([0-9.]+) us, ");
+        double seconds[2] = {};
+        for (int threads : {1, 2}) {
+            auto r = testing::isamapCli({"measure", "gemm", "--target", "host", "--schedule", file, "M=256", "N=64", "K=64",
+                                         "--threads", QString::number(threads), "--runs", "3"});
+            QVERIFY2(r.status == 0, qPrintable(r.err + r.out));
+            const auto m = modeled.match(r.out);
+            QVERIFY2(m.hasMatch(), qPrintable(r.out));
+            seconds[threads - 1] = m.captured(1).toDouble();
+        }
+        QVERIFY2(seconds[0] > 1.8 * seconds[1], qPrintable(QString::number(seconds[0]) + " and " + QString::number(seconds[1])));
+    }
+
     void tuneEmitsAssembly() {
         auto r = testing::isamapCli({"tune", "gemm", "--target", "host", "M=32", "N=8", "K=8", "--budget", "100",
                                      "--emit", "asm"});

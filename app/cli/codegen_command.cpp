@@ -251,12 +251,16 @@ int measureCommand(const std::vector<std::string>& args) {
         std::cerr << "isamap: " << error << "\n";
         return 1;
     }
-    const auto first = loadScheduleFile(split.options["schedule"], *kernel, target->target);
-    if (!first)
-        return 1;
     measure::Options options;
     if (split.options.count("threads"))
         options.codegen.threads = std::max(1, std::atoi(split.options["threads"].c_str()));
+    // The model plans for as many units as the generated code will use, as in `tune`: a schedule with a
+    // parallel loop, timed on one thread, was modeled for the target's two cores at half its time.
+    if (options.codegen.threads > 0)
+        target->target = targets::withCores(target->target, options.codegen.threads);
+    const auto first = loadScheduleFile(split.options["schedule"], *kernel, target->target);
+    if (!first)
+        return 1;
     if (split.options.count("runs"))
         options.minRuns = std::max(1, std::atoi(split.options["runs"].c_str()));
     options.alternateSweeps = split.options.count("alternate") > 0;
