@@ -92,6 +92,15 @@ double termSeconds(const cost::Breakdown& b, const std::string& what) {
     return 0;
 }
 
+double termBytes(const cost::Breakdown& b, const std::string& what) {
+    for (const auto& t : b.terms)
+        if (t.what == what)
+            return t.bytes;
+    return 0;
+}
+
+bool nearlyEqual(double seconds, double expected) { return std::abs(seconds - expected) < 1e-6 * expected; }
+
 // Appends to `failures` the legality check's reasons against the default and the analytical schedules
 // of every valid candidate of every kernel of `module` on `target` with 1, 2, 3 and 8 cores, each
 // naming where; `spaces` counts the spaces checked.
@@ -458,12 +467,6 @@ private slots:
                    "level zmm tiles k=1 n=2 m=2 keeps C A double_buffered\nparallel none\nunroll m=1 n=1 k=1\n";
         };
         const std::string fill = "bandwidth on l3 -> l2 for A";
-        auto bytesOf = [&](const cost::Breakdown& b) {
-            for (const auto& t : b.terms)
-                if (t.what == fill)
-                    return t.bytes;
-            return 0.0;
-        };
         // 3072 rows: 12.6 MB, held in l3 from run to run. Columns lie 12 KB apart.
         const auto warm = hostSpace("gemm", {{"M", 3072}, {"N", 2}, {"K", 1024}}, 1);
         QVERIFY(warm);
@@ -473,17 +476,16 @@ private slots:
         const auto twoVectors = cost::explain(*warm, scheduleOf(*warm, text(3072, "m=6 n=2 k=1024", "m=2 k=1024 n=2", "m=2 k=1 n=2")));
         const auto kilobyte = cost::explain(*warm, scheduleOf(*warm, text(3072, "m=16 n=2 k=1024", "m=16 k=64 n=2", "k=1 m=16 n=2")));
         const double bytes = 3072.0 * 1024 * 4;
-        QCOMPARE(bytesOf(twoVectors), bytes);
-        QCOMPARE(bytesOf(kilobyte), bytes);
+        QCOMPARE(termBytes(twoVectors, fill), bytes);
+        QCOMPARE(termBytes(kilobyte, fill), bytes);
         const double miss = l3.latency / 4, streamed = bytes / l2.bandwidth;
-        auto near = [](double seconds, double expected) { return std::abs(seconds - expected) < 1e-6 * expected; };
-        QVERIFY2(near(termSeconds(twoVectors, fill), streamed + bytes / 128 * miss), qPrintable(QString::number(termSeconds(twoVectors, fill))));
-        QVERIFY2(near(termSeconds(kilobyte, fill), streamed + bytes / 1024 * miss), qPrintable(QString::number(termSeconds(kilobyte, fill))));
+        QVERIFY2(nearlyEqual(termSeconds(twoVectors, fill), streamed + bytes / 128 * miss), qPrintable(QString::number(termSeconds(twoVectors, fill))));
+        QVERIFY2(nearlyEqual(termSeconds(kilobyte, fill), streamed + bytes / 1024 * miss), qPrintable(QString::number(termSeconds(kilobyte, fill))));
         // 12288 rows, 50 MB, do not stay in l3: the reads come from memory, where this term does not apply.
         const auto cold = hostSpace("gemm", {{"M", 12288}, {"N", 2}, {"K", 1024}}, 1);
         QVERIFY(cold);
         const auto fromMemory = cost::explain(*cold, scheduleOf(*cold, text(12288, "m=6 n=2 k=1024", "m=2 k=1024 n=2", "m=2 k=1 n=2")));
-        QVERIFY2(near(termSeconds(fromMemory, fill), 4 * bytes / l2.bandwidth), qPrintable(QString::number(termSeconds(fromMemory, fill))));
+        QVERIFY2(nearlyEqual(termSeconds(fromMemory, fill), 4 * bytes / l2.bandwidth), qPrintable(QString::number(termSeconds(fromMemory, fill))));
     }
 
     // One core's reads from memory and from its own caches take their times one after the other, not
@@ -501,17 +503,11 @@ private slots:
                                                 "level zmm tiles ji=1 i=4 g=3 b=1 jb=2 keeps G W\n"
                                                 "parallel none\nunroll ji=1 b=1 g=1 jb=1 i=2\n");
         const auto b = cost::explain(*space, rereads);
-        const auto bytesOf = [&](const std::string& what) {
-            for (const auto& t : b.terms)
-                if (t.what == what)
-                    return t.bytes;
-            return 0.0;
-        };
         const double weights = 2048.0 * 2048 * 3 * 4;
         const std::string fromMemory = "bandwidth on dram -> l3 for W", fromL2 = "bandwidth on l2 -> l1 for W";
-        QCOMPARE(bytesOf(fromMemory), weights);
-        QCOMPARE(bytesOf("bandwidth on l3 -> l2 for W"), weights);
-        QCOMPARE(bytesOf(fromL2), 2 * weights); // once per batch row
+        QCOMPARE(termBytes(b, fromMemory), weights);
+        QCOMPARE(termBytes(b, "bandwidth on l3 -> l2 for W"), weights);
+        QCOMPARE(termBytes(b, fromL2), 2 * weights); // once per batch row
         // The second read hits in l2: half of l2 -> l1's bytes add their time to memory's.
         const double sum = termSeconds(b, fromMemory) + termSeconds(b, fromL2) / 2;
         QVERIFY2(b.seconds >= sum * (1 - 1e-9), qPrintable(QString::number(b.seconds) + " against " + QString::number(sum)));
@@ -540,12 +536,11 @@ private slots:
             const auto b = cost::explain(sp, s);
             return termSeconds(b, fill) + termSeconds(b, fill + " (read through, not kept)");
         };
-        auto near = [](double seconds, double expected) { return std::abs(seconds - expected) < 1e-6 * expected; };
         const auto sweep = schedule::streamedSchedule(*space);
         QVERIFY(sweep);
         // Each of the 128 blocks is read whole: one restart of a stream each, at the memory's latency.
         const double streamed = weights / l3.streamsBandwidth + 128 * space->levels[0].latency;
-        QVERIFY2(near(fillSeconds(*space, *sweep), streamed), qPrintable(QString::number(fillSeconds(*space, *sweep))));
+        QVERIFY2(nearlyEqual(fillSeconds(*space, *sweep), streamed), qPrintable(QString::number(fillSeconds(*space, *sweep))));
         auto text = [](const std::string& l3Tiles, const std::string& l2Tiles, const std::string& l1Tiles, const std::string& registers) {
             return "schedule gru_gates_gru_tail on host-avx512-zen5\ncandidate vfmadd_bcast_f32: i=ji; c=G, a=W, b=X\n"
                    "level dram tiles ji=1 b=2 jb=128 g=3 i=2048 keeps G W X\n"
@@ -560,14 +555,14 @@ private slots:
                                                      "ji=1 jb=2 b=2 i=2 g=3"));
         const auto twoWhole = scheduleOf(*space, text("ji=1 b=2 jb=2 i=2048 g=3", "ji=1 jb=2 g=3 b=2 i=8", "ji=1 i=2 jb=2 g=3 b=2",
                                                       "ji=1 jb=2 g=3 b=2 i=1"));
-        QVERIFY2(near(fillSeconds(*space, oneBlock), weights / l3.bandwidth), qPrintable(QString::number(fillSeconds(*space, oneBlock))));
-        QVERIFY2(near(fillSeconds(*space, sixteen), weights / l3.bandwidth), qPrintable(QString::number(fillSeconds(*space, sixteen))));
-        QVERIFY2(near(fillSeconds(*space, twoWhole), streamed), qPrintable(QString::number(fillSeconds(*space, twoWhole))));
+        QVERIFY2(nearlyEqual(fillSeconds(*space, oneBlock), weights / l3.bandwidth), qPrintable(QString::number(fillSeconds(*space, oneBlock))));
+        QVERIFY2(nearlyEqual(fillSeconds(*space, sixteen), weights / l3.bandwidth), qPrintable(QString::number(fillSeconds(*space, sixteen))));
+        QVERIFY2(nearlyEqual(fillSeconds(*space, twoWhole), streamed), qPrintable(QString::number(fillSeconds(*space, twoWhole))));
         const auto plain = fusedGruStepSpace(2, 1, 2048, "host-avx512");
         QVERIFY(plain && plain->levels[1].streams == 0);
         const auto plainSweep = schedule::streamedSchedule(*plain);
         QVERIFY(plainSweep);
-        QVERIFY(near(fillSeconds(*plain, *plainSweep), weights / plain->levels[1].bandwidth));
+        QVERIFY(nearlyEqual(fillSeconds(*plain, *plainSweep), weights / plain->levels[1].bandwidth));
     }
 
     void aReloadFourKibibytesOnWaitsForTheStores() {

@@ -69,8 +69,8 @@ std::string proposalName(const Proposal& p) { return p.label.empty() ? "the sear
 // 1.64 in a slow minute, where the sweep is 5-20% faster in pairs). So the two fastest are timed
 // again in turn, and the one faster over the pairs is taken. Says how they compared in `plan`.
 bool decideInPairs(const ir::Kernel& kernel, const ir::Target& target, const std::vector<codegen::Lowerable>& lowerable,
-                   const std::vector<Proposal>& proposals, measure::Options timing, std::size_t& taken, std::size_t runnerUp,
-                   NodePlan& plan, std::string& error) {
+                   const std::vector<Proposal>& proposals, measure::Options timing, measure::Reference& reference,
+                   std::size_t& taken, std::size_t runnerUp, NodePlan& plan, std::string& error) {
     const Proposal& first = proposals[taken];
     const Proposal& second = proposals[runnerUp];
     const auto& a = lowerable[first.lowerable];
@@ -78,7 +78,7 @@ bool decideInPairs(const ir::Kernel& kernel, const ir::Target& target, const std
     timing.minRuns = 10;
     timing.minSeconds = 0.2;
     const auto pairs = measure::compareInProcess(kernel, target, {*a.candidate, a.space, first.schedule},
-                                                 {*b.candidate, b.space, second.schedule}, timing);
+                                                 {*b.candidate, b.space, second.schedule}, timing, reference);
     if (!pairs.ok()) {
         error = "kernel " + kernel.name + ": " + pairs.failure();
         return false;
@@ -163,7 +163,7 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
                           r.secondsMedian * 1e6);
             plan.timings.push_back(proposalName(proposals[p]) + " (" + l.candidate->key + ")" + figures);
         }
-        if (runnerUp < count && !decideInPairs(kernel, target, lowerable, proposals, timing, taken, runnerUp, plan, error))
+        if (runnerUp < count && !decideInPairs(kernel, target, lowerable, proposals, timing, reference, taken, runnerUp, plan, error))
             return nullptr;
         plan.timings[taken] += " (taken)";
         plan.timedProposals = static_cast<int>(count);

@@ -319,13 +319,13 @@ constexpr double kMissesInFlight = 4;
 
 double piecesFromWarmCacheSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share,
                                   Figures& f) {
-    const int parent = space.levels[m].parent;
-    if (space.registerLevel < 0 || parent < 1 || schedule::isPacked(s, o) || bytes <= 0)
+    if (space.registerLevel < 0 || !parentWarm(space, f, m) || schedule::isPacked(s, o) || bytes <= 0)
         return 0;
+    const auto parent = static_cast<std::size_t>(space.levels[m].parent);
     const Streams& streams = streamsOf(space, s, o, f);
     if (streams.pieceBytes <= 0)
         return 0;
-    return bytes / streams.pieceBytes * space.levels[static_cast<std::size_t>(parent)].latency / kMissesInFlight / share;
+    return bytes / streams.pieceBytes * space.levels[parent].latency / kMissesInFlight / share;
 }
 
 // The time to fill level `m` with `bytes` of operand `o`, at the level's bandwidth shared `share` ways.
@@ -343,11 +343,9 @@ double piecesFromWarmCacheSeconds(const Space& space, const Schedule& s, std::si
 // One thread's reads of a 384 MB buffer: 35 GB/s along one stream, 44-45 along 2 to 8, 38 along 12,
 // 27-28 along 16. A packed operand is read by its copy, whose reads this does not follow. From a warm
 // last cache, each piece also costs a miss (piecesFromWarmCacheSeconds).
-double fillSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share,
-                   bool parentWarm, Figures& f) {
+double fillSeconds(const Space& space, const Schedule& s, std::size_t m, std::size_t o, double bytes, double share, Figures& f) {
     const auto& level = space.levels[m];
-    const double pieces = parentWarm ? piecesFromWarmCacheSeconds(space, s, m, o, bytes, share, f) : 0.0;
-    const double alongOne = bytes / (level.bandwidth * share) + pieces;
+    const double alongOne = bytes / (level.bandwidth * share) + piecesFromWarmCacheSeconds(space, s, m, o, bytes, share, f);
     if (level.streams < 2 || space.registerLevel < 0 || schedule::isPacked(s, o) || bytes <= 0)
         return alongOne;
     const Streams& streams = streamsOf(space, s, o, f);
@@ -418,7 +416,7 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
         // A warm level (compute(), below) already holds what passes through it, as it holds what it
         // keeps: a depthwise layer's window sweep (its input and output 100-200 KB, read through) was
         // modeled at 8-10 us with them charged to memory, against 0.9 measured.
-        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, f.bytes[m][o], share, parentWarm(space, f, m), f);
+        f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, f.bytes[m][o], share, f);
         f.readThrough[m][o] = true;
         seconds += f.moveSeconds[m][o];
     }
@@ -503,7 +501,7 @@ Figures compute(const Space& space, const Schedule& s) {
             const double elements = static_cast<double>(schedule::footprint(space, o, s.levels[m].tiles.data()));
             const double bytes = elements * op.bytesPerElement * fetches * (op.output ? 2.0 : 1.0);
             f.bytes[m][o] = bytes;
-            f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, bytes, share, parentWarm(space, f, m), f);
+            f.moveSeconds[m][o] = f.warm[m] ? 0.0 : fillSeconds(space, s, m, o, bytes, share, f);
             f.latencySeconds[m][o] = s.levels[m].doubleBuffered || f.warm[m] ? 0.0 : fetches * source.latency / workers;
             levelTime += f.moveSeconds[m][o];
             if (!s.levels[m].doubleBuffered)

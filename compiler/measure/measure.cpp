@@ -467,6 +467,12 @@ Result measureInProcess(const ir::Kernel& kernel, const ir::Target& target, cons
 
 Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
                          const Options& options, const std::function<void(const std::string&)>& progress) {
+    Reference reference(kernel, options);
+    return compareInProcess(kernel, target, first, second, options, reference, progress);
+}
+
+Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
+                         const Options& options, Reference& reference, const std::function<void(const std::string&)>& progress) {
     Pairing p;
     auto say = [&](const std::string& which) {
         return [&progress, which](const std::string& what) {
@@ -474,7 +480,6 @@ Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, con
                 progress(which + ": " + what);
         };
     };
-    Reference reference(kernel, options);
     auto a = generateAndVerify(kernel, target, first, options, reference, say("first"), p.first);
     if (!a)
         return p;

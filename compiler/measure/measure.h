@@ -161,6 +161,11 @@ struct Pairing {
 // same input tensors.
 Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
                          const Options& options, const std::function<void(const std::string&)>& progress = {});
+// The same, checked against a reference shared with other schedules of the kernel (which it forgets
+// once both are checked).
+Pairing compareInProcess(const ir::Kernel& kernel, const ir::Target& target, const Contender& first, const Contender& second,
+                         const Options& options, Reference& reference,
+                         const std::function<void(const std::string&)>& progress = {});
 
 // Everything a worker needs, as text: the kernel and target in the IR's format, the candidate by its
 // key, the schedule as schedule::printSchedule writes it, and the options.
