@@ -347,9 +347,10 @@ int graphCommand(const std::vector<std::string>& args) {
         std::cerr << "isamap: " << timed.message << "\n";
         return 1;
     }
-    std::printf("time: median %s over %d runs (min %s, max %s); %d kernels compiled in %.2f s\n",
+    std::printf("time: median %s over %d runs (min %s, max %s); %d kernels: schedules chosen in %.2f s%s, compiled in %.2f s\n",
                 timeText(timed.secondsMedian).c_str(), timed.runs, timeText(timed.secondsMin).c_str(),
-                timeText(timed.secondsMax).c_str(), runner.compiledKernels(), timed.compileSeconds);
+                timeText(timed.secondsMax).c_str(), runner.compiledKernels(), runner.lowerSeconds(),
+                timedPick ? " (searched, proposals timed)" : " (searched)", timed.compileSeconds);
     constexpr int kProfiledRuns = 5;
     const auto steps = runner.profile(graph, timing, kProfiledRuns, error);
     if (steps.empty()) {

@@ -436,14 +436,16 @@ std::unique_ptr<GraphRunner::Prepared> GraphRunner::prepareNodes(const ir::Modul
         if (!compiled) {
             const auto start = Clock::now();
             auto code = lower_(node, *kernel, error);
+            lowerSeconds_ += secondsSince(start);
+            const auto compileStart = Clock::now();
             auto jit = code ? codegen::JitKernel::compile(std::move(code), error) : nullptr;
+            compileSeconds_ += secondsSince(compileStart);
             if (!jit) {
                 kernels_.erase(key);
                 error = "node " + node.name + ": " + error;
                 return nullptr;
             }
             compiled = std::move(jit);
-            compileSeconds_ += secondsSince(start);
         }
         Prepared::Call call{compiled, {}, node, *kernel};
         for (const auto& a : compiled->arguments()) {

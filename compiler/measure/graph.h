@@ -68,6 +68,10 @@ public:
     std::vector<StepTime> profile(const ir::Graph& graph, const Options& options, int runs, std::string& error);
 
     int compiledKernels() const { return static_cast<int>(kernels_.size()); }
+    // Seconds spent in the LowerNode calls, which choose each kernel's schedule and generate its code
+    // (for the graph command: the search, and the timing of its proposals); the JIT's compiling is
+    // apart, in Result::compileSeconds.
+    double lowerSeconds() const { return lowerSeconds_; }
     // Keep the tensors and calls of the graph last prepared for the next call on the same graph and
     // seed, instead of allocating and filling them again: the graph command verifies, times and
     // profiles one graph. Off by default, so that a benchmark's rounds each start on fresh tensors.
@@ -109,7 +113,7 @@ private:
     int bandPairs_ = 0;
     int alternatedSteps_ = 0;
     std::map<std::string, std::shared_ptr<codegen::JitKernel>> kernels_; // by the kernel's printed text
-    double compileSeconds_ = 0;
+    double lowerSeconds_ = 0, compileSeconds_ = 0;
     bool keep_ = false;
     int preparations_ = 0;
     std::unique_ptr<Prepared> prepared_; // the graph last prepared, while a call runs it or when kept
