@@ -493,6 +493,27 @@ private slots:
         QVERIFY2(forwards.status == 0, qPrintable(forwards.err));
         QVERIFY2(forwards.out.contains("recurrent0+tail0 .. recurrent3+tail3 (4 nodes)"), qPrintable(forwards.out));
         QVERIFY2(!forwards.out.contains("backwards"), qPrintable(forwards.out));
+        QVERIFY2(!forwards.out.contains("the first 10 together"), qPrintable(forwards.out));
+        // Twenty steps or more: the first ten together, against ten at the median, to show how long
+        // the steps take to settle.
+        QStringList longer = args;
+        longer.replace(longer.indexOf("T=4"), "T=20");
+        auto twenty = testing::isamapCli(longer + QStringList{"--no-alternate"});
+        QVERIFY2(twenty.status == 0, qPrintable(twenty.err));
+        const auto seconds = [](const QString& number, const QString& unit) {
+            return number.toDouble() * (unit == "s" ? 1.0 : unit == "ms" ? 1e-3 : 1e-6);
+        };
+        const auto settling = QRegularExpression(R"(each ([0-9.]+) (us|ms|s) \(median\), the slowest \S+ at ([0-9.]+) (us|ms|s); )"
+                                                 R"(the first 10 together ([0-9.]+) (us|ms|s), against ([0-9.]+) (us|ms|s) for 10 at the median)")
+                                  .match(twenty.out);
+        QVERIFY2(settling.hasMatch(), qPrintable(twenty.out));
+        const double middle = seconds(settling.captured(1), settling.captured(2));
+        const double slowest = seconds(settling.captured(3), settling.captured(4));
+        const double first = seconds(settling.captured(5), settling.captured(6));
+        const double tenAtMedian = seconds(settling.captured(7), settling.captured(8));
+        QVERIFY2(std::abs(tenAtMedian - 10 * middle) <= 0.01 * tenAtMedian, qPrintable(twenty.out));
+        // Ten steps, no more: no slower than ten of the slowest.
+        QVERIFY2(first > 0 && first <= 1.01 * 10 * slowest, qPrintable(twenty.out));
     }
 
     // Verified, timed and profiled, a graph is prepared once when the runner keeps it, and each time

@@ -182,9 +182,15 @@ double medianSeconds(const std::vector<const measure::GraphRunner::StepTime*>& s
     return seconds.empty() ? 0 : *median(seconds);
 }
 
+// Steps of a long recurrence reported apart, as they run slower until the caches settle: a GRU's steps
+// at hidden 2048, batch 4, took 1.7 ms right after the input product and 1.0 ms, their time alone,
+// after about ten (docs/PERFORMANCE.md).
+constexpr std::size_t kSettlingSteps = 10;
+
 // One line per compiled code, in the order each first ran: a recurrence's steps share a line that
-// gives their median and the slowest (the first steps after a large product start on cold caches)
-// and, where every other step runs backwards, each direction's median.
+// gives their median and the slowest (the first steps after a large product start on cold caches),
+// the first ten together against ten at the median where there are at least twice as many, and,
+// where every other step runs backwards, each direction's median.
 void printProfile(const std::vector<measure::GraphRunner::StepTime>& steps, int runs) {
     struct Line {
         std::string label, details;
@@ -209,8 +215,16 @@ void printProfile(const std::vector<measure::GraphRunner::StepTime>& steps, int 
         if (all.size() > 1) {
             line.label += " .. " + all.back()->nodes + " (" + std::to_string(all.size()) + " nodes)";
             const auto* slowest = *std::max_element(all.begin(), all.end(), [](auto* a, auto* b) { return a->seconds < b->seconds; });
-            line.details = "each " + timeText(medianSeconds(all)) + " (median), the slowest " + slowest->nodes + " at " +
-                           timeText(slowest->seconds);
+            const double middle = medianSeconds(all);
+            line.details = "each " + timeText(middle) + " (median), the slowest " + slowest->nodes + " at " + timeText(slowest->seconds);
+            if (all.size() >= 2 * kSettlingSteps) {
+                double first = 0;
+                for (std::size_t i = 0; i < kSettlingSteps; ++i)
+                    first += all[i]->seconds;
+                const std::string n = std::to_string(kSettlingSteps);
+                line.details += "; the first " + n + " together " + timeText(first) + ", against " +
+                                timeText(kSettlingSteps * middle) + " for " + n + " at the median";
+            }
             if (!forwards.empty() && !backwards.empty())
                 line.details += "; forwards " + timeText(medianSeconds(forwards)) + ", backwards " + timeText(medianSeconds(backwards));
         }
