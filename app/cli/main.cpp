@@ -63,8 +63,9 @@ const Command kCommands[] = {
      "      and consecutive nodes run band by band where they can (--no-fuse: node by node), every other step of\n"
      "      a recurrence backwards over its weights where whole runs, timed both ways in pairs, are faster so\n"
      "      (--alternate: always; --no-alternate: all forwards); verified node by node against\n"
-     "      the interpreter, timed, and where the time goes: each node timed on its own inside\n"
-     "      whole runs (a recurrence's steps on one line: their median, the slowest, each direction's median)",
+     "      the interpreter, timed (the time to choose the schedules apart from compiling), and where the time\n"
+     "      goes: each node timed on its own inside whole runs (a recurrence's steps on one line: their median,\n"
+     "      the slowest, the first ten against ten at the median when 20 or more, each direction's median)",
      isamap::cli::graphCommand},
     {"worker", "worker", "(internal) the measuring worker: reads a job on standard input, writes the result",
      isamap::cli::workerCommand},
