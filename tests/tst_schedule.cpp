@@ -445,15 +445,6 @@ private slots:
         QVERIFY(termSeconds(br, "store instructions from zmm for C") > 10 * termSeconds(bk, "store instructions from zmm for C"));
     }
 
-    // A register tile of the output loaded right after the one before it was stored, a multiple of
-    // 4 KiB away, waits for those stores (the core matches a load to a store by the low 12 bits of the
-    // address first): here the next tile is 4 columns of 2 KiB on, at every step of the reduction.
-    // Stepping along m instead (2 vectors, 128 bytes) or keeping C across the reduction costs nothing.
-    // A core's prefetchers follow a few sequential streams at once. The column sweep's register tile
-    // reads four blocks of a GRU step's weights side by side (50 MB at hidden 2048, beyond the caches):
-    // they fill l3 at its streams_bandwidth. A tile that reads one block at a time, or two whose loops
-    // visit sixteen blocks in pieces shorter than a page, fill it at its one-stream bandwidth; so does
-    // the sweep on a target that gives no streams.
     // From a last cache that holds the kernel, each piece of a column the loops leave for another is a
     // miss of its own: a matrix-vector product read two vectors a column costs more than one read a
     // kilobyte a column, though both move the same bytes.
@@ -523,6 +514,11 @@ private slots:
         QVERIFY(s.bound.find("one core's reads") == std::string::npos);
     }
 
+    // A core's prefetchers follow a few sequential streams at once. The column sweep's register tile
+    // reads four blocks of a GRU step's weights side by side (50 MB at hidden 2048, beyond the caches):
+    // they fill l3 at its streams_bandwidth. A tile that reads one block at a time, or two whose loops
+    // visit sixteen blocks in pieces shorter than a page, fill it at its one-stream bandwidth; so does
+    // the sweep on a target that gives no streams.
     void weightsReadAlongAFewStreamsFillFaster() {
         const auto space = fusedGruStepSpace(2, 1, 2048, "host-avx512-zen5");
         QVERIFY(space);
@@ -565,6 +561,10 @@ private slots:
         QVERIFY(nearlyEqual(fillSeconds(*plain, *plainSweep), weights / plain->levels[1].bandwidth));
     }
 
+    // A register tile of the output loaded right after the one before it was stored, a multiple of
+    // 4 KiB away, waits for those stores (the core matches a load to a store by the low 12 bits of the
+    // address first): here the next tile is 4 columns of 2 KiB on, at every step of the reduction.
+    // Stepping along m instead (2 vectors, 128 bytes) or keeping C across the reduction costs nothing.
     void aReloadFourKibibytesOnWaitsForTheStores() {
         auto f = gemmOn("host-avx512", 512, 512, 512);
         const std::string waits = "reloads of C waiting on the stores before them, a multiple of 4 KiB away";

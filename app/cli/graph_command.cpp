@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <numeric>
 
 namespace isamap::cli {
 
@@ -142,7 +143,6 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
         std::fprintf(stderr, "timing the model's %zu best schedules of %s\n", count, kernel.name.c_str());
         measure::Reference reference(kernel, timing); // one set of inputs and one interpreter run for all
         std::vector<double> seconds; // each proposal's median, in the model's order
-        std::size_t runnerUp = count; // the second fastest of the single timings
         for (std::size_t p = 0; p < count; ++p) {
             const auto& l = lowerable[proposals[p].lowerable];
             const auto r = measure::measureInProcess(kernel, target, *l.candidate, l.space, proposals[p].schedule, timing, reference);
@@ -150,20 +150,20 @@ std::unique_ptr<codegen::Code> lowerNode(const ir::Kernel& kernel, const ir::Tar
                 error = "kernel " + kernel.name + ": a proposed schedule failed: " + r.message;
                 return nullptr;
             }
-            if (p == 0 || r.secondsMedian < plan.measuredSeconds) {
-                runnerUp = p == 0 ? count : taken;
-                plan.measuredSeconds = r.secondsMedian;
-                taken = p;
-            } else if (runnerUp == count || r.secondsMedian < seconds[runnerUp]) {
-                runnerUp = p;
-            }
             seconds.push_back(r.secondsMedian);
             char figures[96];
             std::snprintf(figures, sizeof figures, ": modeled %.3g us, measured %.3g us", proposals[p].rank.seconds * 1e6,
                           r.secondsMedian * 1e6);
             plan.timings.push_back(proposalName(proposals[p]) + " (" + l.candidate->key + ")" + figures);
         }
-        if (runnerUp < count && !decideInPairs(kernel, target, lowerable, proposals, timing, reference, taken, runnerUp, plan, error))
+        // The fastest of the single timings, and the runner-up timed again against it in turn (ties go
+        // to the model's order).
+        std::vector<std::size_t> byTime(count);
+        std::iota(byTime.begin(), byTime.end(), std::size_t{0});
+        std::stable_sort(byTime.begin(), byTime.end(), [&](std::size_t a, std::size_t b) { return seconds[a] < seconds[b]; });
+        taken = byTime[0];
+        plan.measuredSeconds = seconds[taken];
+        if (count > 1 && !decideInPairs(kernel, target, lowerable, proposals, timing, reference, taken, byTime[1], plan, error))
             return nullptr;
         plan.timings[taken] += " (taken)";
         plan.timedProposals = static_cast<int>(count);
