@@ -8,9 +8,13 @@
 #include "fusion/fusion.h"
 #include "mapping/mapping.h"
 #include "schedule/schedule.h"
+#include "search/neighbourhood.h"
 #include "targets/catalog.h"
 
 #include <QtTest>
+
+#include <algorithm>
+#include <stdexcept>
 
 using namespace isamap;
 
@@ -267,6 +271,46 @@ private slots:
         QVERIFY2(error.find("line 2: expected level hbm") == 0, error.c_str());
         QVERIFY(!schedule::parseSchedule(f.space, "level hbm tiles n=x keeps C\n", error));
         QVERIFY2(error == "line 1: expected LOOP=TILE, found 'n=x'", error.c_str());
+    }
+
+    // A schedule holds its lists inline: two schedules are equal by the elements in use, whatever a
+    // shortened list left behind, and a list cannot grow past its capacity unnoticed.
+    void aScheduleComparesTheElementsInUse() {
+        auto f = gemmOn("host-avx512");
+        const auto s = schedule::defaultSchedule(f.space);
+        auto t = s;
+        t.levels[2].tiles.push_back(99);
+        QVERIFY(!(t == s));
+        t.levels[2].tiles.pop_back();
+        QVERIFY(t == s);
+        QCOMPARE(search::detail::hashOf(t), search::detail::hashOf(s));
+        schedule::PerOperandFlag flags(schedule::kMaxOperands, false);
+        QVERIFY_THROWS_EXCEPTION(std::length_error, flags.push_back(true));
+        QCOMPARE(flags.size(), schedule::kMaxOperands);
+    }
+
+    // A target deeper than a schedule can hold is refused when the space is made, with the reason.
+    void aHierarchyDeeperThanAScheduleHoldsIsRefused() {
+        auto f = gemmOn("host-avx512");
+        ir::Target deep = f.target;
+        auto l3 = std::find_if(deep.memories.begin(), deep.memories.end(), [](const ir::Memory& m) { return m.name == "l3"; });
+        QVERIFY(l3 != deep.memories.end());
+        const std::string dram = l3->parent;
+        l3->parent = "l5";
+        ir::Memory l4 = *deep.findMemory(dram);
+        l4.name = "l4";
+        l4.parent = dram;
+        l4.bytes = 1ull << 30;
+        ir::Memory l5 = l4;
+        l5.name = "l5";
+        l5.parent = "l4";
+        l5.bytes = 1ull << 28;
+        deep.memories.push_back(l4);
+        deep.memories.push_back(l5);
+        std::string error;
+        QVERIFY(!schedule::makeSpace(f.kernel, deep, f.candidate, error));
+        QCOMPARE(error, std::string("kernel gemm on host-avx512 has 7 memory levels; a schedule holds at most 6"));
+        QVERIFY2(schedule::makeSpace(f.kernel, f.target, f.candidate, error), error.c_str());
     }
 
     void loopNestShowsCopiesAndCalls() {

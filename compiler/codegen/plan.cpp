@@ -127,7 +127,7 @@ private:
             plan_.kernelDims.push_back(src);
         }
         const auto& regs = s_.levels.back();
-        plan_.registerTile = regs.tiles;
+        plan_.registerTile.assign(regs.tiles.begin(), regs.tiles.end());
         plan_.registerOrder = schedule::registerWalkOrder(space_, regs.tiles.data(), regs.order);
         if (space_.levels.size() < 3) {
             error = "target " + t_.name + " has fewer than three memory levels; code generation needs memory, a cache "

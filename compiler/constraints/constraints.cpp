@@ -442,7 +442,7 @@ double keptBytes(const Space& space, const Schedule& s, std::size_t l) {
     return bytes;
 }
 
-std::string orderText(const Space& space, const std::vector<int>& order) {
+std::string orderText(const Space& space, std::span<const int> order) {
     std::vector<std::string> names;
     for (int d : order)
         names.push_back(space.dims[static_cast<std::size_t>(d)].name);
@@ -486,7 +486,7 @@ std::optional<std::string> breach(const Space& space, const Schedule& s, const C
         break;
     case Kind::OrderInnermost:
         if (!level.order.empty() && level.order.back() != d)
-            return "the innermost loop there is " + orderText(space, {level.order.back()});
+            return "the innermost loop there is " + orderText(space, std::vector<int>{level.order.back()});
         break;
     case Kind::OrderInside:
         if (position(d) < position(loopIndex(space, c.other)))
@@ -627,7 +627,7 @@ void applyTiles(const Space& space, const std::vector<const Constraint*>& items,
 
 // The order of one level under its constraints: the prefix first, the innermost loop last, and the
 // loops between sorted so that each relative constraint holds, otherwise keeping `current`'s order.
-std::vector<int> constrainedOrder(const Space& space, const std::vector<int>& current, const std::vector<const Constraint*>& cs) {
+std::vector<int> constrainedOrder(const Space& space, std::span<const int> current, const std::vector<const Constraint*>& cs) {
     const int nd = static_cast<int>(space.dims.size());
     std::vector<int> prefix;
     int innermost = -1;

@@ -14,9 +14,10 @@ using schedule::Space;
 
 namespace {
 
-constexpr std::size_t kMaxLevels = 8;
-constexpr std::size_t kMaxOperands = 8;
-constexpr std::size_t kMaxDims = 16;
+// The figures' arrays are sized by what a schedule can hold (schedule::makeSpace refuses more).
+using schedule::kMaxLevels;
+using schedule::kMaxOperands;
+constexpr std::size_t kMaxDims = schedule::kMaxLoopDims;
 
 // The sequential streams a CPU core's loads advance together along operand `o`: the runs of storage its
 // register tile reads side by side, and how long a piece of each the loops around it read before they

@@ -193,6 +193,20 @@ bool markWholeInRegisters(const Kernel& kernel, const mapping::Candidate& candid
     return true;
 }
 
+// Why a schedule of this space could not be held (schedule.h's capacities), if it could not.
+std::optional<std::string> beyondScheduleCapacity(const Space& space) {
+    auto tooMany = [](std::size_t count, std::size_t most, const char* what) -> std::optional<std::string> {
+        if (count <= most)
+            return std::nullopt;
+        return std::to_string(count) + " " + what + "; a schedule holds at most " + std::to_string(most);
+    };
+    if (auto why = tooMany(space.dims.size(), kMaxLoopDims, "loop dimensions"))
+        return why;
+    if (auto why = tooMany(space.operands.size(), kMaxOperands, "operands"))
+        return why;
+    return tooMany(space.levels.size(), kMaxLevels, "memory levels");
+}
+
 } // namespace
 
 std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const mapping::Candidate& candidate,
@@ -314,6 +328,10 @@ std::optional<Space> makeSpace(const Kernel& kernel, const Target& target, const
     for (const auto& kd : space.kernelDims)
         points *= static_cast<double>(kd.extent);
     space.usefulFlops = 2 * points;
+    if (auto why = beyondScheduleCapacity(space)) {
+        error = "kernel " + kernel.name + " on " + target.name + " has " + *why;
+        return std::nullopt;
+    }
     describeIssueCosts(target, *ins, candidate, space);
     if (!markWholeInRegisters(kernel, candidate, space, error))
         return std::nullopt;
@@ -432,7 +450,7 @@ std::int64_t registerPressure(const Space& space, std::size_t o, const std::int6
     return registerSlots(space, o, one.data());
 }
 
-std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles, const std::vector<int>& order) {
+std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles, std::span<const int> order) {
     std::vector<int> fixed, spanned;
     for (int d : order)
         (tiles[static_cast<std::size_t>(d)] > 1 ? spanned : fixed).push_back(d);
@@ -476,7 +494,7 @@ std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles
     return fixed;
 }
 
-std::int64_t walkedRegisterPressure(const Space& space, std::size_t o, const std::int64_t* tiles, const std::vector<int>& walk) {
+std::int64_t walkedRegisterPressure(const Space& space, std::size_t o, const std::int64_t* tiles, std::span<const int> walk) {
     const Operand& op = space.operands[o];
     const Operand& out = space.operands.front();
     // A tile that takes in reduction steps is straight-line code over them, and LLVM loads their
@@ -654,7 +672,7 @@ std::optional<std::string> illegal(const Space& space, const Schedule& s) {
 namespace {
 
 // `only`, when given, keeps the loops an operand depends on: its tile does not extend along the others.
-std::string tileText(const Space& space, const std::vector<std::int64_t>& tiles, const std::vector<int>& order,
+std::string tileText(const Space& space, std::span<const std::int64_t> tiles, std::span<const int> order,
                      const std::vector<bool>* only = nullptr) {
     std::string out;
     for (int d : order)
@@ -898,7 +916,7 @@ std::optional<Schedule> parseSchedule(const Space& space, const std::string& tex
         } else if (word == "parallel" || word == "pack") {
             // A list of names ("none" for none): the loops that run in parallel, the inputs packed.
             const bool loops = word == "parallel";
-            auto& flags = loops ? s.parallel : s.packed;
+            const std::span<bool> flags = loops ? std::span<bool>(s.parallel) : std::span<bool>(s.packed);
             std::fill(flags.begin(), flags.end(), false);
             while (words >> word)
                 if (word != "none") {

@@ -18,10 +18,12 @@
 
 #include "ir/ir.h"
 #include "mapping/mapping.h"
+#include "support/inline_vector.h"
 
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -105,22 +107,35 @@ struct Space {
     std::vector<int> wholeInRegisters;
 };
 
+// What a schedule can hold: makeSpace refuses a kernel or target beyond these, with that reason. The
+// bundled kernels reach 7 loop dimensions (a convolution) and 3 operands, the targets 5 levels.
+constexpr std::size_t kMaxLoopDims = 10;
+constexpr std::size_t kMaxOperands = 8;
+constexpr std::size_t kMaxLevels = 6;
+
+using PerLoopDim = InlineVector<std::int64_t, kMaxLoopDims>;
+using LoopOrder = InlineVector<int, kMaxLoopDims>;
+using PerLoopDimFlag = InlineVector<bool, kMaxLoopDims>;
+using PerOperandFlag = InlineVector<bool, kMaxOperands>;
+
+// A schedule is held inline, without heap blocks: the cost model prices tens of thousands of them,
+// and reads each one in sequence (support/inline_vector.h).
 struct LevelSchedule {
-    std::vector<std::int64_t> tiles; // per loop dimension; the outermost level holds the full extents
-    std::vector<int> order;          // loop dimensions, outermost first, stepping through the parent tile
-    std::vector<bool> keeps;         // per operand: a copy of its tile lives at this level
+    PerLoopDim tiles;                // per loop dimension; the outermost level holds the full extents
+    LoopOrder order;                 // loop dimensions, outermost first, stepping through the parent tile
+    PerOperandFlag keeps;            // per operand: a copy of its tile lives at this level
     bool doubleBuffered = false;
     bool operator==(const LevelSchedule&) const = default;
 };
 
 struct Schedule {
-    std::vector<LevelSchedule> levels;  // same length as Space::levels
-    std::vector<bool> parallel;         // per loop dimension, at the outermost level
-    std::vector<std::int64_t> unroll;   // per loop dimension, of the innermost loops
+    InlineVector<LevelSchedule, kMaxLevels> levels; // same length as Space::levels
+    PerLoopDimFlag parallel;                         // per loop dimension, at the outermost level
+    PerLoopDim unroll;                               // per loop dimension, of the innermost loops
     // Per operand: an input copied into micro-panels (its register tile's calls consecutive, as BLAS
     // libraries pack their panels) at the outermost cache level that keeps it (packLevel). Inputs the
     // instruction cannot read in place are copied whatever this says.
-    std::vector<bool> packed;
+    PerOperandFlag packed;
     bool operator==(const Schedule&) const = default;
 };
 
@@ -227,7 +242,7 @@ std::vector<PlacedAnalyticalSchedule> analyticalSchedules(const std::vector<cons
 // index, 1 + the sum over kernel dimensions of |coefficient| * (elements covered - 1), so that the
 // overlap of an index such as h + r is counted once; multiplied over the indices.
 std::int64_t footprint(const Space& space, std::size_t o, const std::int64_t* tiles);
-inline std::int64_t footprint(const Space& space, std::size_t o, const std::vector<std::int64_t>& tiles) {
+inline std::int64_t footprint(const Space& space, std::size_t o, std::span<const std::int64_t> tiles) {
     return footprint(space, o, tiles.data());
 }
 // The same, counting the idle lanes of a mapped dimension shorter than the instruction's (a batch of 4
@@ -252,12 +267,12 @@ std::int64_t registerPressure(const Space& space, std::size_t o, const std::int6
 // (the first of `order`'s on a tie). An input value is reused by the calls that differ only in
 // dimensions it does not depend on; walked in the wrong order, every value of one input stays live
 // across the whole tile (twelve broadcasts held beside 24 accumulators, where BLIS holds one).
-std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles, const std::vector<int>& order);
+std::vector<int> registerWalkOrder(const Space& space, const std::int64_t* tiles, std::span<const int> order);
 // The registers' worth of input `o` live at once when the tile's calls are written in `walk`'s order:
 // a weight vector that feeds a GRU's two batch rows one after the other is dead after the second, so a
 // tile of 24 accumulators holds one weight vector, not the tile's twelve. A tile that takes in reduction
 // steps counts whole. A window's input, or one no two calls share, counts as registerPressure does.
-std::int64_t walkedRegisterPressure(const Space& space, std::size_t o, const std::int64_t* tiles, const std::vector<int>& walk);
+std::int64_t walkedRegisterPressure(const Space& space, std::size_t o, const std::int64_t* tiles, std::span<const int> walk);
 
 // Why the schedule cannot run, in words ("B's tile at l1 needs 48 KiB, l1 holds 32 KiB"); empty when it can.
 std::optional<std::string> illegal(const Space& space, const Schedule& s);

@@ -64,7 +64,7 @@ void setTile(Schedule& s, std::size_t level, std::size_t d, std::int64_t tile) {
 }
 
 // Order positions holding loops that step (extent above 1).
-std::vector<std::size_t> orderedPositions(const Choices& choices, const std::vector<int>& order) {
+std::vector<std::size_t> orderedPositions(const Choices& choices, std::span<const int> order) {
     std::vector<std::size_t> positions;
     for (std::size_t p = 0; p < order.size(); ++p)
         if (std::find(choices.ordered.begin(), choices.ordered.end(), order[p]) != choices.ordered.end())
@@ -72,7 +72,7 @@ std::vector<std::size_t> orderedPositions(const Choices& choices, const std::vec
     return positions;
 }
 
-void shuffleOrder(const Choices& choices, std::vector<int>& order, Rng& rng) {
+void shuffleOrder(const Choices& choices, schedule::LoopOrder& order, Rng& rng) {
     const auto positions = orderedPositions(choices, order);
     for (std::size_t i = positions.size(); i > 1; --i)
         std::swap(order[positions[i - 1]], order[positions[pick(rng, i)]]);
@@ -222,7 +222,7 @@ double spaceSize(const Choices& c) {
     return size;
 }
 
-std::vector<std::vector<int>> orderings(const Choices& choices, const std::vector<int>& base) {
+std::vector<std::vector<int>> orderings(const Choices& choices, std::span<const int> base) {
     const auto positions = orderedPositions(choices, base);
     std::vector<int> loops;
     for (std::size_t p : positions)
@@ -230,7 +230,7 @@ std::vector<std::vector<int>> orderings(const Choices& choices, const std::vecto
     std::sort(loops.begin(), loops.end());
     std::vector<std::vector<int>> out;
     do {
-        std::vector<int> order = base;
+        std::vector<int> order(base.begin(), base.end());
         for (std::size_t i = 0; i < positions.size(); ++i)
             order[positions[i]] = loops[i];
         out.push_back(std::move(order));

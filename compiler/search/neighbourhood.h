@@ -49,7 +49,7 @@ double spaceSize(const Choices& choices);
 std::size_t unrollCount(std::int64_t innermostTile);
 
 // Every permutation of `ordered`, written into the order positions those loops hold in `base`.
-std::vector<std::vector<int>> orderings(const Choices& choices, const std::vector<int>& base);
+std::vector<std::vector<int>> orderings(const Choices& choices, std::span<const int> base);
 
 // Whether the tiles kept at `level` fit its bytes and registers: the capacity rule of schedule::illegal,
 // without the words, so that random proposals start legal. Proposals still go through illegal.

@@ -61,7 +61,7 @@ public:
 
 private:
     template <typename F>
-    void forEachStep(const std::vector<int>& order, const Ranges& tile, const std::vector<std::int64_t>& step, F f) const {
+    void forEachStep(std::span<const int> order, const Ranges& tile, const std::vector<std::int64_t>& step, F f) const {
         std::vector<std::int64_t> trips(order.size());
         for (std::size_t i = 0; i < order.size(); ++i) {
             const auto d = static_cast<std::size_t>(order[i]);
