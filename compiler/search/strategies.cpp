@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <unordered_set>
 
 namespace isamap::search {
@@ -21,6 +22,16 @@ struct Member {
 };
 
 bool faster(const Member& a, const Member& b) { return a.seconds < b.seconds; }
+
+// The indices of `members`, fastest first (ties in their order). A member holds a whole schedule, about
+// a kilobyte inline, so sorting the members themselves would copy that at every step of the sort.
+std::vector<std::size_t> fastestFirst(const std::vector<Member>& members) {
+    std::vector<std::size_t> order(members.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&members](std::size_t a, std::size_t b) { return faster(members[a], members[b]); });
+    return order;
+}
 
 double total(const std::vector<Member>& members) {
     double sum = 0;
@@ -90,11 +101,15 @@ public:
                         break;
                     propose(run, std::move(n), pool);
                 }
-            std::stable_sort(pool.begin(), pool.end(), faster);
-            pool.resize(std::min(pool.size(), kWidth));
+            std::vector<Member> kept;
+            for (std::size_t i : fastestFirst(pool)) {
+                if (kept.size() == kWidth)
+                    break;
+                kept.push_back(std::move(pool[i]));
+            }
             // The kept are the best of the old beam and the new points: the same total means none entered.
-            const bool improved = pool.size() > beam.size() || total(pool) < total(beam);
-            beam = std::move(pool);
+            const bool improved = kept.size() > beam.size() || total(kept) < total(beam);
+            beam = std::move(kept);
             if (!improved)
                 restart(run, beam);
         }
@@ -241,12 +256,11 @@ private:
 
     // The best distinct members: duplicates would let one schedule take over the population.
     static std::vector<Member> survivors(std::vector<Member> all) {
-        std::stable_sort(all.begin(), all.end(), faster);
         std::vector<Member> kept;
         std::unordered_set<std::uint64_t> seen;
-        for (auto& m : all)
-            if (kept.size() < kPopulation && seen.insert(hashOf(m.schedule)).second)
-                kept.push_back(std::move(m));
+        for (std::size_t i : fastestFirst(all))
+            if (kept.size() < kPopulation && seen.insert(hashOf(all[i].schedule)).second)
+                kept.push_back(std::move(all[i]));
         return kept;
     }
 };
