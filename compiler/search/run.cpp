@@ -3,6 +3,7 @@
 #include "cost/cost.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace isamap::search::detail {
 
@@ -68,20 +69,19 @@ void Run::constrain(schedule::Schedule& s) const {
 }
 
 void Run::keep(const schedule::Schedule& s, double seconds) {
-    if (best_.size() >= keep_ && seconds >= best_.back().seconds)
+    if (best_.size() >= keep_ && seconds >= std::prev(best_.end())->seconds)
         return;
     // Equal schedules cost the same: only those of equal seconds need comparing.
-    auto at = std::lower_bound(best_.begin(), best_.end(), seconds,
-                               [](const Evaluated& e, double value) { return e.seconds < value; });
-    for (; at != best_.end() && at->seconds == seconds; ++at)
-        if (at->schedule == s)
+    const auto [first, last] = best_.equal_range(seconds);
+    for (auto it = first; it != last; ++it)
+        if (it->schedule == s)
             return;
-    const bool improves = at == best_.begin();
-    best_.insert(at, Evaluated{s, seconds, evaluations_});
+    const bool improves = last == best_.begin();
+    best_.insert(last, Evaluated{s, seconds, evaluations_}); // after its equals
     if (best_.size() > keep_)
-        best_.pop_back();
+        best_.erase(std::prev(best_.end()));
     if (improves && options_.onImprovement)
-        options_.onImprovement(best_.front());
+        options_.onImprovement(*best_.begin());
 }
 
 bool Run::done() {
@@ -136,7 +136,8 @@ Result Run::finish(bool exhausted, std::string note) {
     reportProgress();
     Result r;
     r.strategy = strategy_;
-    r.best = std::move(best_);
+    r.best.assign(best_.begin(), best_.end());
+    best_.clear();
     if (r.best.size() > options_.keepBest)
         r.best.resize(options_.keepBest);
     r.evaluations = evaluations_;

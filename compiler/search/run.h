@@ -9,10 +9,19 @@
 #include <chrono>
 #include <limits>
 #include <memory>
+#include <set>
 
 namespace isamap::search::detail {
 
 inline constexpr double kRejected = std::numeric_limits<double>::infinity();
+
+// Evaluated schedules by modeled seconds, the fastest first; equal ones in the order they came.
+struct FasterFirst {
+    using is_transparent = void;
+    bool operator()(const Evaluated& a, const Evaluated& b) const { return a.seconds < b.seconds; }
+    bool operator()(const Evaluated& a, double seconds) const { return a.seconds < seconds; }
+    bool operator()(double seconds, const Evaluated& b) const { return seconds < b.seconds; }
+};
 
 class Run {
 public:
@@ -41,7 +50,7 @@ public:
 
     std::int64_t evaluations() const { return evaluations_; }
     bool cancelled() const { return cancelled_; }
-    double bestSeconds() const { return best_.empty() ? 0 : best_.front().seconds; }
+    double bestSeconds() const { return best_.empty() ? 0 : best_.begin()->seconds; }
     Result finish(bool exhausted = false, std::string note = {});
 
     static constexpr std::int64_t kCycle = 100000;
@@ -58,7 +67,9 @@ private:
     Choices choices_;
     Rng rng_;
     std::chrono::steady_clock::time_point start_;
-    std::vector<Evaluated> best_;
+    // A node per schedule, so that keeping thousands (spreadSample keeps every evaluation's) inserts
+    // one without moving the others: a schedule is about a kilobyte inline.
+    std::multiset<Evaluated, FasterFirst> best_;
     std::size_t keep_ = 1;
     std::int64_t evaluations_ = 0;
     std::int64_t limit_ = 0;          // evaluations; 0: none
