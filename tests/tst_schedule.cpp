@@ -271,6 +271,12 @@ private slots:
         QVERIFY2(error.find("line 2: expected level hbm") == 0, error.c_str());
         QVERIFY(!schedule::parseSchedule(f.space, "level hbm tiles n=x keeps C\n", error));
         QVERIFY2(error == "line 1: expected LOOP=TILE, found 'n=x'", error.c_str());
+        // A loop listed again (as often as a hand-edited text may) is an error, not a longer order.
+        std::string repeated = "level hbm tiles";
+        for (std::size_t i = 0; i <= schedule::kMaxLoopDims; ++i)
+            repeated += " n=1";
+        QVERIFY(!schedule::parseSchedule(f.space, repeated + " keeps C\n", error));
+        QVERIFY2(error == "line 1: loop 'n' is listed twice", error.c_str());
     }
 
     // A schedule holds its lists inline: two schedules are equal by the elements in use, whatever a

@@ -901,6 +901,9 @@ std::optional<Schedule> parseSchedule(const Space& space, const std::string& tex
                     const int d = dimIndex(name);
                     if (d < 0)
                         return fail("unknown loop '" + name + "'");
+                    // The order holds each loop once, and no more loops than a schedule can.
+                    if (std::find(ls.order.begin(), ls.order.end(), d) != ls.order.end())
+                        return fail("loop '" + name + "' is listed twice");
                     ls.tiles[static_cast<std::size_t>(d)] = value;
                     ls.order.push_back(d);
                 } else if (section == "keeps" && word != "none") {
