@@ -16,8 +16,8 @@ namespace {
 
 // The figures' arrays are sized by what a schedule can hold (schedule::makeSpace refuses more).
 using schedule::kMaxLevels;
+using schedule::kMaxLoopDims;
 using schedule::kMaxOperands;
-constexpr std::size_t kMaxDims = schedule::kMaxLoopDims;
 
 // The sequential streams a CPU core's loads advance together along operand `o`: the runs of storage its
 // register tile reads side by side, and how long a piece of each the loops around it read before they
@@ -60,7 +60,7 @@ struct Figures {
     std::array<bool, kMaxOperands> streamsKnown{};
 };
 
-using Trips = std::array<std::array<std::int64_t, kMaxDims>, kMaxLevels>;
+using Trips = std::array<std::array<std::int64_t, kMaxLoopDims>, kMaxLevels>;
 
 using Fetches = std::array<std::array<double, kMaxOperands>, kMaxLevels>;
 
@@ -147,7 +147,7 @@ double interleavedChains(const Space& space, const Schedule& s, double accumulat
 double outputTiles(const Space& space, const Schedule& s) {
     const auto& tiles = s.levels[static_cast<std::size_t>(space.registerLevel)].tiles;
     double n = 1;
-    for (std::size_t d = 0; d < space.dims.size() && d < kMaxDims; ++d)
+    for (std::size_t d = 0; d < space.dims.size() && d < kMaxLoopDims; ++d)
         if (space.operands[0].dependsOn[d])
             n *= std::ceil(static_cast<double>(s.levels[0].tiles[d]) / static_cast<double>(std::max<std::int64_t>(1, tiles[d])));
     return n;
@@ -260,7 +260,7 @@ std::int64_t storageStep(const Space& space, std::size_t o, std::size_t d, std::
 
 Streams sequentialStreams(const Space& space, const Schedule& s, std::size_t o) {
     const auto r = static_cast<std::size_t>(space.registerLevel);
-    const std::size_t nd = std::min(space.dims.size(), kMaxDims);
+    const std::size_t nd = std::min(space.dims.size(), kMaxLoopDims);
     const auto first = schedule::storageRuns(space, o, s.levels[r].tiles.data());
     const double bytes = space.operands[o].bytesPerElement;
     Streams out{first.runs, static_cast<double>(first.length) * bytes};
@@ -427,7 +427,7 @@ double readThroughSeconds(const Space& space, const Schedule& s, const Fetches& 
 Figures compute(const Space& space, const Schedule& s) {
     Figures f;
     const std::size_t nl = std::min(space.levels.size(), kMaxLevels);
-    const std::size_t nd = std::min(space.dims.size(), kMaxDims);
+    const std::size_t nd = std::min(space.dims.size(), kMaxLoopDims);
     const std::size_t no = std::min(space.operands.size(), kMaxOperands);
     Trips trips; // written for every level and dimension below
     double calls = 1;
