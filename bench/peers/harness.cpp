@@ -9,6 +9,11 @@
 #include <new>
 #include <sstream>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <unistd.h>
+
 namespace isamap::bench::peers {
 
 namespace {
@@ -315,6 +320,25 @@ void runShapes(const Options& options, const std::vector<std::string>& columns, 
         validate(row); // every row is valid before any output
     printHeader(outputColumns);
     forEachShape(rows, benchmark);
+}
+
+void restartAsking(const std::string& program, char** argv, const char* variable, const std::string& value,
+                   const std::string& why) {
+    if (std::getenv(variable))
+        return;
+    std::cerr << program << ": " << why << "; starting again with " << variable << "=" << value << std::endl;
+    setenv(variable, value.c_str(), 1);
+    execv("/proc/self/exe", argv);
+    std::cerr << program << ": warning: could not restart with " << variable << "=" << value << " ("
+              << std::strerror(errno) << "); the library keeps the code it chose\n";
+    unsetenv(variable);
+}
+
+bool cpuRunsSkylakeServerCode() {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+           __builtin_cpu_supports("avx512vl");
 }
 
 int runPeerMain(const std::string& program, int argc, char** argv, const CommandTable& commands,

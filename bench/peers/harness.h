@@ -128,6 +128,18 @@ inline constexpr double kF32Tolerance = 1e-5;
 void runShapes(const Options& options, const std::vector<std::string>& columns, const std::vector<std::string>& outputColumns,
                const std::function<void(const ShapeRow&)>& validate, const std::function<void(const ShapeRow&)>& benchmark);
 
+// A library that does not know this CPU may fall back to plain C. Where it has faster code that this
+// CPU runs and an environment variable that asks for it, the peer calls this before anything else:
+// unless the user set `variable` already, it says why on stderr, sets it to `value` and starts the
+// binary again, so that the library reads it while it starts. Returns only when it did not restart
+// (the variable was set, or the restart failed, which it reports).
+void restartAsking(const std::string& program, char** argv, const char* variable, const std::string& value,
+                   const std::string& why);
+
+// Whether this CPU runs the AVX-512 code that libraries build for Skylake-SP servers (F, CD, BW, DQ,
+// VL).
+bool cpuRunsSkylakeServerCode();
+
 using CommandTable = std::map<std::string, std::function<void(const Options&)>>;
 
 // The whole main of a peer binary: parses the options, runs the command, and turns every error
