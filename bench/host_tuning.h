@@ -186,6 +186,9 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     for (auto& [i, a] : schedule::analyticalSchedules(
              spaces, [&](const schedule::Space& sp, const schedule::Schedule& s) { return requiredSet.allows(sp, s); }))
         proposals.push_back({i, a.schedule, cost::modeledSeconds(*spaces[i], a.schedule), a.name});
+    // Every proposal is checked against one reference: the random inputs and the interpreter's values
+    // are made once, not for each of a dozen timings (a 1024x1x500000 product's inputs are 2 GB).
+    measure::Reference reference(kernel, fullTiming(threads));
     std::vector<std::pair<double, const Proposal*>> screened;
     for (const auto& p : proposals) {
         measure::Options m;
@@ -193,7 +196,7 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
         m.minSeconds = big ? 0 : screenSeconds;
         m.codegen.threads = threads;
         const auto& [candidate, space] = lowerable[p.candidate];
-        auto r = measure::measureInProcess(kernel, target, *candidate, space, p.schedule, m);
+        auto r = measure::measureInProcess(kernel, target, *candidate, space, p.schedule, m, reference);
         ++best.tried;
         if (r.status != measure::Status::Ok) {
             best.error = r.message;
@@ -215,8 +218,9 @@ inline Tuned tuneByMeasurement(const ir::Kernel& kernel, const ir::Target& hostT
     for (int t = 0; t < timings; ++t)
         for (std::size_t f = 0; f < screened.size(); ++f) {
             const auto& [candidate, space] = lowerable[screened[f].second->candidate];
+            reference.dropTensors();
             finals[f].push_back(measure::measureInProcess(kernel, target, *candidate, space, screened[f].second->schedule,
-                                                          fullTiming(threads)));
+                                                          fullTiming(threads), reference));
         }
     for (std::size_t f = 0; f < screened.size(); ++f) {
         auto& results = finals[f];

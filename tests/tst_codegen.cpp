@@ -561,6 +561,10 @@ private slots:
         for (const auto& e : search::spreadSample(*space, 3, /*seed=*/11, /*evaluations=*/200))
             expectVerified(m, m.candidates.front(), *space, e.schedule, verifyOnly(), &reference);
         QCOMPARE(reference.tensorsMade(), std::size_t{3}); // A, B and C, refilled for each schedule after the first
+        // Dropped, the kept tensors are made anew in fresh memory for the next check, from the same inputs.
+        reference.dropTensors();
+        expectVerified(m, m.candidates.front(), *space, schedule::defaultSchedule(*space), verifyOnly(), &reference);
+        QCOMPARE(reference.tensorsMade(), std::size_t{6});
         // Above Options::fullCheckPoints the sampled reference refuses an inout accumulation (its
         // output starts from its own values); the check then runs the kernel whole instead.
         measure::Options sampling = verifyOnly();

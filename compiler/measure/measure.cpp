@@ -165,6 +165,8 @@ void Reference::forget() {
     values_->spareTensors.clear();
 }
 
+void Reference::dropTensors() { values_->spareTensors.clear(); }
+
 namespace {
 
 // The reference's inputs for a run of the interpreter, whose writes must not reach them: every tensor

@@ -108,6 +108,9 @@ public:
     ~Reference();
     // Frees the inputs and values; a later check makes them again.
     void forget();
+    // Frees the tensors kept for the next check, which then makes its own in fresh memory (where a
+    // tensor's pages fall moves a timing), and keeps the inputs and values.
+    void dropTensors();
     // The generated code's tensors made for its checks so far. The schedules checked after the first
     // refill the tensors the one before used, where they fit (same tensor, type, size, placement).
     std::size_t tensorsMade() const;
