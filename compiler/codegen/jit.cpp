@@ -205,8 +205,10 @@ double measuredPeakGflopsPerThread(std::string& error) {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         rates.push_back(2.0 * 16 * chains * static_cast<double>(rounds) / seconds / 1e9);
     }
-    std::sort(rates.begin(), rates.end());
-    peak = rates[rates.size() / 2];
+    // The fastest run: other work on the machine can only slow a run down. On a 2-vCPU Zen 5 virtual
+    // machine the median of the seven came to 205-213 GFLOP/s in three measurements in a row, the
+    // fastest to 229-232 in four.
+    peak = *std::max_element(rates.begin(), rates.end());
     return peak;
 }
 
