@@ -26,9 +26,9 @@ std::string describeOpenblas() {
 } // namespace
 
 int main(int argc, char** argv) {
-    // A machine may force OpenBLAS's kernels for every program (on one of ours, Haswell's AVX2 kernels
-    // where OpenBLAS picks its AVX-512 ones by itself, at half their speed on large products): said
-    // here, so that a figure taken under it is not read as OpenBLAS's own.
+    // A machine may force OpenBLAS's kernels for every program (one set Haswell's AVX2 kernels, where
+    // OpenBLAS picks its AVX-512 ones by itself and runs large products twice as fast): said here, so
+    // that a figure taken under it is not read as OpenBLAS's own.
     if (const char* forced = std::getenv("OPENBLAS_CORETYPE"))
         std::cerr << "peer_openblas: note: OPENBLAS_CORETYPE=" << forced
                   << " is set in the environment and chooses OpenBLAS's kernels; unset, OpenBLAS picks its own for this CPU\n";

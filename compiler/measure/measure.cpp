@@ -292,8 +292,8 @@ std::vector<std::vector<std::int64_t>> sampledPoints(const std::vector<std::int6
 double peakGflopsPerThread() {
     const std::string path = peakCachePath();
     const std::string cpu = targets::detectHost().name;
-    // The file names how the figure was taken: one written before the peak was the fastest of the
-    // runs (the median, up to a tenth low here) is measured again.
+    // The file names how the figure was taken: one written while the peak was the median of the runs
+    // (a tenth low on a shared machine, codegen.md) is measured again.
     const std::string how = "fastest";
     if (!path.empty()) {
         std::ifstream in(path);
